@@ -1,0 +1,96 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { MlcycleError } from '../errors';
+import { formatIssues } from './zod-issues';
+
+const hostPort = z
+  .string()
+  .regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233');
+
+const httpUrl = z
+  .string()
+  .url('expected an http(s) URL, e.g. http://127.0.0.1:9000')
+  .refine((u) => /^https?:\/\//.test(u), 'expected an http(s) URL, e.g. http://127.0.0.1:9000');
+
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 chars: a-z 0-9 . -)');
+
+/**
+ * The environment mlcycle reads. Unset service addresses mean "use the embedded local stack".
+ * Credentials come from the environment only and never travel through workflow history.
+ */
+export const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: hostPort.optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1, 'must not be empty').default('default'),
+  MLCYCLE_S3_ENDPOINT: httpUrl.optional(),
+  MLCYCLE_S3_BUCKET: bucketName.default('mlcycle'),
+  MLCYCLE_S3_REGION: z.string().min(1).default('us-east-1'),
+  MLCYCLE_S3_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)*$/, 'expected a key prefix ending with "/", e.g. team-a/')
+    .default(''),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  MLCYCLE_STATE_DIR: z.string().min(1).optional(),
+  MLCYCLE_CACHE_DIR: z.string().min(1).optional(),
+  XDG_CACHE_HOME: z.string().min(1).optional(),
+  MLCYCLE_TEMPORAL_BIN: z.string().min(1).optional(),
+  MLCYCLE_MINIO_BIN: z.string().min(1).optional(),
+  MLCYCLE_CODE_VERSION: z.string().min(1).optional(),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+/** Credentials of the embedded MinIO: loopback-only, so fixed development values are fine. */
+export const EMBEDDED_S3_CREDENTIALS = {
+  accessKeyId: 'mlcycle',
+  secretAccessKey: 'mlcycle-dev-secret',
+} as const;
+
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  // Empty strings are how shells unset things in CI files; treat them as absent.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = EnvSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new MlcycleError('CONFIG_INVALID', `invalid environment:\n${formatIssues(result.error)}`);
+  }
+  return result.data;
+}
+
+/** Per-user cache shared by every clone on the machine (built binaries live here). */
+export function cacheDir(env: Env): string {
+  if (env.MLCYCLE_CACHE_DIR) return path.resolve(env.MLCYCLE_CACHE_DIR);
+  const base = env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
+  return path.join(base, 'mlcycle');
+}
+
+/** Project-local state (dev server database, MinIO data, logs). */
+export function stateDir(env: Env, cwd = process.cwd()): string {
+  return path.resolve(cwd, env.MLCYCLE_STATE_DIR ?? '.mlcycle');
+}
+
+export interface S3Settings {
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  prefix: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export function s3Settings(env: Env, embeddedEndpoint?: string): S3Settings {
+  const endpoint = env.MLCYCLE_S3_ENDPOINT ?? embeddedEndpoint;
+  const explicit =
+    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
+      : undefined;
+  const settings: S3Settings = {
+    region: env.MLCYCLE_S3_REGION,
+    bucket: env.MLCYCLE_S3_BUCKET,
+    prefix: env.MLCYCLE_S3_PREFIX,
+  };
+  if (endpoint) settings.endpoint = endpoint;
+  const credentials = explicit ?? (env.MLCYCLE_S3_ENDPOINT ? undefined : EMBEDDED_S3_CREDENTIALS);
+  if (credentials) settings.credentials = { ...credentials };
+  return settings;
+}

@@ -1,0 +1,165 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { MlcycleError } from '../errors';
+import { formatIssues } from '../config/zod-issues';
+
+/** `file://relative/path` (relative to the spec's folder), `file:///abs/path` or `s3://bucket/key`. */
+export const DataSourceUri = z
+  .string()
+  .regex(/^(file:\/\/|s3:\/\/[a-z0-9][a-z0-9.-]+\/).+/, 'expected file://path or s3://bucket/key');
+
+const ColumnRule = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('number'),
+      min: z.number().optional(),
+      max: z.number().optional(),
+      required: z.boolean().default(true),
+      integer: z.boolean().optional(),
+    })
+    .strict()
+    .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, {
+      message: 'min must be <= max',
+      path: ['min'],
+    }),
+  z
+    .object({
+      type: z.literal('category'),
+      values: z.array(z.string()).min(1, 'a category needs at least one value'),
+      required: z.boolean().default(true),
+    })
+    .strict(),
+  z.object({ type: z.literal('boolean'), required: z.boolean().default(true) }).strict(),
+  z.object({ type: z.literal('string'), required: z.boolean().default(true) }).strict(),
+]);
+export type ColumnRule = z.infer<typeof ColumnRule>;
+
+const DataSection = z
+  .object({
+    source: DataSourceUri,
+    format: z.enum(['csv', 'parquet', 'jsonl']).optional(),
+    target: z.string().min(1),
+    schema: z.record(z.string().min(1), ColumnRule),
+    split: z
+      .object({
+        test: z.number().gt(0, 'must be > 0').lt(1, 'must be < 1').default(0.2),
+        seed: z.number().int().default(42),
+      })
+      .strict()
+      .default({ test: 0.2, seed: 42 }),
+  })
+  .strict()
+  .refine((d) => d.target in d.schema, { message: 'target must be a column declared in data.schema', path: ['target'] });
+
+const ValidationSection = z
+  .object({
+    minRows: z.number().int().nonnegative().default(1),
+    maxMissingFraction: z.number().min(0).max(1).default(0.05),
+    /** For a categorical/boolean target: the smallest class must make up at least this fraction. */
+    minClassFraction: z.number().min(0).max(0.5).optional(),
+    /** Reference data to compare distributions with (PSI per numeric column). */
+    reference: DataSourceUri.optional(),
+    maxPsi: z.number().positive().optional(),
+  })
+  .strict()
+  .default({ minRows: 1, maxMissingFraction: 0.05 });
+
+export const BUILTIN_TRAINERS = ['logistic-regression', 'gradient-boosting'] as const;
+
+const TrainSection = z
+  .object({
+    trainer: z.enum([...BUILTIN_TRAINERS, 'command']),
+    params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}),
+    resources: z
+      .object({ queue: z.enum(['cpu', 'gpu']).default('cpu') })
+      .strict()
+      .default({ queue: 'cpu' }),
+    checkpointEvery: z.number().int().positive().default(5),
+    /** For trainer `command`: the program and its arguments, run in the spec's folder. */
+    command: z.array(z.string().min(1)).min(1).optional(),
+    timeout: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 30m or 2h').default('2h'),
+  })
+  .strict()
+  .refine((t) => t.trainer !== 'command' || t.command !== undefined, {
+    message: 'trainer "command" needs train.command (the program and its arguments)',
+    path: ['command'],
+  });
+
+export const METRICS = ['auc', 'accuracy', 'f1', 'precision', 'recall', 'logloss'] as const;
+export type MetricName = (typeof METRICS)[number];
+
+const EvaluateSection = z
+  .object({
+    metrics: z.array(z.enum(METRICS)).min(1).default(['auc', 'accuracy', 'f1']),
+    thresholds: z.partialRecord(z.enum(METRICS), z.number()).default({}),
+    compareToChampion: z
+      .object({ metric: z.enum(METRICS), minImprovement: z.number().default(0), alias: z.string().default('production') })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .default({ metrics: ['auc', 'accuracy', 'f1'], thresholds: {} });
+
+export const PipelineSpecSchema = z
+  .object({
+    apiVersion: z.literal('mlcycle/v1'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-_]{0,62}$/, 'expected a model name: lowercase letters, digits, - and _'),
+    data: DataSection,
+    validation: ValidationSection,
+    train: TrainSection,
+    evaluate: EvaluateSection,
+    cache: z.boolean().default(true),
+    // Later stages (tuning, approval, deployment, monitoring) add their sections; until then
+    // they are accepted as opaque objects so specs written for them still load.
+    tune: z.record(z.string(), z.unknown()).optional(),
+    approval: z.record(z.string(), z.unknown()).optional(),
+    deploy: z.record(z.string(), z.unknown()).optional(),
+    monitor: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
+
+/** Validates an already-parsed document; throws SPEC_INVALID listing every bad field by path. */
+export function parsePipelineSpec(doc: unknown, origin = 'spec'): PipelineSpec {
+  const result = PipelineSpecSchema.safeParse(doc);
+  if (!result.success) {
+    throw new MlcycleError('SPEC_INVALID', `${origin} is invalid:\n${formatIssues(result.error)}`);
+  }
+  return result.data;
+}
+
+export interface LoadedSpec {
+  spec: PipelineSpec;
+  /** Absolute path of the spec file; file:// sources resolve against its folder. */
+  specPath: string;
+  /** The data source with file:// made absolute. */
+  resolvedSource: string;
+}
+
+export async function loadPipelineSpec(specPath: string): Promise<LoadedSpec> {
+  const abs = path.resolve(specPath);
+  let text: string;
+  try {
+    text = await fs.readFile(abs, 'utf8');
+  } catch (err) {
+    throw new MlcycleError('SPEC_INVALID', `cannot read spec ${specPath}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = abs.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    throw new MlcycleError('SPEC_INVALID', `${specPath} is not valid ${abs.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
+  const spec = parsePipelineSpec(doc, specPath);
+  return { spec, specPath: abs, resolvedSource: resolveSource(spec.data.source, path.dirname(abs)) };
+}
+
+export function resolveSource(source: string, baseDir: string): string {
+  if (!source.startsWith('file://')) return source;
+  const p = source.slice('file://'.length);
+  return `file://${path.isAbsolute(p) ? p : path.resolve(baseDir, p)}`;
+}
