@@ -39,6 +39,9 @@ export const EnvSchema = z.object({
   MLCYCLE_TEMPORAL_BIN: z.string().min(1).optional(),
   MLCYCLE_MINIO_BIN: z.string().min(1).optional(),
   MLCYCLE_CODE_VERSION: z.string().min(1).optional(),
+  MLCYCLE_WEB_UI_URL: httpUrl.optional(),
+  /** Prepended to the cpu/gpu task queue names, so several teams or test runs can share a namespace. */
+  MLCYCLE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, . _ -').default(''),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -56,6 +59,20 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
     throw new MlcycleError('CONFIG_INVALID', `invalid environment:\n${formatIssues(result.error)}`);
   }
   return result.data;
+}
+
+/** Where clients and workers find Temporal when TEMPORAL_ADDRESS is unset: the `mlcycle dev` default. */
+export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+export const DEFAULT_S3_ENDPOINT = 'http://127.0.0.1:9000';
+
+export function temporalAddress(env: Env): string {
+  return env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS;
+}
+
+/** The Web UI that goes with the configured server, for links; only guessed for the local default. */
+export function webUiUrl(env: Env): string | undefined {
+  if (env.MLCYCLE_WEB_UI_URL) return env.MLCYCLE_WEB_UI_URL.replace(/\/$/, '');
+  return env.TEMPORAL_ADDRESS ? undefined : 'http://127.0.0.1:8233';
 }
 
 /** Per-user cache shared by every clone on the machine (built binaries live here). */

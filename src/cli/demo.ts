@@ -1,0 +1,74 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Env } from '../config/env';
+import { MlcycleClient } from '../client/mlcycle-client';
+import { startDevEnvironment } from '../dev/dev-environment';
+import { packageRoot } from '../package-info';
+import { freePort, isPortFree } from '../stack/ports';
+import { writeDemoDataset } from '../demo/demo-data';
+import { RunProgress } from './run-progress';
+import { waitForRun } from '../client/wait-for-run';
+
+export interface DemoOptions {
+  env: Env;
+  stateDir: string;
+  keepRunning: boolean;
+  log: (line: string) => void;
+  untilSignal: () => Promise<NodeJS.Signals>;
+}
+
+/** The default port when free, else any free one: the demo must not fail because `mlcycle dev` runs. */
+async function portOr(preferred: number): Promise<number> {
+  return (await isPortFree(preferred)) ? preferred : freePort();
+}
+
+/**
+ * `npm run demo`: the embedded stack, a generated dataset, the pipeline end to end, a summary with
+ * links. Exits non-zero when the run does not complete.
+ */
+export async function runDemo(opts: DemoOptions): Promise<boolean> {
+  const started = Date.now();
+  const specPath = path.join(packageRoot(), 'examples', 'churn', 'pipeline.yaml');
+  const dataFile = path.join(path.dirname(specPath), 'data', 'churn.csv');
+  await writeDemoDataset(dataFile, { rows: 5000, seed: 7 });
+  opts.log(`dataset: ${dataFile}`);
+
+  const dev = await startDevEnvironment({
+    env: opts.env,
+    stateDir: path.resolve(opts.stateDir),
+    temporalPort: opts.env.TEMPORAL_ADDRESS ? undefined : await portOr(7233),
+    uiPort: await portOr(8233),
+    minioPort: await portOr(9000),
+    minioConsolePort: await portOr(9001),
+    workers: true,
+    log: opts.log,
+  });
+  let ok = false;
+  try {
+    const { temporal } = dev.stack;
+    const client = await MlcycleClient.connect({ address: temporal.address, namespace: temporal.namespace, webUiUrl: temporal.uiUrl, queuePrefix: opts.env.MLCYCLE_QUEUE_PREFIX });
+    try {
+      if (temporal.uiUrl) console.log(`Web UI: ${temporal.uiUrl}`);
+      const { workflowId } = await client.startPipeline(specPath);
+      console.log(`pipeline started: ${workflowId}`);
+      const status = await waitForRun(client, workflowId, new RunProgress());
+      ok = status.status === 'completed';
+      console.log(`\nrun ${workflowId}: ${status.status}`);
+      if (status.model) console.log(`registered model: ${status.model.name} version ${status.model.version}`);
+      for (const [name, uri] of Object.entries(status.artifacts ?? {})) console.log(`  ${name}: ${uri}`);
+      if (status.error) console.log(`error: ${status.error}`);
+      const link = client.webUiLink(workflowId);
+      if (link) console.log(`Web UI run: ${link}`);
+      console.log(`demo finished in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    } finally {
+      await client.close();
+    }
+    if (opts.keepRunning) {
+      console.log('stack still running — press Ctrl-C to stop');
+      await opts.untilSignal();
+    }
+  } finally {
+    await dev.stop();
+  }
+  return ok;
+}

@@ -1,0 +1,222 @@
+import { Command, CommanderError, Option } from 'commander';
+import { NativeConnection } from '@temporalio/worker';
+import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings, temporalAddress, webUiUrl, type Env } from '../config/env';
+import { MlcycleError, isMlcycleError } from '../errors';
+import { MlcycleClient } from '../client/mlcycle-client';
+import { loadPipelineSpec } from '../spec/pipeline-spec';
+import { startDevEnvironment, installRuntime } from '../dev/dev-environment';
+import { MINIO, TEMPORAL_CLI, resolveBinary } from '../stack/binaries';
+import { createMlcycleWorker } from '../worker/worker';
+import { writeWorkflowBundle } from '../worker/workflow-bundle';
+import { parsePort, parsePositiveInt, parseQueue } from './options';
+import { RunProgress } from './run-progress';
+import { waitForRun } from '../client/wait-for-run';
+import { runDemo } from './demo';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (signal: NodeJS.Signals) => {
+      process.removeListener('SIGINT', handler);
+      process.removeListener('SIGTERM', handler);
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
+
+async function withClient<T>(env: Env, fn: (client: MlcycleClient) => Promise<T>): Promise<T> {
+  const client = await MlcycleClient.connect({ address: temporalAddress(env), namespace: env.TEMPORAL_NAMESPACE, webUiUrl: webUiUrl(env), queuePrefix: env.MLCYCLE_QUEUE_PREFIX });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('mlcycle')
+    .description('The ML lifecycle as durable Temporal workflows')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.configureOutput({ outputError: (str, write) => write(str) });
+
+  program
+    .command('dev')
+    .description('Start the local stack (Temporal dev server + Web UI, MinIO) and a CPU and a GPU worker')
+    .option('--no-workers', 'start only the services')
+    .option('--no-ui', 'run the Temporal dev server without its Web UI')
+    .option('--host <ip>', 'loopback address to bind', '127.0.0.1')
+    .option('--temporal-port <port>', 'Temporal frontend port', parsePort, 7233)
+    .option('--ui-port <port>', 'Temporal Web UI port', parsePort, 8233)
+    .option('--minio-port <port>', 'MinIO S3 API port', parsePort, 9000)
+    .option('--minio-console-port <port>', 'MinIO console port', parsePort, 9001)
+    .option('--state-dir <dir>', 'folder for the dev server database, MinIO data and logs (default .mlcycle)')
+    .action(async (opts) => {
+      const env = parseEnv();
+      const dev = await startDevEnvironment({
+        env,
+        host: opts.host,
+        temporalPort: opts.temporalPort,
+        uiPort: opts.uiPort,
+        ui: opts.ui,
+        minioPort: opts.minioPort,
+        minioConsolePort: opts.minioConsolePort,
+        stateDir: opts.stateDir,
+        workers: opts.workers,
+        log,
+      });
+      const signal = untilSignal();
+      const { temporal, s3 } = dev.stack;
+      console.log(`Temporal:   ${temporal.address} (namespace ${temporal.namespace})${temporal.embedded ? '' : ' [external]'}`);
+      if (temporal.uiUrl) console.log(`Web UI:     ${temporal.uiUrl}`);
+      console.log(`S3:         ${s3.endpoint ?? 'AWS'} bucket ${s3.bucket}${s3.embedded ? ' (MinIO)' : ' [external]'}`);
+      console.log(`Workers:    ${dev.workers.map((w) => `${w.queue}${w.queue === 'gpu' ? ` (${w.gpus.length} GPU)` : ''}`).join(', ') || 'none (--no-workers)'}`);
+      console.log('mlcycle dev ready — press Ctrl-C to stop');
+      await signal;
+      log('stopping: draining workers, then services…');
+      await dev.stop();
+      log('stopped');
+    });
+
+  program
+    .command('worker')
+    .description('Run an activity worker for one task queue')
+    .addOption(new Option('--queue <queue>', 'task queue to poll: cpu or gpu').argParser(parseQueue).makeOptionMandatory())
+    .option('--concurrency <n>', 'activities at once (gpu default: one per GPU)', parsePositiveInt)
+    .action(async (opts) => {
+      const env = parseEnv();
+      installRuntime();
+      const address = temporalAddress(env);
+      let connection: NativeConnection;
+      try {
+        connection = await NativeConnection.connect({ address });
+      } catch (err) {
+        throw new MlcycleError('SERVICE_UNREACHABLE', `Temporal server not reachable at ${address} (TEMPORAL_ADDRESS): ${(err as Error).message}`);
+      }
+      const worker = await createMlcycleWorker({
+        queue: opts.queue,
+        queuePrefix: env.MLCYCLE_QUEUE_PREFIX,
+        concurrency: opts.concurrency,
+        connection,
+        namespace: env.TEMPORAL_NAMESPACE,
+        s3: s3Settings(env, DEFAULT_S3_ENDPOINT),
+        log,
+      });
+      const running = worker.run();
+      log(`worker ready on queue ${opts.queue} (${address}, namespace ${env.TEMPORAL_NAMESPACE})`);
+      await Promise.race([untilSignal().then(() => worker.shutdown()), running]);
+      await running;
+      await connection.close();
+    });
+
+  program
+    .command('run <spec>')
+    .description('Start the training pipeline for a spec file (YAML or JSON)')
+    .option('--wait', 'wait for the run to finish; exit 0 only if it completed')
+    .option('--json', 'print machine-readable JSON')
+    .option('--no-cache', 'do not reuse cached step outputs')
+    .action(async (specPath: string, opts: { wait?: boolean; json?: boolean; cache: boolean }) => {
+      const env = parseEnv();
+      // The spec is checked before anything is contacted: a bad spec starts nothing.
+      const loaded = await loadPipelineSpec(specPath);
+      await withClient(env, async (client) => {
+        const { workflowId } = await client.startPipeline(loaded, opts.cache ? {} : { cache: false });
+        if (!opts.wait) {
+          if (opts.json) console.log(JSON.stringify({ workflowId }));
+          else {
+            console.log(`started ${workflowId}`);
+            const link = client.webUiLink(workflowId);
+            if (link) console.log(`Web UI: ${link}`);
+          }
+          return;
+        }
+        const status = await waitForRun(client, workflowId, opts.json ? undefined : new RunProgress());
+        if (opts.json) console.log(JSON.stringify({ workflowId, status: status.status, ...(status.model ? { model: status.model } : {}), ...(status.error ? { error: status.error } : {}) }));
+        else printOutcome(status);
+        if (status.status !== 'completed') process.exitCode = 1;
+      });
+    });
+
+  program
+    .command('status <workflowId>')
+    .description('Show the status of a pipeline run')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (workflowId: string, opts: { json?: boolean }) => {
+      const env = parseEnv();
+      await withClient(env, async (client) => {
+        const status = await client.status(workflowId);
+        if (opts.json) console.log(JSON.stringify(status, null, 2));
+        else {
+          console.log(`${status.workflowId}: ${status.status} (stage ${status.stage})`);
+          new RunProgress(process.stdout).update(status);
+          if (status.error) console.log(`error: ${status.error}`);
+          if (status.webUiUrl) console.log(`Web UI: ${status.webUiUrl}`);
+        }
+      });
+    });
+
+  program
+    .command('setup')
+    .description('Find or build the Temporal CLI and MinIO binaries (cached per user)')
+    .action(async () => {
+      const env = parseEnv();
+      for (const spec of [TEMPORAL_CLI, MINIO]) {
+        const bin = await resolveBinary(spec, env, { log });
+        console.log(`${spec.name}: ${bin.path} (${bin.source}${bin.version ? `, ${bin.version}` : ''})`);
+      }
+    });
+
+  program
+    .command('demo')
+    .description('Run the whole pipeline end to end on the embedded local stack and a generated dataset')
+    .option('--keep-running', 'keep the stack up after the run (Ctrl-C to stop)')
+    .option('--state-dir <dir>', 'folder for the dev server database, MinIO data and logs', '.mlcycle/demo')
+    .action(async (opts: { keepRunning?: boolean; stateDir: string }) => {
+      const ok = await runDemo({ env: parseEnv(), stateDir: opts.stateDir, keepRunning: Boolean(opts.keepRunning), log, untilSignal });
+      if (!ok) process.exitCode = 1;
+    });
+
+  program
+    .command('bundle-workflows', { hidden: true })
+    .description('Write the workflow bundle the workers load (run by npm run build)')
+    .requiredOption('--out <file>', 'output file')
+    .action(async (opts: { out: string }) => {
+      await writeWorkflowBundle(opts.out);
+    });
+
+  return program;
+}
+
+function printOutcome(status: Awaited<ReturnType<MlcycleClient['status']>>): void {
+  console.log(`${status.workflowId}: ${status.status}`);
+  if (status.model) console.log(`model ${status.model.name} version ${status.model.version}`);
+  for (const [name, uri] of Object.entries(status.artifacts ?? {})) console.log(`  ${name}: ${uri}`);
+  if (status.error) console.log(`error: ${status.error}`);
+  if (status.webUiUrl) console.log(`Web UI: ${status.webUiUrl}`);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; everything else commander rejects is a usage error.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (isMlcycleError(err)) {
+      process.stderr.write(`mlcycle: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`mlcycle: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { execSync } from 'node:child_process';
+import { packageVersion } from '../package-info';
+import { MlcycleError } from '../errors';
+import { loadPipelineSpec, type LoadedSpec } from '../spec/pipeline-spec';
+import { KIND, MODEL, STAGE } from '../../workflows/search-attributes';
+import type { PipelineInput, PipelineProgress, PipelineResult } from '../../workflows/pipeline-types';
+import type { RunStatus } from './run-status';
+
+export interface ClientOptions {
+  address: string;
+  namespace: string;
+  /** Prefix of the cpu/gpu task queue names (MLCYCLE_QUEUE_PREFIX); workers must use the same. */
+  queuePrefix?: string;
+  /** Base URL of the Temporal Web UI, to print links to runs. */
+  webUiUrl?: string;
+}
+
+export interface StartOptions {
+  cache?: boolean;
+  workflowId?: string;
+  codeVersion?: string;
+}
+
+/**
+ * The typed client API: start a pipeline from a spec, read its status, await its result.
+ * The CLI is a thin layer over this.
+ */
+export class MlcycleClient {
+  private constructor(
+    readonly temporal: Client,
+    private readonly connection: Connection,
+    readonly options: ClientOptions,
+  ) {}
+
+  static async connect(options: ClientOptions): Promise<MlcycleClient> {
+    let connection: Connection;
+    try {
+      connection = await Connection.connect({ address: options.address, connectTimeout: 5000 });
+    } catch (err) {
+      throw new MlcycleError('SERVICE_UNREACHABLE', `Temporal server not reachable at ${options.address}: ${(err as Error).message}`, { cause: err });
+    }
+    return new MlcycleClient(new Client({ connection, namespace: options.namespace }), connection, options);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  async startPipeline(spec: string | LoadedSpec, opts: StartOptions = {}): Promise<{ workflowId: string; runId: string }> {
+    const loaded = typeof spec === 'string' ? await loadPipelineSpec(spec) : spec;
+    const input: PipelineInput = {
+      spec: loaded.spec,
+      source: loaded.resolvedSource,
+      specPath: loaded.specPath,
+      codeVersion: opts.codeVersion ?? codeVersion(),
+      cache: opts.cache ?? loaded.spec.cache,
+      queues: this.queues(),
+    };
+    const workflowId = opts.workflowId ?? `${loaded.spec.name}-train-${randomUUID().slice(0, 8)}`;
+    const handle = await this.temporal.workflow.start('trainingPipeline', {
+      taskQueue: input.queues.cpu,
+      workflowId,
+      args: [input],
+      typedSearchAttributes: [
+        { key: MODEL, value: loaded.spec.name },
+        { key: KIND, value: 'training-pipeline' },
+        { key: STAGE, value: 'ingest' },
+      ],
+      staticSummary: `Train ${loaded.spec.name} (${loaded.spec.train.trainer}) on ${loaded.spec.data.source}`,
+    });
+    return { workflowId, runId: handle.firstExecutionRunId };
+  }
+
+  queues(): { cpu: string; gpu: string } {
+    const prefix = this.options.queuePrefix ?? '';
+    return { cpu: `${prefix}cpu`, gpu: `${prefix}gpu` };
+  }
+
+  webUiLink(workflowId: string): string | undefined {
+    if (!this.options.webUiUrl) return undefined;
+    return `${this.options.webUiUrl}/namespaces/${encodeURIComponent(this.options.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  }
+
+  async status(workflowId: string): Promise<RunStatus> {
+    const handle = this.temporal.workflow.getHandle(workflowId);
+    let description;
+    try {
+      description = await handle.describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        throw new MlcycleError('NOT_FOUND', `no workflow run with id "${workflowId}" in namespace ${this.options.namespace}`);
+      }
+      throw err;
+    }
+    let progress: PipelineProgress | undefined;
+    try {
+      progress = await handle.query<PipelineProgress>('status');
+    } catch {
+      // A run that failed before its first workflow task has no query handler yet.
+    }
+    const pending = description.raw.pendingActivities ?? [];
+    const steps = (progress?.steps ?? []).map((step) => {
+      const live = pending.find((p) => activityStep(p.activityType?.name ?? '') === step.name);
+      if (!live) return step;
+      const details = live.heartbeatDetails?.payloads?.[0];
+      const beat = details ? decodeJsonPayload(details.data) : undefined;
+      return {
+        ...step,
+        attempts: Math.max(step.attempts, live.attempt ?? 1),
+        ...(beat && typeof beat.done === 'number' && typeof beat.total === 'number' ? { progress: { done: beat.done, total: beat.total } } : {}),
+        ...(beat && typeof beat.resumedFrom === 'number' ? { resumedFrom: beat.resumedFrom } : {}),
+      };
+    });
+
+    const status: RunStatus = {
+      workflowId,
+      runId: description.runId,
+      status: 'running',
+      stage: progress?.stage ?? 'starting',
+      steps,
+      ...(progress?.artifacts && Object.keys(progress.artifacts).length ? { artifacts: progress.artifacts } : {}),
+      ...(progress?.model ? { model: progress.model } : {}),
+    };
+    const link = this.webUiLink(workflowId);
+    if (link) status.webUiUrl = link;
+
+    switch (description.status.name) {
+      case 'RUNNING':
+        status.status = progress?.stage === 'approval' ? 'awaiting_approval' : 'running';
+        break;
+      case 'COMPLETED': {
+        const result = (await handle.result()) as PipelineResult;
+        const outcome: string = result.outcome;
+        status.status = outcome === 'rejected' ? 'rejected' : 'completed';
+        status.stage = result.stage;
+        status.steps = result.steps;
+        if (result.model) status.model = result.model;
+        break;
+      }
+      case 'CANCELLED':
+        status.status = 'cancelled';
+        break;
+      default:
+        status.status = 'failed';
+        status.error = await this.failureMessage(workflowId);
+    }
+    return status;
+  }
+
+  async result(workflowId: string): Promise<PipelineResult> {
+    return this.temporal.workflow.getHandle(workflowId).result();
+  }
+
+  /** The innermost failure message of a failed run: what a person needs to read. */
+  async failureMessage(workflowId: string): Promise<string> {
+    try {
+      await this.temporal.workflow.getHandle(workflowId).result();
+      return '';
+    } catch (err) {
+      return rootMessage(err);
+    }
+  }
+}
+
+export function rootMessage(err: unknown): string {
+  let current: unknown = err;
+  let message = err instanceof Error ? err.message : String(err);
+  while (current instanceof Error) {
+    if (current instanceof ApplicationFailure || (current instanceof TemporalFailure && !(current instanceof WorkflowFailedError))) {
+      message = current.message;
+    }
+    current = (current as Error).cause;
+  }
+  return message;
+}
+
+const ACTIVITY_STEPS: Record<string, string> = {
+  ingestDataset: 'ingest',
+  validateDataset: 'validate',
+  trainModel: 'train',
+  evaluateModel: 'evaluate',
+  registerModel: 'register',
+};
+function activityStep(activityType: string): string | undefined {
+  return ACTIVITY_STEPS[activityType];
+}
+
+function decodeJsonPayload(data: Uint8Array | null | undefined): Record<string, unknown> | undefined {
+  if (!data) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(data).toString('utf8'));
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The code version recorded in lineage: env override, else the git commit, else the package version. */
+export function codeVersion(): string {
+  if (process.env.MLCYCLE_CODE_VERSION) return process.env.MLCYCLE_CODE_VERSION;
+  try {
+    const sha = execSync('git rev-parse --short=12 HEAD', { stdio: ['ignore', 'pipe', 'ignore'], cwd: __dirname }).toString().trim();
+    const dirty = execSync('git status --porcelain --untracked-files=no', { stdio: ['ignore', 'pipe', 'ignore'], cwd: __dirname }).toString().trim();
+    return dirty ? `${sha}-dirty` : sha;
+  } catch {
+    return `mlcycle@${packageVersion()}`;
+  }
+}

@@ -1,0 +1,17 @@
+import type { MlcycleClient } from './mlcycle-client';
+import type { RunStatus } from './run-status';
+
+/** Polls a run until it leaves running/awaiting_approval, reporting each status to `onStatus`. */
+export async function waitForRun(
+  client: MlcycleClient,
+  workflowId: string,
+  progress?: { update(status: RunStatus): void },
+  intervalMs = 500,
+): Promise<RunStatus> {
+  for (;;) {
+    const status = await client.status(workflowId);
+    progress?.update(status);
+    if (status.status !== 'running' && status.status !== 'awaiting_approval') return status;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { NativeConnection } from '@temporalio/worker';
+import { MlcycleClient } from '../../src/client/mlcycle-client';
+import type { S3Settings } from '../../src/config/env';
+import { installRuntime } from '../../src/dev/dev-environment';
+import { createArtifactStore, type ArtifactStore } from '../../src/storage/artifact-store';
+import { createS3Client } from '../../src/storage/s3-client';
+import { createMlcycleWorker, type MlcycleWorker } from '../../src/worker/worker';
+import '../stack-context';
+
+export interface TestEnv {
+  client: MlcycleClient;
+  store: ArtifactStore;
+  s3: S3Settings;
+  queuePrefix: string;
+  workers: MlcycleWorker[];
+  stopWorkers(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Real CPU and GPU workers against the shared real stack, isolated per test file: their own task
+ * queues (queue prefix) and their own S3 key prefix, so files never see each other's work.
+ */
+export async function startTestEnv(opts: { workers?: boolean } = {}): Promise<TestEnv> {
+  installRuntime();
+  const stack = inject('stack');
+  const id = randomUUID().slice(0, 8);
+  const queuePrefix = `t-${id}-`;
+  const s3: S3Settings = {
+    endpoint: stack.s3.endpoint,
+    region: stack.s3.region,
+    bucket: stack.s3.bucket,
+    prefix: `test-${id}/`,
+    credentials: { accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey },
+  };
+  const connection = await NativeConnection.connect({ address: stack.temporalAddress });
+  const workers: MlcycleWorker[] = [];
+  const runs: Promise<void>[] = [];
+  if (opts.workers !== false) {
+    for (const queue of ['cpu', 'gpu'] as const) {
+      const w = await createMlcycleWorker({ queue, queuePrefix, connection, namespace: stack.namespace, s3, log: () => undefined });
+      workers.push(w);
+      runs.push(w.run());
+    }
+  }
+  const client = await MlcycleClient.connect({ address: stack.temporalAddress, namespace: stack.namespace, queuePrefix });
+  const s3Client = createS3Client(s3);
+  const store = createArtifactStore({ client: s3Client, bucket: s3.bucket, prefix: s3.prefix });
+  let workersStopped = false;
+  const stopWorkers = async () => {
+    if (workersStopped) return;
+    workersStopped = true;
+    for (const w of workers) w.shutdown();
+    await Promise.allSettled(runs);
+  };
+  return {
+    client,
+    store,
+    s3,
+    queuePrefix,
+    workers,
+    stopWorkers,
+    async close() {
+      await stopWorkers();
+      await client.close();
+      await connection.close();
+      s3Client.destroy();
+    },
+  };
+}

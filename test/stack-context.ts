@@ -1,0 +1,12 @@
+/** What test/global-setup.ts provides to every test file through vitest's inject('stack'). */
+export interface TestStack {
+  temporalAddress: string;
+  namespace: string;
+  s3: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: TestStack;
+  }
+}
