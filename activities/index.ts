@@ -1,5 +1,9 @@
 import type { ActivityDeps } from './deps';
+import { createEvaluateActivities } from './evaluate';
 import { createIngestActivities } from './ingest';
+import { createRegisterActivities } from './register';
+import { createTrainActivities } from './train';
+import { createValidateActivities } from './validate';
 
 export type { ActivityDeps } from './deps';
 
@@ -7,6 +11,10 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createIngestActivities(deps),
+    ...createValidateActivities(deps),
+    ...createTrainActivities(deps),
+    ...createEvaluateActivities(deps),
+    ...createRegisterActivities(deps),
   };
 }
 

@@ -2,64 +2,102 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { inferFormat } from '../src/data/dataset-reader';
+import { scanDataset } from '../src/data/scan';
+import { isMlcycleError } from '../src/errors';
+import type { PipelineSpec } from '../src/spec/pipeline-spec';
+import type { ArtifactRef } from '../src/storage/artifact-store';
 import type { DatasetRef, IngestResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
+import { createStepCache, stepCacheKey } from './step-cache';
 
 export interface IngestInput {
   source: string;
-  format?: 'csv' | 'parquet' | 'jsonl';
+  format?: DatasetRef['format'];
+  schema: PipelineSpec['data']['schema'];
+  codeVersion: string;
+  cache: boolean;
 }
-
-const EXTENSIONS: Record<string, DatasetRef['format']> = {
-  '.csv': 'csv',
-  '.parquet': 'parquet',
-  '.jsonl': 'jsonl',
-  '.ndjson': 'jsonl',
-};
 
 function detectFormat(source: string, declared?: DatasetRef['format']): DatasetRef['format'] {
   if (declared) return declared;
-  const ext = path.extname(source.replace(/\?.*$/, '')).toLowerCase();
-  const format = EXTENSIONS[ext];
-  if (!format) {
+  try {
+    return inferFormat(source).format;
+  } catch (err) {
     throw ApplicationFailure.nonRetryable(
-      `data.source: cannot tell the format of ${source} from its extension "${ext}"; set data.format to csv, parquet or jsonl`,
+      `data.source: cannot tell the format of ${source}; set data.format to csv, parquet or jsonl (${(err as Error).message})`,
       'DATA_INVALID',
     );
   }
-  return format;
+}
+
+/** Turns an MlcycleError about bad data into a non-retryable failure: retrying cannot fix the file. */
+export function asActivityFailure(err: unknown): unknown {
+  if (isMlcycleError(err) && ['DATA_INVALID', 'SPEC_INVALID', 'NOT_FOUND', 'ARTIFACT_INTEGRITY'].includes(err.code)) {
+    return ApplicationFailure.nonRetryable(err.message, err.code);
+  }
+  return err;
 }
 
 /**
- * Snapshots the source into the artifact store under its content hash, so a dataset version is
- * its sha256 and the same bytes are stored once however often they are ingested.
+ * Snapshots the source into the artifact store under its content hash (a dataset version is its
+ * sha256; the same bytes are stored once), profiles it and writes the dataset manifest.
  */
 export function createIngestActivities(deps: ActivityDeps) {
+  const cache = createStepCache(deps.store);
   return {
     async ingestDataset(input: IngestInput): Promise<IngestResult> {
       const ctx = Context.current();
       const format = detectFormat(input.source, input.format);
-      ctx.heartbeat({ phase: 'snapshot' });
-      let ref;
-      if (input.source.startsWith('file://')) {
-        const file = input.source.slice('file://'.length);
-        try {
-          await fs.access(file);
-        } catch {
-          throw ApplicationFailure.nonRetryable(`data.source: ${input.source} does not exist or is not readable by the worker`, 'NOT_FOUND');
+      const scratch = await fs.mkdtemp(path.join(deps.workDir, 'ingest-'));
+      try {
+        ctx.heartbeat({ phase: 'snapshot' });
+        let ref: ArtifactRef;
+        let localPath: string;
+        if (input.source.startsWith('file://')) {
+          localPath = input.source.slice('file://'.length);
+          try {
+            await fs.access(localPath);
+          } catch {
+            throw ApplicationFailure.nonRetryable(`data.source: ${input.source} does not exist or is not readable by the worker`, 'NOT_FOUND');
+          }
+          ref = await deps.store.putFile(localPath);
+        } else {
+          if (!(await deps.store.exists(input.source))) {
+            throw ApplicationFailure.nonRetryable(`data.source: ${input.source} does not exist`, 'NOT_FOUND');
+          }
+          ref = await deps.store.putStream(await deps.store.getStream(input.source));
+          localPath = path.join(scratch, `source.${format}`);
+          await deps.store.getToFile(ref, localPath);
         }
-        ref = await deps.store.putFile(file);
-      } else {
-        if (!(await deps.store.exists(input.source))) {
-          throw ApplicationFailure.nonRetryable(`data.source: ${input.source} does not exist`, 'NOT_FOUND');
+        const dataset: DatasetRef = { uri: ref.uri, sha256: ref.sha256, size: ref.size, format };
+
+        const key = stepCacheKey('ingest', { code: input.codeVersion, sha256: ref.sha256, format, schema: input.schema });
+        if (input.cache) {
+          const hit = await cache.get<Omit<IngestResult, 'cached' | 'attempt'>>('ingest', key);
+          if (hit) return { ...hit, cached: true, attempt: ctx.info.attempt };
         }
-        ref = await deps.store.putStream(await deps.store.getStream(input.source));
+
+        const { profile, typeErrors } = await scanDataset(localPath, input.schema, {
+          format,
+          onProgress: (rows) => ctx.heartbeat({ phase: 'profile', rows }),
+        });
+        const manifest = await deps.store.putJson({
+          format: 'mlcycle-dataset/v1',
+          dataset,
+          source: input.source,
+          schema: input.schema,
+          profile,
+          typeErrors,
+        });
+        const output = { dataset, manifestUri: manifest.uri, rowCount: profile.rowCount };
+        await cache.put('ingest', key, output);
+        return { ...output, cached: false, attempt: ctx.info.attempt };
+      } catch (err) {
+        throw asActivityFailure(err);
+      } finally {
+        await fs.rm(scratch, { recursive: true, force: true });
       }
-      return {
-        dataset: { uri: ref.uri, sha256: ref.sha256, size: ref.size, format },
-        cached: false,
-        attempt: ctx.info.attempt,
-      };
     },
   };
 }

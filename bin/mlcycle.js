@@ -1,5 +1,14 @@
 #!/usr/bin/env node
-// Prefer the compiled CLI (built by `npm ci` through the prepare script); fall back to the
+// The AWS SDK warns on every start that future releases will need Node 22; mlcycle pins its SDK
+// version, so the warning is noise for our users. Every other warning is still printed.
+const defaultWarning = process.listeners('warning');
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name === 'NodeVersionSupportWarning') return;
+  for (const listener of defaultWarning) listener(warning);
+});
+
+// Prefer the compiled CLI (built by `npm install` through the prepare script); fall back to the
 // TypeScript sources through tsx so a contributor's checkout works before any build.
 const path = require('node:path');
 const fs = require('node:fs');

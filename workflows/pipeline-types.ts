@@ -21,6 +21,10 @@ export interface PipelineInput {
   /** The data source with file:// made absolute (file:// sources must be readable by the workers). */
   source: string;
   specPath?: string;
+  /** Folder of the spec file, where a `command` trainer runs. */
+  specDir?: string;
+  /** validation.reference with file:// made absolute. */
+  referenceSource?: string;
   codeVersion: string;
   cache: boolean;
   /** Task queue names; default cpu and gpu (a prefix lets several deployments share a namespace). */
@@ -34,10 +38,55 @@ export interface DatasetRef {
   format: 'csv' | 'parquet' | 'jsonl';
 }
 
-export interface IngestResult {
-  dataset: DatasetRef;
+/** Every stage's result says whether it came from the step cache and which attempt produced it. */
+export interface StepOutcome {
   cached: boolean;
   attempt: number;
+}
+
+export interface IngestResult extends StepOutcome {
+  dataset: DatasetRef;
+  manifestUri: string;
+  rowCount: number;
+}
+
+export interface ValidateResult extends StepOutcome {
+  passed: boolean;
+  /** One line per failing check, naming the column and rule. */
+  failures: string;
+  warnings: number;
+  reportUri: string;
+  htmlUri: string;
+}
+
+export interface TrainResult extends StepOutcome {
+  modelUri: string;
+  /** JSON of the per-epoch training curve. */
+  historyUri: string;
+  /** Extra files a `command` trainer wrote (output folder), by relative path. */
+  outputs?: Record<string, string>;
+  epochs: number;
+  /** Epoch of the checkpoint this attempt resumed from (0 = from scratch). */
+  resumedFrom: number;
+  finalLoss?: number;
+  /** Metrics a `command` trainer reported itself (it is evaluated on these). */
+  reportedMetrics?: Record<string, number>;
+}
+
+export interface EvaluateResult extends StepOutcome {
+  metrics: Record<string, number>;
+  passed: boolean;
+  /** Human-readable reasons the gate failed (threshold misses, champion comparison). */
+  failures: string[];
+  champion?: { version: number; metrics: Record<string, number>; better: boolean; message: string };
+  reportUri: string;
+  htmlUri: string;
+}
+
+export interface RegisterResult extends StepOutcome {
+  name: string;
+  version: number;
+  created: boolean;
 }
 
 export interface PipelineProgress {

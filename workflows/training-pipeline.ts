@@ -1,50 +1,151 @@
-import { defineQuery, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { defineQuery, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PipelineInput, PipelineProgress, PipelineResult } from './pipeline-types';
-import { STAGE } from './search-attributes';
-import { StepTracker } from './step-tracker';
+import { StepRunner } from './step-runner';
 
 export const statusQuery = defineQuery<PipelineProgress>('status');
 
-const STEPS = ['ingest'] as const;
+export const PIPELINE_STEPS = ['ingest', 'validate', 'train', 'evaluate', 'register'] as const;
 
-const NON_RETRYABLE = ['DATA_INVALID', 'SPEC_INVALID', 'NOT_FOUND', 'VALIDATION_FAILED'];
+/** Failures no retry can fix: the workflow fails at once with the activity's message. */
+const NON_RETRYABLE = ['DATA_INVALID', 'SPEC_INVALID', 'NOT_FOUND', 'ARTIFACT_INTEGRITY', 'CONFIG_INVALID'];
 
 /**
- * The training pipeline. Orchestration only: every stage is an activity; the workflow keeps the
- * step table that `mlcycle status` reads and the stage search attribute the Web UI filters on.
+ * The training pipeline: ingest → validate → train → evaluate → register. Orchestration only:
+ * every stage is an activity and only references and small summaries pass through here. The step
+ * table backs `mlcycle status`; the stage search attribute lets the Web UI filter runs.
  */
 export async function trainingPipeline(input: PipelineInput): Promise<PipelineResult> {
-  const { ingestDataset } = proxyActivities<Activities>({
+  const { spec } = input;
+  const info = workflowInfo();
+  const cpuOptions: ActivityOptions = {
     taskQueue: input.queues.cpu,
-    startToCloseTimeout: '30m',
-    heartbeatTimeout: '60s',
-    retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: NON_RETRYABLE },
-  });
-  const steps = new StepTracker(STEPS);
+    startToCloseTimeout: '1h',
+    heartbeatTimeout: '2m',
+    retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+  };
+  // Training heartbeats often: a worker that dies is noticed within the heartbeat timeout and the
+  // retry resumes from the checkpoint the last heartbeat named.
+  const trainOptions: ActivityOptions = {
+    ...cpuOptions,
+    taskQueue: spec.train.resources.queue === 'gpu' ? input.queues.gpu : input.queues.cpu,
+    startToCloseTimeout: spec.train.timeout,
+    heartbeatTimeout: '15s',
+  };
+  const cpu = proxyActivities<Activities>(cpuOptions);
+  const trainer = proxyActivities<Activities>(trainOptions);
+
+  const runner = new StepRunner(PIPELINE_STEPS);
+  const steps = runner.tracker;
+  const step = runner.run.bind(runner);
+  const gateFailure = runner.gateFailure.bind(runner);
   const artifacts: Record<string, string> = {};
-  const progress = (): PipelineProgress => ({ stage: steps.currentStage(), steps: steps.steps, artifacts });
+  let model: PipelineProgress['model'];
+  const progress = (): PipelineProgress => ({ stage: steps.currentStage(), steps: steps.steps, artifacts, ...(model ? { model } : {}) });
   setHandler(statusQuery, progress);
 
-  const enter = (name: (typeof STEPS)[number]) => {
-    steps.set(name, 'running');
-    upsertSearchAttributes([{ key: STAGE, value: name }]);
-  };
+  const ingest = await step(
+    'ingest',
+    () => cpu.ingestDataset.executeWithOptions({ ...cpuOptions, summary: `ingest ${spec.data.source}` }, [
+      { source: input.source, format: spec.data.format, schema: spec.data.schema, codeVersion: input.codeVersion, cache: input.cache },
+    ]),
+    (r) => `${r.rowCount} rows, dataset ${r.dataset.sha256.slice(0, 12)}`,
+  );
+  artifacts.dataset = ingest.dataset.uri;
+  artifacts.manifest = ingest.manifestUri;
 
-  enter('ingest');
-  try {
-    const ingest = await ingestDataset({ source: input.source, format: input.spec.data.format });
-    artifacts.dataset = ingest.dataset.uri;
-    steps.set('ingest', 'completed', {
-      attempts: ingest.attempt,
-      cached: ingest.cached,
-      summary: `${ingest.dataset.size} bytes, sha256 ${ingest.dataset.sha256.slice(0, 12)}`,
-    });
-  } catch (err) {
-    steps.set('ingest', 'failed');
-    throw err;
+  let referenceManifestUri: string | undefined;
+  if (spec.validation.reference) {
+    const reference = await cpu.ingestDataset.executeWithOptions({ ...cpuOptions, summary: `ingest reference ${spec.validation.reference}` }, [
+      { source: input.referenceSource ?? spec.validation.reference, format: undefined, schema: spec.data.schema, codeVersion: input.codeVersion, cache: input.cache },
+    ]);
+    referenceManifestUri = reference.manifestUri;
   }
 
-  upsertSearchAttributes([{ key: STAGE, value: 'done' }]);
+  const validation = await step(
+    'validate',
+    () => cpu.validateDataset.executeWithOptions({ ...cpuOptions, summary: `validate ${spec.name} data` }, [
+      {
+        manifestUri: ingest.manifestUri,
+        referenceManifestUri,
+        data: spec.data,
+        validation: spec.validation,
+        pipeline: spec.name,
+        workflowId: info.workflowId,
+        codeVersion: input.codeVersion,
+        cache: input.cache,
+      },
+    ]),
+    (r) => (r.passed ? `passed${r.warnings ? ` with ${r.warnings} warnings` : ''}` : 'failed'),
+  );
+  artifacts.validationReport = validation.htmlUri;
+  artifacts.validationJson = validation.reportUri;
+  if (!validation.passed) {
+    throw gateFailure('validate', `data validation failed:\n${validation.failures}`, 'VALIDATION_FAILED', {
+      report: validation.htmlUri,
+    });
+  }
+
+  const trained = await step(
+    'train',
+    () => trainer.trainModel.executeWithOptions({ ...trainOptions, summary: `train ${spec.name} (${spec.train.trainer}) on ${spec.train.resources.queue}` }, [
+      { dataset: ingest.dataset, data: spec.data, train: spec.train, specDir: input.specDir, codeVersion: input.codeVersion, cache: input.cache },
+    ]),
+    (r) => `${r.epochs} epochs${r.finalLoss !== undefined ? `, loss ${r.finalLoss.toFixed(4)}` : ''}${r.resumedFrom ? `, resumed from epoch ${r.resumedFrom}` : ''}`,
+  );
+  if (trained.resumedFrom > 0) steps.set('train', 'completed', { resumedFrom: trained.resumedFrom });
+  artifacts.model = trained.modelUri;
+
+  const evaluation = await step(
+    'evaluate',
+    () => cpu.evaluateModel.executeWithOptions({ ...cpuOptions, summary: `evaluate ${spec.name}` }, [
+      {
+        name: spec.name,
+        dataset: ingest.dataset,
+        data: spec.data,
+        evaluate: spec.evaluate,
+        trainer: spec.train.trainer,
+        model: trained,
+        codeVersion: input.codeVersion,
+        cache: input.cache,
+      },
+    ]),
+    (r) => Object.entries(r.metrics).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', '),
+  );
+  artifacts.evaluationReport = evaluation.htmlUri;
+  artifacts.evaluationJson = evaluation.reportUri;
+  if (!evaluation.passed) {
+    throw gateFailure('evaluate', `evaluation gate failed: ${evaluation.failures.join('; ')}`, 'EVALUATION_GATE_FAILED', {
+      report: evaluation.htmlUri,
+    });
+  }
+
+  const registered = await step(
+    'register',
+    () => cpu.registerModel.executeWithOptions({ ...cpuOptions, summary: `register ${spec.name}` }, [
+      {
+        name: spec.name,
+        modelUri: trained.modelUri,
+        metrics: evaluation.metrics,
+        lineage: {
+          datasetSha256: ingest.dataset.sha256,
+          datasetUri: ingest.dataset.uri,
+          manifestUri: ingest.manifestUri,
+          codeVersion: input.codeVersion,
+          trainer: spec.train.trainer,
+          params: spec.train.params,
+          workflowId: info.workflowId,
+          runId: info.runId,
+          ...(evaluation.champion ? { parentVersion: evaluation.champion.version } : {}),
+        },
+        reports: { validation: validation.htmlUri, evaluation: evaluation.htmlUri, history: trained.historyUri },
+        cache: input.cache,
+      },
+    ]),
+    (r) => `${r.name} version ${r.version}`,
+  );
+  model = { name: registered.name, version: registered.version };
+
+  runner.finish();
   return { outcome: 'completed', ...progress() };
 }

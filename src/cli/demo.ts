@@ -7,6 +7,9 @@ import { packageRoot } from '../package-info';
 import { freePort, isPortFree } from '../stack/ports';
 import { writeDemoDataset } from '../demo/demo-data';
 import { RunProgress } from './run-progress';
+import { createModelRegistry } from '../registry/model-registry';
+import { createArtifactStore } from '../storage/artifact-store';
+import { createS3Client } from '../storage/s3-client';
 import { waitForRun } from '../client/wait-for-run';
 
 export interface DemoOptions {
@@ -46,6 +49,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   let ok = false;
   try {
     const { temporal } = dev.stack;
+    const s3 = createS3Client(dev.stack.s3);
     const client = await MlcycleClient.connect({ address: temporal.address, namespace: temporal.namespace, webUiUrl: temporal.uiUrl, queuePrefix: opts.env.MLCYCLE_QUEUE_PREFIX });
     try {
       if (temporal.uiUrl) console.log(`Web UI: ${temporal.uiUrl}`);
@@ -54,14 +58,34 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
       const status = await waitForRun(client, workflowId, new RunProgress());
       ok = status.status === 'completed';
       console.log(`\nrun ${workflowId}: ${status.status}`);
-      if (status.model) console.log(`registered model: ${status.model.name} version ${status.model.version}`);
-      for (const [name, uri] of Object.entries(status.artifacts ?? {})) console.log(`  ${name}: ${uri}`);
       if (status.error) console.log(`error: ${status.error}`);
+      const store = createArtifactStore({ client: s3, bucket: dev.stack.s3.bucket, prefix: dev.stack.s3.prefix });
+      if (status.model) {
+        const version = await createModelRegistry({ store }).getVersion(status.model.name, status.model.version);
+        console.log(`registered model: ${status.model.name} version ${status.model.version}`);
+        if (version) {
+          console.log(`  metrics: ${Object.entries(version.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+          console.log(`  lineage: dataset ${version.lineage.datasetSha256.slice(0, 12)}, code ${version.lineage.codeVersion}, ${version.lineage.trainer} ${JSON.stringify(version.lineage.params)}`);
+        }
+      }
+      // Reports live in the store; local copies give the user pages to open in a browser.
+      const reportDir = path.resolve(opts.stateDir, 'reports', workflowId);
+      for (const [name, uri] of Object.entries(status.artifacts ?? {})) {
+        if (name.endsWith('Report')) {
+          const file = path.join(reportDir, `${name.replace(/Report$/, '')}.html`);
+          await fs.mkdir(reportDir, { recursive: true });
+          await store.getToFile(uri, file);
+          console.log(`  ${name}: file://${file}  (${uri})`);
+        } else {
+          console.log(`  ${name}: ${uri}`);
+        }
+      }
       const link = client.webUiLink(workflowId);
       if (link) console.log(`Web UI run: ${link}`);
       console.log(`demo finished in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     } finally {
       await client.close();
+      s3.destroy();
     }
     if (opts.keepRunning) {
       console.log('stack still running — press Ctrl-C to stop');

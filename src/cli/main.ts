@@ -12,6 +12,7 @@ import { parsePort, parsePositiveInt, parseQueue } from './options';
 import { RunProgress } from './run-progress';
 import { waitForRun } from '../client/wait-for-run';
 import { runDemo } from './demo';
+import { addModelCommands } from './models';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -160,6 +161,8 @@ export function buildProgram(): Command {
         }
       });
     });
+
+  addModelCommands(program);
 
   program
     .command('setup')

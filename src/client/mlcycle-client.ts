@@ -4,7 +4,8 @@ import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { execSync } from 'node:child_process';
 import { packageVersion } from '../package-info';
 import { MlcycleError } from '../errors';
-import { loadPipelineSpec, type LoadedSpec } from '../spec/pipeline-spec';
+import { loadPipelineSpec, resolveSource, type LoadedSpec } from '../spec/pipeline-spec';
+import path from 'node:path';
 import { KIND, MODEL, STAGE } from '../../workflows/search-attributes';
 import type { PipelineInput, PipelineProgress, PipelineResult } from '../../workflows/pipeline-types';
 import type { RunStatus } from './run-status';
@@ -55,6 +56,8 @@ export class MlcycleClient {
       spec: loaded.spec,
       source: loaded.resolvedSource,
       specPath: loaded.specPath,
+      specDir: path.dirname(loaded.specPath),
+      ...(loaded.spec.validation.reference ? { referenceSource: resolveSource(loaded.spec.validation.reference, path.dirname(loaded.specPath)) } : {}),
       codeVersion: opts.codeVersion ?? codeVersion(),
       cache: opts.cache ?? loaded.spec.cache,
       queues: this.queues(),
@@ -96,6 +99,7 @@ export class MlcycleClient {
       throw err;
     }
     let progress: PipelineProgress | undefined;
+    // The query needs a worker; a run whose workers are gone still has a status from history.
     try {
       progress = await handle.query<PipelineProgress>('status');
     } catch {

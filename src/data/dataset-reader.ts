@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { CsvError, parse as parseCsv } from 'csv-parse';
@@ -48,26 +47,40 @@ export function inferFormat(filePath: string): { format: DataFormat; gzip: boole
   return { format, gzip };
 }
 
+export interface ReadOptions {
+  /** Records per batch from `readBatches` (CSV and JSONL; Parquet batches are its row groups). Default 10,000. */
+  batchSize?: number;
+}
+
 /**
  * Streams the records of a local CSV (header row, every value a string), JSONL (one JSON object per
  * line) or Parquet file (read one row group at a time) as plain objects. `.gz` files are
  * decompressed on the fly (CSV and JSONL). Malformed input throws MlcycleError DATA_INVALID naming
- * the file and line (or row group); a missing file throws NOT_FOUND. Values are as the format holds
- * them: run them through `coerceRow` for the schema's types.
+ * the file and line (or row group), after the records before it; a missing file throws NOT_FOUND.
+ * Values are as the format holds them: run them through `coerceRow` for the schema's types.
  */
 export async function* readRows(localPath: string, format?: DataFormat): AsyncGenerator<Record<string, unknown>> {
+  for await (const batch of readBatches(localPath, format)) yield* batch;
+}
+
+/**
+ * `readRows` in arrays of records: the fast path for large files, with one await per batch
+ * instead of one per record. Batches are never empty.
+ */
+export async function* readBatches(localPath: string, format?: DataFormat, options: ReadOptions = {}): AsyncGenerator<Record<string, unknown>[]> {
   let gzip = localPath.toLowerCase().endsWith('.gz');
   if (format === undefined) ({ format, gzip } = inferFormat(localPath));
   else if (!DATA_FORMATS.includes(format)) {
     throw new MlcycleError('DATA_INVALID', `${localPath}: unknown data format "${String(format)}"; expected csv, parquet or jsonl`);
   }
+  const batchSize = Math.max(1, options.batchSize ?? 10_000);
   await assertReadable(localPath);
   switch (format) {
     case 'csv':
-      yield* readCsv(localPath, gzip);
+      yield* readCsv(localPath, gzip, batchSize);
       return;
     case 'jsonl':
-      yield* readJsonl(localPath, gzip);
+      yield* readJsonl(localPath, gzip, batchSize);
       return;
     case 'parquet':
       if (gzip) {
@@ -106,7 +119,64 @@ function streamError(localPath: string, err: unknown): MlcycleError {
   return new MlcycleError('DATA_INVALID', `${localPath}: read failed: ${e.message}`, { cause: err });
 }
 
-async function* readCsv(localPath: string, gzip: boolean): AsyncGenerator<Record<string, unknown>> {
+/**
+ * Groups the records of an object-mode stream into arrays. The stream itself keeps flowing (so a
+ * record emitted before a parse error is never lost in its buffer); backpressure is applied to
+ * `upstream` instead, which is paused while two batches wait to be taken. Records that arrived
+ * before an error are yielded before it is thrown.
+ */
+async function* objectBatches<T>(stream: Readable, upstream: Readable, batchSize: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  const ready: T[][] = [];
+  let ended = false;
+  let failed = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  stream.on('data', (record: T) => {
+    batch.push(record);
+    if (batch.length >= batchSize) {
+      ready.push(batch);
+      batch = [];
+      if (ready.length >= 2) upstream.pause();
+      notify();
+    }
+  });
+  stream.once('end', () => {
+    ended = true;
+    notify();
+  });
+  stream.once('error', (err) => {
+    failed = true;
+    failure = err;
+    notify();
+  });
+  for (;;) {
+    const next = ready.shift();
+    if (next) {
+      yield next;
+      continue;
+    }
+    if (ended || failed) {
+      if (batch.length > 0) {
+        const last = batch;
+        batch = [];
+        yield last;
+      }
+      if (failed) throw failure;
+      return;
+    }
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    if (upstream.isPaused()) upstream.resume();
+    await woken;
+  }
+}
+
+async function* readCsv(localPath: string, gzip: boolean, batchSize: number): AsyncGenerator<Record<string, unknown>[]> {
   const source = openStream(localPath, gzip);
   const parser = parseCsv({
     bom: true,
@@ -124,7 +194,7 @@ async function* readCsv(localPath: string, gzip: boolean): AsyncGenerator<Record
   source.on('error', (err) => parser.destroy(streamError(localPath, err)));
   source.pipe(parser);
   try {
-    for await (const record of parser as AsyncIterable<Record<string, string>>) yield record;
+    yield* objectBatches<Record<string, string>>(parser, source, batchSize);
   } catch (err) {
     if (err instanceof CsvError) {
       const line = typeof err.lines === 'number' ? err.lines : parser.info.lines;
@@ -137,37 +207,65 @@ async function* readCsv(localPath: string, gzip: boolean): AsyncGenerator<Record
   }
 }
 
-async function* readJsonl(localPath: string, gzip: boolean): AsyncGenerator<Record<string, unknown>> {
-  const source = openStream(localPath, gzip);
-  const lines = readline.createInterface({ input: source, crlfDelay: Infinity });
-  let lineNo = 0;
+function parseJsonLine(localPath: string, line: string, lineNo: number): Record<string, unknown> {
+  let value: unknown;
   try {
-    for await (const line of lines) {
+    value = JSON.parse(line);
+  } catch (err) {
+    throw new MlcycleError('DATA_INVALID', `${localPath}: invalid JSON at line ${lineNo}: ${(err as Error).message}`, { cause: err });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new MlcycleError(
+      'DATA_INVALID',
+      `${localPath}: line ${lineNo} is not a JSON object (got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})`,
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
+async function* readJsonl(localPath: string, gzip: boolean, batchSize: number): AsyncGenerator<Record<string, unknown>[]> {
+  const source = openStream(localPath, gzip);
+  source.setEncoding('utf8'); // decodes characters split across chunks
+  let rest = '';
+  let lineNo = 0;
+  let batch: Record<string, unknown>[] = [];
+  // Parses the complete lines of `text`; a bad line throws after the good ones before it are out.
+  function* take(lines: string[]): Generator<Record<string, unknown>[]> {
+    for (const raw of lines) {
       lineNo++;
-      if (line.length === 0 || line.trim().length === 0) continue;
-      let value: unknown;
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      if (line.trim().length === 0) continue;
+      let record: Record<string, unknown>;
       try {
-        value = JSON.parse(line);
+        record = parseJsonLine(localPath, line, lineNo);
       } catch (err) {
-        throw new MlcycleError('DATA_INVALID', `${localPath}: invalid JSON at line ${lineNo}: ${(err as Error).message}`, { cause: err });
+        if (batch.length > 0) yield batch;
+        batch = [];
+        throw err;
       }
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new MlcycleError(
-          'DATA_INVALID',
-          `${localPath}: line ${lineNo} is not a JSON object (got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})`,
-        );
+      batch.push(record);
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
       }
-      yield value as Record<string, unknown>;
     }
+  }
+  try {
+    for await (const chunk of source as AsyncIterable<string>) {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop()!;
+      yield* take(lines);
+    }
+    if (rest.length > 0) yield* take([rest]);
+    if (batch.length > 0) yield batch;
   } catch (err) {
     throw streamError(localPath, err);
   } finally {
-    lines.close();
     source.destroy();
   }
 }
 
-async function* readParquet(localPath: string): AsyncGenerator<Record<string, unknown>> {
+async function* readParquet(localPath: string): AsyncGenerator<Record<string, unknown>[]> {
   let file;
   let metadata;
   try {
@@ -189,7 +287,7 @@ async function* readParquet(localPath: string): AsyncGenerator<Record<string, un
         { cause: err },
       );
     }
-    for (const row of rows) yield row;
+    if (rows.length > 0) yield rows;
     rowStart = rowEnd;
   }
 }

@@ -1,7 +1,7 @@
 import type { DataSchema, TypeErrorSummary } from './coerce';
 import { createRowCoercer, createTypeErrorCollector } from './coerce';
 import type { DataFormat } from './dataset-reader';
-import { readRows } from './dataset-reader';
+import { readBatches } from './dataset-reader';
 import type { DatasetProfile, ProfilerOptions } from './profile';
 import { createProfiler } from './profile';
 
@@ -30,11 +30,13 @@ export async function scanDataset(localPath: string, schema: DataSchema, options
   const typeErrors = createTypeErrorCollector(options.maxTypeErrorExamples ?? 5);
   const every = options.progressEvery ?? 100_000;
   const onProgress = options.onProgress;
-  for await (const raw of readRows(localPath, options.format)) {
-    const { row, typeErrors: errors } = coerce(raw);
-    const rowNumber = profiler.add(row, raw);
-    if (errors.length > 0) typeErrors.add(rowNumber, errors);
-    if (onProgress && rowNumber % every === 0) onProgress(rowNumber);
+  for await (const batch of readBatches(localPath, options.format)) {
+    for (const raw of batch) {
+      const { row, typeErrors: errors } = coerce(raw);
+      const rowNumber = profiler.add(row, raw);
+      if (errors.length > 0) typeErrors.add(rowNumber, errors);
+      if (onProgress && rowNumber % every === 0) onProgress(rowNumber);
+    }
   }
   onProgress?.(profiler.rowCount);
   return { profile: profiler.finish(), typeErrors: typeErrors.finish() };

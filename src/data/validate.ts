@@ -74,7 +74,8 @@ export function validateDataset(
     expected: v.minRows,
   });
 
-  for (const [column, rule] of Object.entries(schema)) {
+  // An empty dataset has nothing to check per column; min-rows reports it.
+  for (const [column, rule] of rows === 0 ? [] : Object.entries(schema)) {
     const col = profile.columns[column];
     const label = `column "${column}"`;
     if (!col || col.type !== rule.type) {
@@ -88,7 +89,7 @@ export function validateDataset(
       continue;
     }
 
-    const absent = rows > 0 && col.present === 0;
+    const absent = col.present === 0;
     if (rule.required) {
       error({
         column,

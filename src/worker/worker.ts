@@ -62,6 +62,9 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
     // Long trainings get time to reach their next checkpoint; what is still running after the
     // grace time is cancelled and retried elsewhere, resuming from that checkpoint.
     shutdownGraceTime: '20s',
+    // Heartbeats carry live progress (epoch/step) and the last checkpoint; the SDK's default
+    // throttle (up to 80% of the heartbeat timeout) would leave `mlcycle status` seconds behind.
+    maxHeartbeatThrottleInterval: '2s',
   });
   let stopped = false;
   return {

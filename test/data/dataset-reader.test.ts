@@ -7,6 +7,7 @@ import {
   coerceRow,
   createTypeErrorCollector,
   inferFormat,
+  readBatches,
   readRows,
   type DataFormat,
   type DataSchema,
@@ -127,6 +128,46 @@ describe('readRows round trips through the generator writers', () => {
     ];
     await writeCsv(file, rows);
     expect(await collect(file)).toEqual(rows);
+  });
+});
+
+describe('readBatches', () => {
+  it('groups records into batches of the requested size, for every format', async () => {
+    for (const ext of ['csv', 'jsonl']) {
+      const sizes: number[] = [];
+      for await (const batch of readBatches(path.join(dir, `churn.${ext}`), undefined, { batchSize: 120 })) sizes.push(batch.length);
+      expect(sizes, ext).toEqual([120, 120, 120, 120, 20]);
+    }
+    const groups: number[] = [];
+    for await (const batch of readBatches(path.join(dir, 'churn.parquet'))) groups.push(batch.length);
+    expect(groups).toEqual([64, 64, 64, 64, 64, 64, 64, 52]); // one batch per row group
+  });
+
+  it('yields the records before a malformed CSV line, then fails naming it', async () => {
+    const file = path.join(dir, 'late-ragged.csv');
+    const lines = ['a,b', ...Array.from({ length: 300 }, (_, i) => `${i},x`)];
+    lines.splice(251, 0, 'only-one-field'); // line 252 of the file
+    await fs.writeFile(file, `${lines.join('\n')}\n`);
+    let seen = 0;
+    const err = await (async () => {
+      try {
+        for await (const batch of readBatches(file, 'csv', { batchSize: 100 })) seen += batch.length;
+      } catch (e) {
+        return e as MlcycleError;
+      }
+      throw new Error('no error');
+    })();
+    expect(err.code).toBe('DATA_INVALID');
+    expect(err.message).toContain('line 252');
+    expect(seen).toBe(250);
+  });
+
+  it('JSONL: CRLF line ends, blank lines, multi-byte text, no final newline', async () => {
+    const file = path.join(dir, 'crlf.jsonl');
+    const long = 'é✓'.repeat(400_000); // spans read chunks, so characters are split across them
+    await fs.writeFile(file, `{"a":"${long}"}\r\n\r\n{"a":"ü"}\r\n{"a":3}`);
+    const rows = await collect(file);
+    expect(rows).toEqual([{ a: long }, { a: 'ü' }, { a: 3 }]);
   });
 });
 

@@ -74,6 +74,12 @@ describe('validateDataset', () => {
     expect(check(report, 'min-rows')).toMatchObject({ passed: false, observed: 10, expected: 500, message: 'dataset has 10 rows, fewer than minRows 500' });
   });
 
+  it('an empty dataset fails min-rows only', () => {
+    const report = validate([]);
+    expect(report.checks.filter((c) => !c.passed).map((c) => c.message)).toEqual(['dataset has 0 rows, fewer than minRows 1']);
+    expect(report.checks.filter((c) => c.column !== undefined)).toEqual([]);
+  });
+
   it('a required column missing from the data fails; an optional one may be absent', () => {
     const rows = good(20).map(({ plan: _plan, ...rest }) => rest);
     const report = validate(rows);

@@ -1,0 +1,52 @@
+import { Context } from '@temporalio/activity';
+import { createModelRegistry, type Lineage } from '../src/registry/model-registry';
+import type { RegisterResult } from '../workflows/pipeline-types';
+import type { ActivityDeps } from './deps';
+import { asActivityFailure } from './ingest';
+import { isMlcycleError } from '../src/errors';
+
+export interface RegisterInput {
+  name: string;
+  modelUri: string;
+  metrics: Record<string, number>;
+  lineage: Lineage;
+  reports: Record<string, string>;
+  /** With caching on, the same model bytes (same content-addressed URI) map to the version they already have. */
+  cache: boolean;
+}
+
+/**
+ * Registers the evaluated model. Keyed on the workflow run, so an activity retry (or a replayed
+ * workflow) returns the version the first attempt created instead of adding a second one.
+ */
+export function createRegisterActivities(deps: ActivityDeps) {
+  const registry = createModelRegistry({ store: deps.store });
+  return {
+    async registerModel(input: RegisterInput): Promise<RegisterResult> {
+      const ctx = Context.current();
+      try {
+        if (input.cache) {
+          const existing = (await registry.listVersions(input.name).catch(emptyIfUnknownModel)).find((v) => v.modelUri === input.modelUri);
+          if (existing) return { name: existing.name, version: existing.version, created: false, cached: true, attempt: ctx.info.attempt };
+        }
+        const { version, created } = await registry.register({
+          name: input.name,
+          modelUri: input.modelUri,
+          metrics: input.metrics,
+          lineage: input.lineage,
+          reports: input.reports,
+          actor: `workflow:${input.lineage.workflowId}`,
+          idempotencyKey: `${input.lineage.workflowId}/${input.lineage.runId}`,
+        });
+        return { name: version.name, version: version.version, created, cached: false, attempt: ctx.info.attempt };
+      } catch (err) {
+        throw asActivityFailure(err);
+      }
+    },
+  };
+}
+
+function emptyIfUnknownModel(err: unknown): [] {
+  if (isMlcycleError(err) && err.code === 'NOT_FOUND') return [];
+  throw err;
+}

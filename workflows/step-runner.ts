@@ -1,0 +1,50 @@
+import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { STAGE } from './search-attributes';
+import { StepTracker } from './step-tracker';
+
+export interface StepOutcomeLike {
+  cached: boolean;
+  attempt: number;
+}
+
+/**
+ * Runs a pipeline's steps in order, keeping the step table (`status` query) and the stage search
+ * attribute current. On a failure the later steps are marked skipped. Deterministic: safe in
+ * workflow code.
+ */
+export class StepRunner<Name extends string> {
+  readonly tracker: StepTracker;
+
+  constructor(private readonly names: readonly Name[]) {
+    this.tracker = new StepTracker(names);
+  }
+
+  async run<T extends StepOutcomeLike>(name: Name, fn: () => Promise<T>, summary: (r: T) => string): Promise<T> {
+    this.tracker.set(name, 'running');
+    upsertSearchAttributes([{ key: STAGE, value: name }]);
+    try {
+      const result = await fn();
+      this.tracker.set(name, 'completed', { attempts: result.attempt, cached: result.cached, summary: summary(result) });
+      return result;
+    } catch (err) {
+      this.fail(name);
+      throw err;
+    }
+  }
+
+  /** A gate (validation, evaluation) said no: the step fails with a non-retryable, readable error. */
+  gateFailure(name: Name, message: string, type: string, details: Record<string, string>): ApplicationFailure {
+    this.fail(name, message.split('\n')[0]);
+    return ApplicationFailure.nonRetryable(message, type, details);
+  }
+
+  finish(): void {
+    upsertSearchAttributes([{ key: STAGE, value: 'done' }]);
+  }
+
+  private fail(name: Name, summary?: string): void {
+    this.tracker.set(name, 'failed', summary ? { summary } : {});
+    for (const later of this.names.slice(this.names.indexOf(name) + 1)) this.tracker.set(later, 'skipped');
+    upsertSearchAttributes([{ key: STAGE, value: `failed:${name}` }]);
+  }
+}
