@@ -24,7 +24,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection, type WorkflowStartOptions } from '@temporalio/client';
-import { tsToMs } from '@temporalio/common/lib/time';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { parseEnv } from '../src/config/env';
 import { resolveBinary, TEMPORAL_CLI } from '../src/stack/binaries';
@@ -98,7 +97,13 @@ type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']
 
 /** Splits a finished run's history into per-step timings. */
 function stepTimings(events: HistoryEvent[]): { steps: StepTiming[]; startupMs: number } {
-  const at = (e: HistoryEvent) => tsToMs(e.eventTime);
+  // Sub-millisecond: the SDK's tsToMs truncates to whole milliseconds.
+  const at = (e: HistoryEvent) => {
+    const ts = e.eventTime;
+    if (!ts) throw new Error('history event without eventTime');
+    const secs = ts.seconds ?? 0;
+    return (typeof secs === 'number' ? secs : secs.toNumber()) * 1000 + (ts.nanos ?? 0) / 1e6;
+  };
   interface OpenStep {
     scheduled: number;
     started?: number;

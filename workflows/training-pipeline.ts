@@ -31,6 +31,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
     taskQueue: spec.train.resources.queue === 'gpu' ? input.queues.gpu : input.queues.cpu,
     startToCloseTimeout: spec.train.timeout,
     heartbeatTimeout: '15s',
+    retry: { ...cpuOptions.retry, maximumAttempts: spec.train.maxAttempts },
   };
   const cpu = proxyActivities<Activities>(cpuOptions);
   const trainer = proxyActivities<Activities>(trainOptions);

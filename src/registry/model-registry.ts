@@ -509,7 +509,10 @@ export function createModelRegistry(deps: { store: ArtifactStore; now?: () => Da
           continue;
         }
         if (claim.value.idempotencyKey !== idempotencyKey) {
-          throw new MlcycleError('DATA_INVALID', `registry request ${store.uriForKey(claims)} belongs to another idempotency key`);
+          throw new MlcycleError(
+            'DATA_INVALID',
+            `registry request ${store.uriForKey(seqKey(claims, claim.seq))} belongs to another idempotency key`,
+          );
         }
         // Only ever the slot the current claim names (see the comment at the top of this file).
         const slot = claim.value.slot;

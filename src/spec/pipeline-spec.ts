@@ -80,6 +80,8 @@ const TrainSection = z
     /** For trainer `command`: the program and its arguments, run in the spec's folder. */
     command: z.array(z.string().min(1)).min(1).optional(),
     timeout: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 30m or 2h').default('2h'),
+    /** Attempts of the training step (a killed worker or a crashing program counts as one). */
+    maxAttempts: z.number().int().min(1).max(100).default(5),
   })
   .strict()
   .refine((t) => t.trainer !== 'command' || t.command !== undefined, {

