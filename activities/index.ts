@@ -1,3 +1,4 @@
+import { createApprovalActivities } from './approval';
 import type { ActivityDeps } from './deps';
 import { createEvaluateActivities } from './evaluate';
 import { createIngestActivities } from './ingest';
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
+    ...createApprovalActivities(deps),
   };
 }
 

@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'DATA_INVALID'
   | 'ARTIFACT_INTEGRITY'
-  | 'TRAINING_FAILED';
+  | 'TRAINING_FAILED'
+  | 'DECISION_REFUSED';
 
 /** Exit status 2 is reserved for bad input (flags, env, spec), as the CLI contract says. */
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set(['USAGE', 'CONFIG_INVALID', 'SPEC_INVALID']);

@@ -97,5 +97,6 @@ export interface PipelineProgress {
 }
 
 export interface PipelineResult extends PipelineProgress {
-  outcome: 'completed';
+  /** rejected: the approval gate said no (or timed out with onTimeout: reject); nothing was promoted. */
+  outcome: 'completed' | 'rejected';
 }

@@ -1,11 +1,15 @@
 import { defineQuery, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PipelineInput, PipelineProgress, PipelineResult } from './pipeline-types';
+import { approvalQuery } from './approval-definitions';
+import { approvalGate, gateApproved } from './approval-gate';
 import { StepRunner } from './step-runner';
 
 export const statusQuery = defineQuery<PipelineProgress>('status');
 
 export const PIPELINE_STEPS = ['ingest', 'validate', 'train', 'evaluate', 'register'] as const;
+/** Steps a spec adds: `approval` gates promotion, `deploy` moves the alias (direct or canary). */
+type Step = (typeof PIPELINE_STEPS)[number] | 'approval' | 'deploy';
 
 /** Failures no retry can fix: the workflow fails at once with the activity's message. */
 const NON_RETRYABLE = ['DATA_INVALID', 'SPEC_INVALID', 'NOT_FOUND', 'ARTIFACT_INTEGRITY', 'CONFIG_INVALID'];
@@ -36,7 +40,9 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   const cpu = proxyActivities<Activities>(cpuOptions);
   const trainer = proxyActivities<Activities>(trainOptions);
 
-  const runner = new StepRunner(PIPELINE_STEPS);
+  const names: Step[] = [...PIPELINE_STEPS, ...(spec.approval ? (['approval'] as const) : []), ...(spec.approval || spec.deploy ? (['deploy'] as const) : [])];
+  const runner = new StepRunner<Step>(names);
+  setHandler(approvalQuery, () => null);
   const steps = runner.tracker;
   const step = runner.run.bind(runner);
   const gateFailure = runner.gateFailure.bind(runner);
@@ -146,6 +152,50 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
     (r) => `${r.name} version ${r.version}`,
   );
   model = { name: registered.name, version: registered.version };
+
+  if (spec.approval) {
+    const approval = spec.approval;
+    const gate = await step(
+      'approval',
+      async () => ({
+        gate: await approvalGate({
+          spec: approval,
+          model: registered.name,
+          version: registered.version,
+          metrics: evaluation.metrics,
+          reports: { validation: validation.htmlUri, evaluation: evaluation.htmlUri },
+          queue: input.queues.cpu,
+        }),
+        cached: false,
+        attempt: 1,
+      }),
+      (r) => `${r.gate.status}: ${r.gate.votes.map((v) => `${v.identity} ${v.decision}d`).join(', ') || 'no votes'}`,
+    );
+    if (!gateApproved(gate.gate)) {
+      steps.set('deploy', 'skipped');
+      runner.finish();
+      return { outcome: 'rejected', ...progress() };
+    }
+  }
+
+  if (spec.approval || spec.deploy) {
+    const alias = spec.deploy?.alias ?? 'production';
+    await step(
+      'deploy',
+      async () => {
+        const moved = await cpu.promoteModel({
+          model: registered.name,
+          version: registered.version,
+          alias,
+          actor: spec.approval ? 'approval-gate' : 'pipeline',
+          reason: spec.approval ? `approved in ${info.workflowId}` : `deployed by ${info.workflowId}`,
+          idempotencyKey: `${info.workflowId}/promote/${alias}`,
+        });
+        return { ...moved, cached: false, attempt: 1 };
+      },
+      (r) => `${alias} → v${registered.version}${r.previous !== null ? ` (was v${r.previous})` : ''}`,
+    );
+  }
 
   runner.finish();
   return { outcome: 'completed', ...progress() };

@@ -13,6 +13,7 @@ import { RunProgress } from './run-progress';
 import { waitForRun } from '../client/wait-for-run';
 import { runDemo } from './demo';
 import { addModelCommands } from './models';
+import { addApprovalCommands } from './approvals';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -163,6 +164,7 @@ export function buildProgram(): Command {
     });
 
   addModelCommands(program);
+  addApprovalCommands(program);
 
   program
     .command('setup')

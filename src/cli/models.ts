@@ -3,6 +3,7 @@ import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings } from '../config/env';
 import { createModelRegistry, type ModelRegistry } from '../registry/model-registry';
 import { createArtifactStore } from '../storage/artifact-store';
 import { checkS3Reachable, createS3Client } from '../storage/s3-client';
+import { MlcycleError } from '../errors';
 
 async function withRegistry<T>(fn: (registry: ModelRegistry) => Promise<T>): Promise<T> {
   const settings = s3Settings(parseEnv(), DEFAULT_S3_ENDPOINT);
@@ -24,6 +25,35 @@ const fmt = (metrics: Record<string, number>) =>
 /** `mlcycle models list|show`: the registry as users read it. */
 export function addModelCommands(program: Command): void {
   const models = program.command('models').description('Inspect the model registry');
+
+  models
+    .command('promote <name> <version>')
+    .description('Point an alias (default production) at a version; recorded in the audit log')
+    .option('--alias <alias>', 'alias to move', 'production')
+    .option('--as <identity>', 'who promotes (audit log)', process.env.USER ?? 'cli')
+    .option('--reason <text>', 'why (audit log)')
+    .action(async (name: string, versionArg: string, opts: { alias: string; as: string; reason?: string }) => {
+      const version = Number(versionArg);
+      if (!Number.isInteger(version) || version < 1) throw new MlcycleError('USAGE', `<version>: expected a whole number >= 1, got "${versionArg}"`);
+      await withRegistry(async (registry) => {
+        if (!(await registry.getVersion(name, version))) throw new MlcycleError('NOT_FOUND', `model "${name}" has no version ${version}`);
+        const r = await registry.setAlias(name, opts.alias, version, { actor: opts.as, reason: opts.reason ?? 'manual promotion' });
+        console.log(r.moved ? `${name}: ${opts.alias} → v${version}${r.previous !== null ? ` (was v${r.previous})` : ''}` : `${name}: ${opts.alias} already at v${version}`);
+      });
+    });
+
+  models
+    .command('rollback <name>')
+    .description('Move an alias (default production) back to its previous holder')
+    .option('--alias <alias>', 'alias to roll back', 'production')
+    .option('--as <identity>', 'who rolls back (audit log)', process.env.USER ?? 'cli')
+    .option('--reason <text>', 'why (audit log)')
+    .action(async (name: string, opts: { alias: string; as: string; reason?: string }) => {
+      await withRegistry(async (registry) => {
+        const r = await registry.rollbackAlias(name, opts.alias, { actor: opts.as, reason: opts.reason ?? 'manual rollback' });
+        console.log(`${name}: ${opts.alias} rolled back v${r.from} → v${r.to}`);
+      });
+    });
 
   models
     .command('list')

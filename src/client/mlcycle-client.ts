@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { approvalQuery, decideUpdate, type DecisionInput, type PendingGate } from '../../workflows/approval-definitions';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { execSync } from 'node:child_process';
 import { packageVersion } from '../package-info';
@@ -152,6 +153,43 @@ export class MlcycleClient {
         status.error = await this.failureMessage(workflowId);
     }
     return status;
+  }
+
+  /**
+   * Records an approval decision through the validated update: a refused decision (identity not on
+   * the list, second vote, closed gate, rejection without reason) throws DECISION_REFUSED and
+   * leaves the run's history untouched.
+   */
+  async decide(workflowId: string, decision: DecisionInput): Promise<PendingGate> {
+    const handle = this.temporal.workflow.getHandle(workflowId);
+    try {
+      return await handle.executeUpdate(decideUpdate, { args: [decision] });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        // A closed run answers updates as "not found": tell the two apart for the reviewer.
+        const closed = await handle.describe().then((d) => d.status.name, () => undefined);
+        if (closed) throw new MlcycleError('DECISION_REFUSED', `${decision.decision} refused: run ${workflowId} is ${closed.toLowerCase()}, its approval gate is closed`);
+        throw new MlcycleError('NOT_FOUND', `no workflow run with id "${workflowId}"`);
+      }
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new MlcycleError('DECISION_REFUSED', `${decision.decision} refused: ${rootMessage(err)}`);
+      }
+      const message = (err as Error).message ?? String(err);
+      if (/not found|unknown update|workflow execution already completed/i.test(message)) {
+        throw new MlcycleError('DECISION_REFUSED', `${decision.decision} refused: run ${workflowId} has no open approval gate (${message})`);
+      }
+      throw err;
+    }
+  }
+
+  /** Pending approval gates, found through the ApprovalStatus search attribute (as the Web UI can). */
+  async pendingApprovals(): Promise<Array<{ workflowId: string; gate: PendingGate }>> {
+    const out: Array<{ workflowId: string; gate: PendingGate }> = [];
+    for await (const wf of this.temporal.workflow.list({ query: `ApprovalStatus = "Pending" AND ExecutionStatus = "Running"` })) {
+      const gate = await this.temporal.workflow.getHandle(wf.workflowId).query(approvalQuery).catch(() => null);
+      if (gate && gate.status === 'Pending') out.push({ workflowId: wf.workflowId, gate });
+    }
+    return out;
   }
 
   async result(workflowId: string): Promise<PipelineResult> {

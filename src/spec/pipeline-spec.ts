@@ -104,6 +104,46 @@ const EvaluateSection = z
   .strict()
   .default({ metrics: ['auc', 'accuracy', 'f1'], thresholds: {} });
 
+const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 90s, 10m, 1d');
+const Identity = z.string().regex(/^[A-Za-z0-9._@+-]{1,64}$/, 'expected an identity: letters, digits, . _ @ + -');
+
+const ApprovalSection = z
+  .object({
+    approvers: z.array(Identity).min(1, 'needs at least one approver'),
+    required: z.number().int().min(1).default(1),
+    timeout: Duration.default('7d'),
+    remindAfter: Duration.optional(),
+    onTimeout: z.enum(['reject', 'approve']).default('reject'),
+    notify: z.object({ webhook: z.string().url('expected an http(s) URL') }).strict().optional(),
+  })
+  .strict()
+  .refine((a) => a.required <= new Set(a.approvers).size, { message: 'cannot exceed the number of distinct approvers', path: ['required'] });
+export type ApprovalSpec = z.infer<typeof ApprovalSection>;
+
+const DeploySection = z
+  .object({
+    alias: z.string().regex(/^[a-z][a-z0-9-_]{0,31}$/, 'expected an alias name').default('production'),
+    strategy: z.enum(['direct', 'canary']).default('direct'),
+    canary: z
+      .object({
+        percent: z.number().gt(0).lt(100),
+        bake: Duration,
+        rollbackIf: z
+          .object({ errorRate: z.number().min(0).max(1).optional(), p99LatencyMs: z.number().positive().optional() })
+          .strict()
+          .default({}),
+        /** The serving instance whose /metrics the guardrails read. */
+        serviceUrl: z.string().url().default('http://127.0.0.1:8080'),
+        /** Canary requests needed before the guardrails judge (fewer: the bake goes on). */
+        minRequests: z.number().int().nonnegative().default(20),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((d) => d.strategy !== 'canary' || d.canary !== undefined, { message: 'strategy canary needs deploy.canary', path: ['canary'] });
+export type DeploySpec = z.infer<typeof DeploySection>;
+
 export const PipelineSpecSchema = z
   .object({
     apiVersion: z.literal('mlcycle/v1'),
@@ -118,8 +158,8 @@ export const PipelineSpecSchema = z
     // Later stages (tuning, approval, deployment, monitoring) add their sections; until then
     // they are accepted as opaque objects so specs written for them still load.
     tune: z.record(z.string(), z.unknown()).optional(),
-    approval: z.record(z.string(), z.unknown()).optional(),
-    deploy: z.record(z.string(), z.unknown()).optional(),
+    approval: ApprovalSection.optional(),
+    deploy: DeploySection.optional(),
     monitor: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();

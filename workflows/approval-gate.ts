@@ -1,0 +1,135 @@
+import { condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ApprovalSpec } from '../src/spec/pipeline-spec';
+import { approvalQuery, approveSignal, decideUpdate, rejectSignal, type DecisionInput, type GateStatus, type PendingGate, type Vote } from './approval-definitions';
+import { APPROVAL_STATUS } from './search-attributes';
+
+/** Why a decision is refused, or undefined when it is acceptable. Pure: used by validator and signal handlers. */
+export function refusal(gate: PendingGate, d: DecisionInput): string | undefined {
+  if (gate.status !== 'Pending') return `the approval gate is closed (${gate.status})`;
+  if (!gate.approvers.includes(d.identity)) return `"${d.identity}" is not on the approver list (${gate.approvers.join(', ')})`;
+  if (gate.votes.some((v) => v.identity === d.identity)) return `"${d.identity}" has already voted`;
+  if (d.decision === 'reject' && !d.reason?.trim()) return 'a rejection needs a reason';
+  return undefined;
+}
+
+function toMs(duration: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(duration);
+  if (!m) throw new Error(`bad duration ${duration}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+/**
+ * The human approval gate: waits durably (no worker or compute held) for a quorum of approvals or
+ * one rejection, sends a reminder, and applies the default outcome at the deadline. Every decision
+ * goes to the registry's audit log.
+ */
+export async function approvalGate(opts: {
+  spec: ApprovalSpec;
+  model: string;
+  version: number;
+  metrics: Record<string, number>;
+  reports: Record<string, string>;
+  queue: string;
+}): Promise<PendingGate> {
+  const acts = proxyActivities<Activities>({
+    taskQueue: opts.queue,
+    startToCloseTimeout: '1m',
+    retry: { maximumAttempts: 10, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
+  });
+  const started = Date.now(); // workflow time: deterministic
+  const gate: PendingGate = {
+    model: opts.model,
+    version: opts.version,
+    metrics: opts.metrics,
+    reports: opts.reports,
+    approvers: [...new Set(opts.spec.approvers)],
+    required: opts.spec.required,
+    votes: [],
+    refused: [],
+    status: 'Pending',
+    deadline: new Date(started + toMs(opts.spec.timeout)).toISOString(),
+    onTimeout: opts.spec.onTimeout,
+  };
+  const audits: Promise<unknown>[] = [];
+  const setStatus = (status: GateStatus) => {
+    gate.status = status;
+    upsertSearchAttributes([{ key: APPROVAL_STATUS, value: status }]);
+  };
+  const accept = (d: DecisionInput, via: Vote['via']) => {
+    const vote: Vote = { identity: d.identity, decision: d.decision, at: new Date().toISOString(), via };
+    if (d.comment) vote.comment = d.comment;
+    if (d.reason) vote.reason = d.reason;
+    gate.votes.push(vote);
+    audits.push(
+      acts.recordAudit({
+        model: gate.model,
+        version: gate.version,
+        actor: d.identity,
+        action: d.decision,
+        detail: { workflowId: workflowInfo().workflowId, via, ...(d.comment ? { comment: d.comment } : {}), ...(d.reason ? { reason: d.reason } : {}) },
+      }),
+    );
+    const approvals = gate.votes.filter((v) => v.decision === 'approve').length;
+    if (d.decision === 'reject') setStatus('Rejected');
+    else if (approvals >= gate.required) setStatus('Approved');
+  };
+  const viaSignal = (decision: DecisionInput['decision']) => (input: { identity: string; comment?: string; reason?: string }) => {
+    const d: DecisionInput = { ...input, decision };
+    const why = refusal(gate, d);
+    if (why) gate.refused.push({ identity: String(input?.identity), reason: why, at: new Date().toISOString() });
+    else accept(d, 'signal');
+  };
+
+  setHandler(approvalQuery, () => gate);
+  setHandler(approveSignal, viaSignal('approve'));
+  setHandler(rejectSignal, viaSignal('reject'));
+  setHandler(
+    decideUpdate,
+    (d) => {
+      accept(d, 'update');
+      return gate;
+    },
+    {
+      validator: (d) => {
+        const why = refusal(gate, d);
+        if (why) throw new Error(why);
+      },
+    },
+  );
+  setStatus('Pending');
+  if (opts.spec.notify) {
+    await acts.notify({ webhook: opts.spec.notify.webhook, id: `${workflowInfo().workflowId}/approval-requested`, event: 'approval.requested', payload: { ...gate } });
+  }
+
+  const decided = () => gate.status !== 'Pending';
+  const total = toMs(opts.spec.timeout);
+  let waited = 0;
+  if (opts.spec.remindAfter && toMs(opts.spec.remindAfter) < total) {
+    waited = toMs(opts.spec.remindAfter);
+    if (!(await condition(decided, waited))) {
+      const pending = gate.approvers.filter((a) => !gate.votes.some((v) => v.identity === a));
+      if (opts.spec.notify) {
+        await acts.notify({ webhook: opts.spec.notify.webhook, id: `${workflowInfo().workflowId}/approval-reminder`, event: 'approval.reminder', payload: { ...gate, pending } });
+      }
+      audits.push(acts.recordAudit({ model: gate.model, version: gate.version, actor: 'mlcycle', action: 'approval-reminder', detail: { pending } }));
+    }
+  }
+  if (!(await condition(decided, total - waited))) {
+    setStatus('TimedOut');
+    audits.push(
+      acts.recordAudit({ model: gate.model, version: gate.version, actor: 'mlcycle', action: 'approval-timeout', detail: { outcome: gate.onTimeout, votes: gate.votes.length } }),
+    );
+  }
+  // Late signals after the gate closed are refused by the same rule; wait for the audit writes.
+  await Promise.all(audits);
+  if (opts.spec.notify) {
+    await acts.notify({ webhook: opts.spec.notify.webhook, id: `${workflowInfo().workflowId}/approval-${gate.status}`, event: `approval.${gate.status.toLowerCase()}`, payload: { ...gate } });
+  }
+  return gate;
+}
+
+export function gateApproved(gate: PendingGate): boolean {
+  return gate.status === 'Approved' || (gate.status === 'TimedOut' && gate.onTimeout === 'approve');
+}
