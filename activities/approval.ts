@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { promote } from '../src/deploy/promotion';
 import { createModelRegistry } from '../src/registry/model-registry';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './ingest';
@@ -60,11 +61,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
 
     async promoteModel(input: PromoteInput): Promise<{ moved: boolean; previous: number | null }> {
       try {
-        return await registry.setAlias(input.model, input.alias, input.version, {
-          actor: input.actor,
-          reason: input.reason,
-          idempotencyKey: input.idempotencyKey,
-        });
+        return await promote(deps.store, registry, input);
       } catch (err) {
         throw asActivityFailure(err);
       }

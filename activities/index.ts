@@ -1,5 +1,6 @@
 import { createApprovalActivities } from './approval';
 import type { ActivityDeps } from './deps';
+import { createDeployActivities } from './deploy';
 import { createEvaluateActivities } from './evaluate';
 import { createIngestActivities } from './ingest';
 import { createRegisterActivities } from './register';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
     ...createApprovalActivities(deps),
+    ...createDeployActivities(deps),
   };
 }
 

@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow type the workers register.
 export { trainingPipeline, statusQuery } from './training-pipeline';
+export { deploymentWorkflow } from './deployment';

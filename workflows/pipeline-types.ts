@@ -98,5 +98,5 @@ export interface PipelineProgress {
 
 export interface PipelineResult extends PipelineProgress {
   /** rejected: the approval gate said no (or timed out with onTimeout: reject); nothing was promoted. */
-  outcome: 'completed' | 'rejected';
+  outcome: 'completed' | 'rejected' | 'rolled_back';
 }

@@ -1,4 +1,6 @@
-import { defineQuery, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { deploymentWorkflow } from './deployment';
+import { KIND, MODEL } from './search-attributes';
 import type { Activities } from '../activities';
 import type { PipelineInput, PipelineProgress, PipelineResult } from './pipeline-types';
 import { approvalQuery } from './approval-definitions';
@@ -179,22 +181,29 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   }
 
   if (spec.approval || spec.deploy) {
-    const alias = spec.deploy?.alias ?? 'production';
-    await step(
+    const deploy = spec.deploy ?? { alias: 'production', strategy: 'direct' as const };
+    const deployed = await step(
       'deploy',
-      async () => {
-        const moved = await cpu.promoteModel({
-          model: registered.name,
-          version: registered.version,
-          alias,
-          actor: spec.approval ? 'approval-gate' : 'pipeline',
-          reason: spec.approval ? `approved in ${info.workflowId}` : `deployed by ${info.workflowId}`,
-          idempotencyKey: `${info.workflowId}/promote/${alias}`,
-        });
-        return { ...moved, cached: false, attempt: 1 };
-      },
-      (r) => `${alias} → v${registered.version}${r.previous !== null ? ` (was v${r.previous})` : ''}`,
+      async () => ({
+        ...(await executeChild(deploymentWorkflow, {
+          workflowId: `${info.workflowId}-deploy`,
+          taskQueue: input.queues.cpu,
+          args: [{ model: registered.name, version: registered.version, deploy, queue: input.queues.cpu, decisionId: info.workflowId }],
+          typedSearchAttributes: [
+            { key: MODEL, value: registered.name },
+            { key: KIND, value: 'deployment' },
+          ],
+        })),
+        cached: false,
+        attempt: 1,
+      }),
+      (r) => `${r.outcome === 'promoted' ? `${deploy.alias} → v${registered.version}` : 'rolled back'} (${r.strategy}): ${r.reason}`,
     );
+    artifacts.deployment = `${info.workflowId}-deploy`;
+    if (deployed.outcome === 'rolled_back') {
+      runner.finish();
+      return { outcome: 'rolled_back', ...progress() };
+    }
   }
 
   runner.finish();

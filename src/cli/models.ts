@@ -1,17 +1,18 @@
 import type { Command } from 'commander';
 import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings } from '../config/env';
 import { createModelRegistry, type ModelRegistry } from '../registry/model-registry';
-import { createArtifactStore } from '../storage/artifact-store';
+import { createArtifactStore, type ArtifactStore } from '../storage/artifact-store';
+import { promote, rollback } from '../deploy/promotion';
 import { checkS3Reachable, createS3Client } from '../storage/s3-client';
 import { MlcycleError } from '../errors';
 
-async function withRegistry<T>(fn: (registry: ModelRegistry) => Promise<T>): Promise<T> {
+async function withRegistry<T>(fn: (registry: ModelRegistry, store: ArtifactStore) => Promise<T>): Promise<T> {
   const settings = s3Settings(parseEnv(), DEFAULT_S3_ENDPOINT);
   const client = createS3Client(settings);
   try {
     await checkS3Reachable(client, settings);
     const store = createArtifactStore({ client, bucket: settings.bucket, prefix: settings.prefix });
-    return await fn(createModelRegistry({ store }));
+    return await fn(createModelRegistry({ store }), store);
   } finally {
     client.destroy();
   }
@@ -35,9 +36,9 @@ export function addModelCommands(program: Command): void {
     .action(async (name: string, versionArg: string, opts: { alias: string; as: string; reason?: string }) => {
       const version = Number(versionArg);
       if (!Number.isInteger(version) || version < 1) throw new MlcycleError('USAGE', `<version>: expected a whole number >= 1, got "${versionArg}"`);
-      await withRegistry(async (registry) => {
+      await withRegistry(async (registry, store) => {
         if (!(await registry.getVersion(name, version))) throw new MlcycleError('NOT_FOUND', `model "${name}" has no version ${version}`);
-        const r = await registry.setAlias(name, opts.alias, version, { actor: opts.as, reason: opts.reason ?? 'manual promotion' });
+        const r = await promote(store, registry, { model: name, alias: opts.alias, version, actor: opts.as, reason: opts.reason ?? 'manual promotion' });
         console.log(r.moved ? `${name}: ${opts.alias} → v${version}${r.previous !== null ? ` (was v${r.previous})` : ''}` : `${name}: ${opts.alias} already at v${version}`);
       });
     });
@@ -49,8 +50,8 @@ export function addModelCommands(program: Command): void {
     .option('--as <identity>', 'who rolls back (audit log)', process.env.USER ?? 'cli')
     .option('--reason <text>', 'why (audit log)')
     .action(async (name: string, opts: { alias: string; as: string; reason?: string }) => {
-      await withRegistry(async (registry) => {
-        const r = await registry.rollbackAlias(name, opts.alias, { actor: opts.as, reason: opts.reason ?? 'manual rollback' });
+      await withRegistry(async (registry, store) => {
+        const r = await rollback(store, registry, { model: name, alias: opts.alias, actor: opts.as, reason: opts.reason ?? 'manual rollback' });
         console.log(`${name}: ${opts.alias} rolled back v${r.from} → v${r.to}`);
       });
     });

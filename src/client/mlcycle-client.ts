@@ -139,9 +139,12 @@ export class MlcycleClient {
       case 'COMPLETED': {
         const result = (await handle.result()) as PipelineResult;
         const outcome: string = result.outcome;
-        status.status = outcome === 'rejected' ? 'rejected' : 'completed';
+        status.status = outcome === 'rejected' ? 'rejected' : outcome === 'rolled_back' ? 'failed' : 'completed';
         status.stage = result.stage;
         status.steps = result.steps;
+        if (outcome === 'rolled_back') {
+          status.error = `deployment rolled back: ${result.steps.find((s) => s.name === 'deploy')?.summary ?? 'guardrail breach'}`;
+        }
         if (result.model) status.model = result.model;
         break;
       }

@@ -1,0 +1,69 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { readGuardrails, type GuardrailLimits, type GuardrailReading } from '../src/deploy/guardrails';
+import { promote } from '../src/deploy/promotion';
+import { createModelRegistry } from '../src/registry/model-registry';
+import { readDeploymentRecord, writeDeploymentRecord } from '../src/serving/deployment-record';
+import type { ActivityDeps } from './deps';
+import { asActivityFailure } from './ingest';
+
+export interface CanaryTarget {
+  model: string;
+  alias: string;
+  version: number;
+}
+
+/** The deployment saga's steps; each is idempotent, so retries and replays are safe. */
+export function createDeployActivities(deps: ActivityDeps) {
+  const registry = createModelRegistry({ store: deps.store });
+  return {
+    /** Routes `percent` of traffic to the candidate; returns the stable version (null: nothing serves yet). */
+    async startCanary(input: CanaryTarget & { percent: number; reason: string }): Promise<{ stable: number | null }> {
+      try {
+        const current = await readDeploymentRecord(deps.store, input.model, input.alias);
+        const stable = current?.stable.version ?? (await registry.resolveAlias(input.model, input.alias))?.version ?? null;
+        if (stable === null || stable === input.version) return { stable };
+        await writeDeploymentRecord(deps.store, {
+          model: input.model,
+          alias: input.alias,
+          stable: { version: stable },
+          canary: { version: input.version, percent: input.percent },
+          reason: input.reason,
+        });
+        await registry.appendAudit({ at: new Date().toISOString(), actor: 'deployment', action: 'canary-start', model: input.model, version: input.version, alias: input.alias, detail: { percent: input.percent, stable } });
+        return { stable };
+      } catch (err) {
+        throw asActivityFailure(err);
+      }
+    },
+
+    async checkGuardrails(input: { serviceUrl: string; version: number; limits: GuardrailLimits }): Promise<GuardrailReading> {
+      let text: string;
+      try {
+        const res = await fetch(`${input.serviceUrl.replace(/\/$/, '')}/metrics`, { signal: AbortSignal.timeout(5000) });
+        if (!res.ok) throw new Error(`answered ${res.status}`);
+        text = await res.text();
+      } catch (err) {
+        // Retried by the activity policy; a service that stays dark fails the deployment, which rolls back.
+        throw ApplicationFailure.retryable(`prediction service metrics at ${input.serviceUrl}/metrics unreachable: ${(err as Error).message}`, 'SERVICE_UNREACHABLE');
+      }
+      return readGuardrails(text, input.version, input.limits);
+    },
+
+    /** Ends a canary: promote moves the alias (once per decision) and routes everything to it; rollback restores stable. */
+    async finishCanary(input: CanaryTarget & { stable: number | null; outcome: 'promote' | 'rollback'; reason: string; idempotencyKey: string }): Promise<{ serving: number | null }> {
+      try {
+        if (input.outcome === 'promote') {
+          await promote(deps.store, registry, { model: input.model, alias: input.alias, version: input.version, actor: 'deployment', reason: input.reason, idempotencyKey: input.idempotencyKey });
+          return { serving: input.version };
+        }
+        if (input.stable !== null) {
+          await writeDeploymentRecord(deps.store, { model: input.model, alias: input.alias, stable: { version: input.stable }, reason: input.reason });
+        }
+        await registry.appendAudit({ at: new Date().toISOString(), actor: 'deployment', action: 'canary-rollback', model: input.model, version: input.version, alias: input.alias, detail: { reason: input.reason, restored: input.stable } });
+        return { serving: input.stable };
+      } catch (err) {
+        throw asActivityFailure(err);
+      }
+    },
+  };
+}

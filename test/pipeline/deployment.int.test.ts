@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForRun } from '../../src/client/wait-for-run';
+import { createModelRegistry } from '../../src/registry/model-registry';
+import { readDeploymentRecord } from '../../src/serving/deployment-record';
+import { createPredictionServer, type PredictionServer } from '../../src/serving/prediction-server';
+import { startTestEnv, type TestEnv } from '../helpers/test-env';
+import { SpecWorkspace } from '../helpers/specs';
+
+const ROW = { customer_id: 'c1', tenure_months: 12, monthly_charges: 70, support_tickets: 2, plan: 'pro', region: 'north', autopay: true };
+
+describe('deployment: direct, canary promote, canary rollback', () => {
+  let env: TestEnv;
+  let ws: SpecWorkspace;
+  let server: PredictionServer;
+  let url: string;
+  let traffic = true;
+  let trafficLoop: Promise<void>;
+  const served = new Map<number, number>();
+
+  beforeAll(async () => {
+    env = await startTestEnv();
+    ws = await SpecWorkspace.create({ rows: 1000 });
+    const registry = createModelRegistry({ store: env.store });
+    server = createPredictionServer({ store: env.store, registry, model: 'deploy-m', refreshMs: 200, log: () => undefined });
+    url = (await server.start()).url;
+    // Steady traffic, as production would send; counts which version answered.
+    trafficLoop = (async () => {
+      while (traffic) {
+        const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: [ROW] }) }).catch(() => undefined);
+        if (res?.ok) {
+          const body = (await res.json()) as { version: number };
+          served.set(body.version, (served.get(body.version) ?? 0) + 1);
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+  });
+  afterAll(async () => {
+    traffic = false;
+    await trafficLoop;
+    await server?.stop();
+    await env?.close();
+    await ws?.remove();
+  });
+
+  const specFor = (file: string, epochs: number, deploy: Record<string, unknown>) =>
+    ws.spec(file, (d) => {
+      d.name = 'deploy-m';
+      d.train.params.epochs = epochs;
+      delete d.evaluate.compareToChampion;
+      d.deploy = deploy;
+    });
+
+  it('deploys directly, then a clean canary bake promotes, then a guardrail breach rolls back', async () => {
+    const registry = createModelRegistry({ store: env.store });
+
+    // v1: direct deployment, no approval gate (continuous deployment).
+    const v1 = await waitForRun(env.client, (await env.client.startPipeline(await specFor('v1.yaml', 20, { alias: 'production', strategy: 'direct' }), { cache: false })).workflowId);
+    expect(v1.status).toBe('completed');
+    expect(await registry.getAliases('deploy-m')).toEqual({ production: 1 });
+    await expect.poll(() => server.current().stable, { timeout: 10_000 }).toBe(1);
+
+    // v2: canary with generous guardrails → both versions serve during the bake, then v2 is promoted.
+    const canary = (rollbackIf: Record<string, number>) => ({
+      alias: 'production',
+      strategy: 'canary',
+      canary: { percent: 50, bake: '4s', rollbackIf, serviceUrl: url, minRequests: 5 },
+    });
+    served.clear();
+    const v2 = await waitForRun(env.client, (await env.client.startPipeline(await specFor('v2.yaml', 30, canary({ errorRate: 0.5, p99LatencyMs: 10_000 })), { cache: false })).workflowId);
+    expect(v2.error).toBeUndefined();
+    expect(v2.status).toBe('completed');
+    expect(v2.steps.find((s) => s.name === 'deploy')?.summary).toContain('canary baked 4s clean');
+    expect(served.get(1) ?? 0).toBeGreaterThan(0);
+    expect(served.get(2) ?? 0).toBeGreaterThan(0);
+    expect(await registry.getAliases('deploy-m')).toEqual({ production: 2 });
+    expect(await readDeploymentRecord(env.store, 'deploy-m', 'production')).toMatchObject({ stable: { version: 2 } });
+    await expect.poll(() => server.current(), { timeout: 10_000 }).toEqual({ stable: 2 });
+
+    // v3: a p99 guardrail no real request can meet → automatic rollback, v2 keeps serving.
+    const v3 = await waitForRun(env.client, (await env.client.startPipeline(await specFor('v3.yaml', 40, canary({ p99LatencyMs: 0.0001 })), { cache: false })).workflowId);
+    expect(v3.status).toBe('failed');
+    expect(v3.error).toMatch(/rolled back.*guardrail breach: canary v3: p99 latency/);
+    expect(await registry.getAliases('deploy-m')).toEqual({ production: 2 });
+    const record = await readDeploymentRecord(env.store, 'deploy-m', 'production');
+    expect(record?.stable.version).toBe(2);
+    expect(record?.canary).toBeUndefined();
+    await expect.poll(() => server.current(), { timeout: 10_000 }).toEqual({ stable: 2 });
+    const rollbackEntry = (await registry.audit('deploy-m')).find((a) => a.action === 'canary-rollback');
+    expect(rollbackEntry).toMatchObject({ version: 3, detail: expect.objectContaining({ restored: 2, reason: expect.stringContaining('p99 latency') }) });
+  }, 180_000);
+});

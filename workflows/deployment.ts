@@ -1,0 +1,94 @@
+import { CancellationScope, defineQuery, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { GuardrailReading } from '../src/deploy/guardrails';
+import type { DeploySpec } from '../src/spec/pipeline-spec';
+
+export interface DeploymentInput {
+  model: string;
+  version: number;
+  deploy: DeploySpec;
+  queue: string;
+  /** Identifies the decision this deployment carries out (exactly-once alias move). */
+  decisionId: string;
+}
+
+export interface DeploymentResult {
+  outcome: 'promoted' | 'rolled_back';
+  strategy: DeploySpec['strategy'];
+  serving: number | null;
+  reason: string;
+  readings: GuardrailReading[];
+}
+
+export const deploymentStatusQuery = defineQuery<{ phase: string; readings: GuardrailReading[] }>('deploymentStatus');
+
+function toMs(d: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new Error(`bad duration ${d}`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'];
+}
+
+/**
+ * Deployment as a compensating saga. `direct` moves the alias; `canary` routes a share of traffic to
+ * the new version for the bake time (a durable timer), reading the guardrails from the service's
+ * metrics as it bakes: a breach rolls back at once with the reason recorded, a clean bake promotes.
+ * Any failure after the canary started restores the previous routing, so the previous version
+ * keeps serving.
+ */
+export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentResult> {
+  const acts = proxyActivities<Activities>({
+    taskQueue: input.queue,
+    startToCloseTimeout: '1m',
+    retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: ['NOT_FOUND', 'DATA_INVALID', 'USAGE'] },
+  });
+  const { model, version, deploy } = input;
+  const readings: GuardrailReading[] = [];
+  let phase = 'starting';
+  setHandler(deploymentStatusQuery, () => ({ phase, readings }));
+
+  const promoteDirect = async (reason: string): Promise<DeploymentResult> => {
+    phase = 'promoting';
+    await acts.promoteModel({ model, version, alias: deploy.alias, actor: 'deployment', reason, idempotencyKey: `${input.decisionId}/promote/${deploy.alias}` });
+    phase = 'done';
+    return { outcome: 'promoted', strategy: deploy.strategy, serving: version, reason, readings };
+  };
+  if (deploy.strategy === 'direct' || !deploy.canary) return promoteDirect('direct deployment');
+
+  const canary = deploy.canary;
+  phase = 'canary';
+  const { stable } = await acts.startCanary({ model, alias: deploy.alias, version, percent: canary.percent, reason: `canary ${canary.percent}% for ${canary.bake}` });
+  // Nothing serves this alias yet (first deployment) or it already is this version: no one to compare with.
+  if (stable === null || stable === version) return promoteDirect(stable === null ? 'first deployment: nothing to canary against' : 'already serving');
+
+  const finish = (outcome: 'promote' | 'rollback', reason: string) =>
+    acts.finishCanary({ model, alias: deploy.alias, version, stable, outcome, reason, idempotencyKey: `${input.decisionId}/promote/${deploy.alias}` });
+  try {
+    const bakeMs = toMs(canary.bake);
+    const checkEvery = Math.max(1000, Math.min(30_000, Math.floor(bakeMs / 10)));
+    for (let waited = 0; waited < bakeMs; ) {
+      const step = Math.min(checkEvery, bakeMs - waited);
+      await sleep(step);
+      waited += step;
+      const reading = await acts.checkGuardrails({ serviceUrl: canary.serviceUrl, version, limits: { ...canary.rollbackIf, minRequests: canary.minRequests } });
+      readings.push(reading);
+      if (reading.breached) {
+        phase = 'rolling back';
+        const reason = `guardrail breach: ${reading.reason}`;
+        const { serving } = await finish('rollback', reason);
+        phase = 'done';
+        return { outcome: 'rolled_back', strategy: 'canary', serving, reason, readings };
+      }
+    }
+    phase = 'promoting';
+    const judged = readings.filter((r) => r.judged).length;
+    const reason = `canary baked ${canary.bake} clean (${judged} judged readings)`;
+    const { serving } = await finish('promote', reason);
+    phase = 'done';
+    return { outcome: 'promoted', strategy: 'canary', serving, reason, readings };
+  } catch (err) {
+    // Compensation must run even when the deployment itself was cancelled.
+    phase = 'compensating';
+    await CancellationScope.nonCancellable(() => finish('rollback', `deployment failed: ${(err as Error).message}`));
+    throw err;
+  }
+}
