@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Env } from '../config/env';
+import type { Env, S3Settings } from '../config/env';
+import { createPredictionServer } from '../serving/prediction-server';
 import { MlcycleClient } from '../client/mlcycle-client';
 import { startDevEnvironment } from '../dev/dev-environment';
 import { packageRoot } from '../package-info';
@@ -16,6 +17,8 @@ export interface DemoOptions {
   env: Env;
   stateDir: string;
   keepRunning: boolean;
+  /** Approve as the first listed approver once the gate opens, so the demo runs unattended. */
+  autoApprove: boolean;
   log: (line: string) => void;
   untilSignal: () => Promise<NodeJS.Signals>;
 }
@@ -31,7 +34,7 @@ async function portOr(preferred: number): Promise<number> {
  */
 export async function runDemo(opts: DemoOptions): Promise<boolean> {
   const started = Date.now();
-  const specPath = path.join(packageRoot(), 'examples', 'churn', 'pipeline.yaml');
+  const specPath = path.join(packageRoot(), 'examples', 'churn', 'lifecycle.yaml');
   const dataFile = path.join(path.dirname(specPath), 'data', 'churn.csv');
   await writeDemoDataset(dataFile, { rows: 5000, seed: 7 });
   opts.log(`dataset: ${dataFile}`);
@@ -55,9 +58,22 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
       if (temporal.uiUrl) console.log(`Web UI: ${temporal.uiUrl}`);
       const { workflowId } = await client.startPipeline(specPath);
       console.log(`pipeline started: ${workflowId}`);
-      const status = await waitForRun(client, workflowId, new RunProgress());
+      const progress = new RunProgress();
+      let status = await waitForRun(client, workflowId, progress, 500, (s) => s.status === 'awaiting_approval');
+      if (status.status === 'awaiting_approval') {
+        const gate = await client.pendingApprovals().then((all) => all.find((p) => p.workflowId === workflowId)?.gate);
+        const approver = gate?.approvers[0] ?? 'alice';
+        console.log(`\nwaiting for approval of ${gate?.model ?? 'the model'} v${gate?.version ?? '?'} — approve with:`);
+        console.log(`  npx mlcycle approve ${workflowId} --as ${approver} --comment "looks good"`);
+        if (opts.autoApprove) {
+          console.log(`(--auto-approve: approving as ${approver})`);
+          await client.decide(workflowId, { decision: 'approve', identity: approver, comment: 'approved by the demo (--auto-approve)' });
+        }
+        status = await waitForRun(client, workflowId, progress);
+      }
       ok = status.status === 'completed';
       console.log(`\nrun ${workflowId}: ${status.status}`);
+      if (ok && status.model) await demoPrediction(dev.stack.s3, status.model.name);
       if (status.error) console.log(`error: ${status.error}`);
       const store = createArtifactStore({ client: s3, bucket: dev.stack.s3.bucket, prefix: dev.stack.s3.prefix });
       if (status.model) {
@@ -95,4 +111,20 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     await dev.stop();
   }
   return ok;
+}
+
+/** Serves the freshly deployed `production` model for a moment and asks it for one prediction. */
+async function demoPrediction(settings: S3Settings, model: string): Promise<void> {
+  const s3 = createS3Client(settings);
+  const store = createArtifactStore({ client: s3, bucket: settings.bucket, prefix: settings.prefix });
+  const server = createPredictionServer({ store, registry: createModelRegistry({ store }), model, log: () => undefined });
+  try {
+    const { url } = await server.start();
+    const row = { customer_id: 'demo-1', tenure_months: 3, monthly_charges: 95, support_tickets: 4, plan: 'basic', region: 'south', autopay: false };
+    const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: [row] }) });
+    console.log(`prediction service (${url}/predict) answered ${res.status}: ${await res.text()}`);
+  } finally {
+    await server.stop();
+    s3.destroy();
+  }
 }

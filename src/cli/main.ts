@@ -181,9 +181,10 @@ export function buildProgram(): Command {
     .command('demo')
     .description('Run the whole pipeline end to end on the embedded local stack and a generated dataset')
     .option('--keep-running', 'keep the stack up after the run (Ctrl-C to stop)')
+    .option('--auto-approve', 'approve at the gate on your behalf, so the demo runs unattended')
     .option('--state-dir <dir>', 'folder for the dev server database, MinIO data and logs', '.mlcycle/demo')
-    .action(async (opts: { keepRunning?: boolean; stateDir: string }) => {
-      const ok = await runDemo({ env: parseEnv(), stateDir: opts.stateDir, keepRunning: Boolean(opts.keepRunning), log, untilSignal });
+    .action(async (opts: { keepRunning?: boolean; autoApprove?: boolean; stateDir: string }) => {
+      const ok = await runDemo({ env: parseEnv(), stateDir: opts.stateDir, keepRunning: Boolean(opts.keepRunning), autoApprove: Boolean(opts.autoApprove), log, untilSignal });
       if (!ok) process.exitCode = 1;
     });
 

@@ -7,11 +7,14 @@ export async function waitForRun(
   workflowId: string,
   progress?: { update(status: RunStatus): void },
   intervalMs = 500,
+  /** Stop early when this holds (e.g. the run reached its approval gate). */
+  until?: (status: RunStatus) => boolean,
 ): Promise<RunStatus> {
   for (;;) {
     const status = await client.status(workflowId);
     progress?.update(status);
     if (status.status !== 'running' && status.status !== 'awaiting_approval') return status;
+    if (until?.(status)) return status;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
