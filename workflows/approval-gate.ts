@@ -99,8 +99,9 @@ export async function approvalGate(opts: {
     },
   );
   setStatus('Pending');
+  // Notifications retry in the background: a flaky webhook must not move the gate's deadline.
   if (opts.spec.notify) {
-    await acts.notify({ webhook: opts.spec.notify.webhook, id: `${workflowInfo().workflowId}/approval-requested`, event: 'approval.requested', payload: { ...gate } });
+    audits.push(acts.notify({ webhook: opts.spec.notify.webhook, id: `${workflowInfo().workflowId}/approval-requested`, event: 'approval.requested', payload: { ...gate } }));
   }
 
   const decided = () => gate.status !== 'Pending';
@@ -111,7 +112,7 @@ export async function approvalGate(opts: {
     if (!(await condition(decided, waited))) {
       const pending = gate.approvers.filter((a) => !gate.votes.some((v) => v.identity === a));
       if (opts.spec.notify) {
-        await acts.notify({ webhook: opts.spec.notify.webhook, id: `${workflowInfo().workflowId}/approval-reminder`, event: 'approval.reminder', payload: { ...gate, pending } });
+        audits.push(acts.notify({ webhook: opts.spec.notify.webhook, id: `${workflowInfo().workflowId}/approval-reminder`, event: 'approval.reminder', payload: { ...gate, pending } }));
       }
       audits.push(acts.recordAudit({ model: gate.model, version: gate.version, actor: 'mlcycle', action: 'approval-reminder', detail: { pending } }));
     }

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { waitForRun } from '../../src/client/wait-for-run';
@@ -94,6 +96,36 @@ describe('approval gate, promotion and rollback on the real stack', () => {
     expect(Boolean(aliases.production)).toBe(promoted);
     const audit = await createModelRegistry({ store: env.store }).audit(name);
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['approval-reminder', 'approval-timeout']));
+  });
+
+  it('notifies the webhook on request, reminder and outcome, retrying a failing endpoint with one id per event', async () => {
+    const received: Array<{ id: string; event: string; key: string | undefined }> = [];
+    let failuresLeft = 2;
+    const hook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        if (failuresLeft-- > 0) {
+          res.writeHead(503).end();
+          return;
+        }
+        const parsed = JSON.parse(body) as { id: string; event: string };
+        received.push({ id: parsed.id, event: parsed.event, key: req.headers['idempotency-key'] as string | undefined });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const port = (hook.address() as AddressInfo).port;
+    try {
+      const workflowId = await startGated('gate-notify', { timeout: '4s', remindAfter: '1s', onTimeout: 'reject', required: 1, notify: { webhook: `http://127.0.0.1:${port}/hook` } });
+      const status = await waitForRun(env.client, workflowId);
+      expect(status.status).toBe('rejected');
+      expect(received.map((r) => r.event).sort()).toEqual(['approval.reminder', 'approval.requested', 'approval.timedout']);
+      for (const r of received) expect(r.key).toBe(r.id);
+      expect(new Set(received.map((r) => r.id)).size).toBe(3);
+    } finally {
+      hook.close();
+    }
   });
 
   it('the CLI refuses an unauthorized approval with the validator message; promote and rollback move the alias', async () => {
