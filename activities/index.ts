@@ -1,6 +1,7 @@
 import { createApprovalActivities } from './approval';
 import type { ActivityDeps } from './deps';
 import { createDeployActivities } from './deploy';
+import { createTuningActivities } from './tuning';
 import { createEvaluateActivities } from './evaluate';
 import { createIngestActivities } from './ingest';
 import { createRegisterActivities } from './register';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRegisterActivities(deps),
     ...createApprovalActivities(deps),
     ...createDeployActivities(deps),
+    ...createTuningActivities(deps),
   };
 }
 

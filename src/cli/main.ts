@@ -146,6 +146,32 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('tune <spec>')
+    .description('Run a hyperparameter study for a spec with a tune: section')
+    .option('--wait', 'wait for the study to finish')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (specPath: string, opts: { wait?: boolean; json?: boolean }) => {
+      const env = parseEnv();
+      const loaded = await loadPipelineSpec(specPath);
+      await withClient(env, async (client) => {
+        const { studyId } = await client.startStudy(loaded);
+        if (!opts.wait) {
+          console.log(opts.json ? JSON.stringify({ studyId }) : `started study ${studyId}`);
+          return;
+        }
+        if (!opts.json) console.error(`study ${studyId} running…${client.webUiLink(studyId) ? ` ${client.webUiLink(studyId)}` : ''}`);
+        const result = await client.studyResult(studyId);
+        const out = { studyId, trials: result.trials.map((t) => ({ params: t.params, metric: t.metric, state: t.state })), best: result.best ? { params: result.best.params, metric: result.best.metric } : null };
+        if (opts.json) console.log(JSON.stringify(out));
+        else {
+          for (const t of result.trials) console.log(`  trial ${t.id} ${t.state.padEnd(9)} ${t.metric?.toFixed(4) ?? '—'}  ${JSON.stringify(t.params)}`);
+          console.log(`best: ${out.best ? `${out.best.metric.toFixed(4)} ${JSON.stringify(out.best.params)}` : 'none'}`);
+          console.log(`leaderboard: ${result.leaderboard.htmlUri}`);
+        }
+      });
+    });
+
+  program
     .command('status <workflowId>')
     .description('Show the status of a pipeline run')
     .option('--json', 'print machine-readable JSON')

@@ -9,6 +9,7 @@ import { loadPipelineSpec, resolveSource, type LoadedSpec } from '../spec/pipeli
 import path from 'node:path';
 import { KIND, MODEL, STAGE } from '../../workflows/search-attributes';
 import type { PipelineInput, PipelineProgress, PipelineResult } from '../../workflows/pipeline-types';
+import { tuningStudy, type StudyInput, type StudyResult } from '../../workflows/tuning-study';
 import type { RunStatus } from './run-status';
 
 export interface ClientOptions {
@@ -158,6 +159,43 @@ export class MlcycleClient {
     return status;
   }
 
+  /** Starts a hyperparameter study for a spec with a `tune:` section. */
+  async startStudy(spec: string | LoadedSpec, opts: { workflowId?: string; maxTrialsPerRun?: number; codeVersion?: string } = {}): Promise<{ studyId: string }> {
+    const loaded = typeof spec === 'string' ? await loadPipelineSpec(spec) : spec;
+    const { spec: s } = loaded;
+    if (!s.tune) throw new MlcycleError('SPEC_INVALID', `${loaded.specPath}: tune: the spec has no tune section`);
+    if (s.train.trainer === 'command') throw new MlcycleError('SPEC_INVALID', 'train.trainer: tuning supports the built-in trainers (logistic-regression, gradient-boosting)');
+    const studyId = opts.workflowId ?? `${s.name}-study-${randomUUID().slice(0, 8)}`;
+    const seed = typeof s.train.params.seed === 'number' ? s.train.params.seed : s.data.split.seed;
+    const { seed: _seed, ...baseParams } = s.train.params;
+    const input: StudyInput = {
+      name: s.name,
+      tune: s.tune,
+      data: s.data,
+      trainer: s.train.trainer,
+      baseParams,
+      seed,
+      source: loaded.resolvedSource,
+      queues: this.queues(),
+      trainQueue: s.train.resources.queue,
+      codeVersion: opts.codeVersion ?? codeVersion(),
+      cache: s.cache,
+      maxTrialsPerRun: opts.maxTrialsPerRun ?? 100,
+    };
+    await this.temporal.workflow.start(tuningStudy, {
+      taskQueue: input.queues.cpu,
+      workflowId: studyId,
+      args: [input],
+      typedSearchAttributes: [
+        { key: MODEL, value: s.name },
+        { key: KIND, value: 'tuning-study' },
+        { key: STAGE, value: 'tuning' },
+      ],
+      staticSummary: `Tune ${s.name}: ${s.tune.strategy}, ${s.tune.trials} trials × ${s.tune.concurrency} at once, ${s.tune.metric}`,
+    });
+    return { studyId };
+  }
+
   /**
    * Records an approval decision through the validated update: a refused decision (identity not on
    * the list, second vote, closed gate, rejection without reason) throws DECISION_REFUSED and
@@ -193,6 +231,10 @@ export class MlcycleClient {
       if (gate && gate.status === 'Pending') out.push({ workflowId: wf.workflowId, gate });
     }
     return out;
+  }
+
+  async studyResult(studyId: string): Promise<StudyResult> {
+    return this.temporal.workflow.getHandle<typeof tuningStudy>(studyId).result();
   }
 
   async result(workflowId: string): Promise<PipelineResult> {

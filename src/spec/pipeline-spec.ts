@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { MlcycleError } from '../errors';
 import { formatIssues } from '../config/zod-issues';
+import { TuneSpecSchema } from '../tuning/tune-spec';
 
 /** `file://relative/path` (relative to the spec's folder), `file:///abs/path` or `s3://bucket/key`. */
 export const DataSourceUri = z
@@ -157,7 +158,7 @@ export const PipelineSpecSchema = z
     cache: z.boolean().default(true),
     // Later stages (tuning, approval, deployment, monitoring) add their sections; until then
     // they are accepted as opaque objects so specs written for them still load.
-    tune: z.record(z.string(), z.unknown()).optional(),
+    tune: TuneSpecSchema.optional(),
     approval: ApprovalSection.optional(),
     deploy: DeploySection.optional(),
     monitor: z.record(z.string(), z.unknown()).optional(),

@@ -1,0 +1,122 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { PipelineSpec } from '../src/spec/pipeline-spec';
+import { encode, fitEncoder } from '../src/training/features';
+import { computeMetrics } from '../src/training/metrics';
+import { GradientBoostingParamsSchema, LogisticRegressionParamsSchema, getTrainer, runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
+import { renderLeaderboardHtml } from '../src/tuning/leaderboard';
+import type { TrialParams, TrialRecord } from '../src/tuning/strategies';
+import type { DatasetRef } from '../workflows/pipeline-types';
+import { loadSplitRows } from './dataset-loader';
+import type { ActivityDeps } from './deps';
+import { asActivityFailure } from './ingest';
+
+export interface TrialSegmentInput {
+  studyId: string;
+  trialId: number;
+  dataset: DatasetRef;
+  data: PipelineSpec['data'];
+  /** The study's base trainer; a sampled `trainer` value overrides it. */
+  trainer: TrainerName;
+  /** Base params (train.params) overlaid with the trial's sampled values. */
+  params: Record<string, number | string | boolean>;
+  seed: number;
+  metric: string;
+  /** Train until this epoch (a rung, or the trial's last epoch). */
+  toEpoch: number;
+  /** Checkpoint of the previous segment (null: start from scratch). */
+  checkpointUri: string | null;
+}
+
+export interface TrialSegmentResult {
+  /** The params the trainer actually took (the trial's values that apply to its trainer). */
+  usedParams: Record<string, number | string | boolean>;
+  epoch: number;
+  total: number;
+  metric: number;
+  checkpointUri: string;
+  attempt: number;
+}
+
+const PARAM_KEYS: Record<TrainerName, readonly string[]> = {
+  'logistic-regression': Object.keys(LogisticRegressionParamsSchema.shape),
+  'gradient-boosting': Object.keys(GradientBoostingParamsSchema.shape),
+};
+
+/** A trial's sampled values, keeping only what its trainer takes (the space may span trainers). */
+export function trainerParams(trainer: TrainerName, params: TrialParams): Record<string, number | string | boolean> {
+  return Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'trainer' && PARAM_KEYS[trainer].includes(k)));
+}
+
+/**
+ * One segment of a tuning trial: trains from the previous segment's checkpoint up to `toEpoch`,
+ * scores the held-out split with the study's metric and stores a checkpoint for the next segment.
+ * Splitting a trial at the early-stopping rungs lets the study stop it between segments, or cancel
+ * a running segment, without losing completed work.
+ */
+export function createTuningActivities(deps: ActivityDeps) {
+  return {
+    async trainTrialSegment(input: TrialSegmentInput): Promise<TrialSegmentResult> {
+      const ctx = Context.current();
+      const scratch = await fs.mkdtemp(path.join(deps.workDir, 'trial-'));
+      try {
+        const trainer = (typeof input.params.trainer === 'string' ? input.params.trainer : input.trainer) as TrainerName;
+        const usedParams = trainerParams(trainer, input.params);
+        const { train, test } = await loadSplitRows(deps, input.dataset, input.data, scratch);
+        const encoder = fitEncoder({ schema: input.data.schema, target: input.data.target, rows: train });
+        const data = encode(encoder, train);
+        const validation = encode(encoder, test);
+        const resumeFrom = input.checkpointUri ? await deps.store.getJson<Checkpoint>(input.checkpointUri) : undefined;
+        const stop = new AbortController();
+        const onCancel = () => stop.abort(ctx.cancellationSignal.reason);
+        ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+        let reached: Checkpoint | undefined;
+        let total = input.toEpoch;
+        const REACHED = new Error('segment end');
+        try {
+          const result = await runTraining({
+            trainer,
+            data,
+            params: usedParams,
+            seed: input.seed,
+            resumeFrom,
+            checkpointEvery: 1,
+            signal: stop.signal,
+            onEpoch: (epoch, t) => {
+              total = t;
+              ctx.heartbeat({ done: epoch, total: Math.min(t, input.toEpoch) });
+            },
+            onCheckpoint: (cp) => {
+              if (cp.epoch >= input.toEpoch) {
+                reached = cp;
+                stop.abort(REACHED);
+              }
+            },
+          });
+          reached ??= { format: 'mlcycle-checkpoint/v1', trainer, epoch: result.state.epoch, totalEpochs: result.state.totalEpochs, seed: input.seed, dataFingerprint: '', state: result.state };
+        } catch (err) {
+          if (err !== REACHED || !reached) throw err;
+        } finally {
+          ctx.cancellationSignal.removeEventListener('abort', onCancel);
+        }
+        const cp = reached as Checkpoint;
+        const proba = getTrainer(trainer).predictProba(cp.state, validation.X);
+        const metrics = computeMetrics(validation.y, proba, [input.metric as 'auc']);
+        const stored = await deps.store.putJson(cp);
+        return { usedParams: { trainer, ...usedParams }, epoch: cp.epoch, total, metric: metrics[input.metric as 'auc'] ?? Number.NaN, checkpointUri: stored.uri, attempt: ctx.info.attempt };
+      } catch (err) {
+        throw asActivityFailure(err);
+      } finally {
+        await fs.rm(scratch, { recursive: true, force: true });
+      }
+    },
+
+    /** The study's results as artifacts: leaderboard JSON and an HTML page with plots. */
+    async writeLeaderboard(input: { studyId: string; metric: string; direction: 'maximize' | 'minimize'; trials: TrialRecord[]; best?: TrialRecord }): Promise<{ jsonUri: string; htmlUri: string }> {
+      const json = await deps.store.putJson({ format: 'mlcycle-leaderboard/v1', ...input });
+      const html = await deps.store.putBytes(renderLeaderboardHtml(input), { contentType: 'text/html; charset=utf-8' });
+      return { jsonUri: json.uri, htmlUri: html.uri };
+    },
+  };
+}
