@@ -1,5 +1,6 @@
 import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import { deploymentWorkflow } from './deployment';
+import { tuningStudy } from './tuning-study';
 import { KIND, MODEL } from './search-attributes';
 import type { Activities } from '../activities';
 import type { PipelineInput, PipelineProgress, PipelineResult } from './pipeline-types';
@@ -11,7 +12,7 @@ export const statusQuery = defineQuery<PipelineProgress>('status');
 
 export const PIPELINE_STEPS = ['ingest', 'validate', 'train', 'evaluate', 'register'] as const;
 /** Steps a spec adds: `approval` gates promotion, `deploy` moves the alias (direct or canary). */
-type Step = (typeof PIPELINE_STEPS)[number] | 'approval' | 'deploy';
+type Step = (typeof PIPELINE_STEPS)[number] | 'tune' | 'approval' | 'deploy';
 
 /** Failures no retry can fix: the workflow fails at once with the activity's message. */
 const NON_RETRYABLE = ['DATA_INVALID', 'SPEC_INVALID', 'NOT_FOUND', 'ARTIFACT_INTEGRITY', 'CONFIG_INVALID'];
@@ -42,7 +43,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   const cpu = proxyActivities<Activities>(cpuOptions);
   const trainer = proxyActivities<Activities>(trainOptions);
 
-  const names: Step[] = [...PIPELINE_STEPS, ...(spec.approval ? (['approval'] as const) : []), ...(spec.approval || spec.deploy ? (['deploy'] as const) : [])];
+  const names: Step[] = [...PIPELINE_STEPS.slice(0, 2), ...(spec.tune ? (['tune'] as const) : []), ...PIPELINE_STEPS.slice(2), ...(spec.approval ? (['approval'] as const) : []), ...(spec.approval || spec.deploy ? (['deploy'] as const) : [])];
   const runner = new StepRunner<Step>(names);
   setHandler(approvalQuery, () => null);
   const steps = runner.tracker;
@@ -95,10 +96,61 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
     });
   }
 
+  // Tuning: a study on the same dataset version; its best configuration feeds the final training.
+  let trainSpec = spec.train;
+  let tuning: { studyId: string; trialId: number } | undefined;
+  if (spec.tune) {
+    const tune = spec.tune;
+    const trainerName = spec.train.trainer === 'command' ? 'logistic-regression' : spec.train.trainer;
+    const { seed: _seed, ...baseParams } = spec.train.params;
+    const study = await step(
+      'tune',
+      async () => ({
+        ...(await executeChild(tuningStudy, {
+          workflowId: `${info.workflowId}-study`,
+          taskQueue: input.queues.cpu,
+          args: [
+            {
+              name: spec.name,
+              tune,
+              data: spec.data,
+              trainer: trainerName,
+              baseParams,
+              seed: typeof spec.train.params.seed === 'number' ? spec.train.params.seed : spec.data.split.seed,
+              dataset: ingest.dataset,
+              queues: input.queues,
+              trainQueue: spec.train.resources.queue,
+              codeVersion: input.codeVersion,
+              cache: input.cache,
+              maxTrialsPerRun: 100,
+            },
+          ],
+          typedSearchAttributes: [
+            { key: MODEL, value: spec.name },
+            { key: KIND, value: 'tuning-study' },
+          ],
+        })),
+        cached: false,
+        attempt: 1,
+      }),
+      (r) => (r.best ? `best trial ${r.best.trialId} of ${r.trials.length}: ${tune.metric} ${r.best.metric.toFixed(4)} ${JSON.stringify(r.best.params)}` : 'no trial completed'),
+    );
+    artifacts.leaderboard = study.leaderboard.htmlUri;
+    if (study.best) {
+      const { trainer: bestTrainer, ...bestParams } = study.best.trainParams;
+      trainSpec = {
+        ...spec.train,
+        trainer: typeof bestTrainer === 'string' ? (bestTrainer as typeof spec.train.trainer) : spec.train.trainer,
+        params: { ...bestParams, ...(spec.train.params.seed !== undefined ? { seed: spec.train.params.seed } : {}) },
+      };
+      tuning = { studyId: study.studyId, trialId: study.best.trialId };
+    }
+  }
+
   const trained = await step(
     'train',
-    () => trainer.trainModel.executeWithOptions({ ...trainOptions, summary: `train ${spec.name} (${spec.train.trainer}) on ${spec.train.resources.queue}` }, [
-      { dataset: ingest.dataset, data: spec.data, train: spec.train, specDir: input.specDir, codeVersion: input.codeVersion, cache: input.cache },
+    () => trainer.trainModel.executeWithOptions({ ...trainOptions, summary: `train ${spec.name} (${trainSpec.trainer}) on ${spec.train.resources.queue}` }, [
+      { dataset: ingest.dataset, data: spec.data, train: trainSpec, specDir: input.specDir, codeVersion: input.codeVersion, cache: input.cache },
     ]),
     (r) => `${r.epochs} epochs${r.finalLoss !== undefined ? `, loss ${r.finalLoss.toFixed(4)}` : ''}${r.resumedFrom ? `, resumed from epoch ${r.resumedFrom}` : ''}`,
   );
@@ -113,7 +165,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
         dataset: ingest.dataset,
         data: spec.data,
         evaluate: spec.evaluate,
-        trainer: spec.train.trainer,
+        trainer: trainSpec.trainer,
         model: trained,
         codeVersion: input.codeVersion,
         cache: input.cache,
@@ -141,9 +193,10 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
           datasetUri: ingest.dataset.uri,
           manifestUri: ingest.manifestUri,
           codeVersion: input.codeVersion,
-          trainer: spec.train.trainer,
-          params: spec.train.params,
+          trainer: trainSpec.trainer,
+          params: trainSpec.params,
           workflowId: info.workflowId,
+          ...(tuning ? { studyId: tuning.studyId, trialId: String(tuning.trialId) } : {}),
           runId: info.runId,
           ...(evaluation.champion ? { parentVersion: evaluation.champion.version } : {}),
         },

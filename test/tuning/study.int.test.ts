@@ -81,6 +81,20 @@ describe('hyperparameter studies on the real stack', () => {
     expect(result.best).not.toBeNull();
   }, 200_000);
 
+  it('as a pipeline stage: the best configuration trains the registered model, with lineage back to the study', async () => {
+    const spec = await tuneSpec('pipe.yaml', { strategy: 'random', trials: 3, concurrency: 3, seed: 2, metric: 'auc', space: { learningRate: { loguniform: [0.01, 0.5] }, epochs: { int: [2, 6] } } });
+    const { workflowId } = await env.client.startPipeline(spec);
+    const { waitForRun } = await import('../../src/client/wait-for-run');
+    const status = await waitForRun(env.client, workflowId);
+    expect(status.error).toBeUndefined();
+    expect(status.steps.map((s) => s.name)).toEqual(['ingest', 'validate', 'tune', 'train', 'evaluate', 'register']);
+    const study = await env.client.studyResult(`${workflowId}-study`);
+    const { createModelRegistry } = await import('../../src/registry/model-registry');
+    const version = await createModelRegistry({ store: env.store }).getVersion('tuned', status.model?.version ?? 0);
+    expect(version?.lineage).toMatchObject({ studyId: `${workflowId}-study`, trialId: String(study.best?.trialId) });
+    expect(version?.lineage.params).toEqual({ learningRate: study.best?.params.learningRate, epochs: study.best?.params.epochs });
+  }, 200_000);
+
   it('continues as new when a run reaches its trial budget, keeping every result', async () => {
     const spec = await tuneSpec('can.yaml', { strategy: 'random', trials: 7, concurrency: 2, seed: 3, metric: 'auc', space: { learningRate: { loguniform: [0.01, 0.5] }, epochs: { int: [2, 4] } } });
     const { studyId } = await env.client.startStudy(spec, { maxTrialsPerRun: 2 });
