@@ -14,6 +14,7 @@ import { waitForRun } from '../client/wait-for-run';
 import { runDemo } from './demo';
 import { addModelCommands } from './models';
 import { addApprovalCommands } from './approvals';
+import { addServeCommand } from './serve';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -191,6 +192,7 @@ export function buildProgram(): Command {
 
   addModelCommands(program);
   addApprovalCommands(program);
+  addServeCommand(program);
 
   program
     .command('setup')

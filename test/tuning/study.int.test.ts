@@ -2,6 +2,8 @@ import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativeConnection } from '@temporalio/worker';
 import { createMlcycleWorker } from '../../src/worker/worker';
+import { waitForRun } from '../../src/client/wait-for-run';
+import { createModelRegistry } from '../../src/registry/model-registry';
 import { runCliAsync, spawnCli, waitForOutput } from '../helpers/cli';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
@@ -84,12 +86,10 @@ describe('hyperparameter studies on the real stack', () => {
   it('as a pipeline stage: the best configuration trains the registered model, with lineage back to the study', async () => {
     const spec = await tuneSpec('pipe.yaml', { strategy: 'random', trials: 3, concurrency: 3, seed: 2, metric: 'auc', space: { learningRate: { loguniform: [0.01, 0.5] }, epochs: { int: [2, 6] } } });
     const { workflowId } = await env.client.startPipeline(spec);
-    const { waitForRun } = await import('../../src/client/wait-for-run');
     const status = await waitForRun(env.client, workflowId);
     expect(status.error).toBeUndefined();
     expect(status.steps.map((s) => s.name)).toEqual(['ingest', 'validate', 'tune', 'train', 'evaluate', 'register']);
     const study = await env.client.studyResult(`${workflowId}-study`);
-    const { createModelRegistry } = await import('../../src/registry/model-registry');
     const version = await createModelRegistry({ store: env.store }).getVersion('tuned', status.model?.version ?? 0);
     expect(version?.lineage).toMatchObject({ studyId: `${workflowId}-study`, trialId: String(study.best?.trialId) });
     expect(version?.lineage.params).toEqual({ learningRate: study.best?.params.learningRate, epochs: study.best?.params.epochs });
