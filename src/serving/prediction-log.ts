@@ -87,25 +87,30 @@ export function createPredictionLogger(opts: PredictionLoggerOptions): Predictio
     opts.onDropped?.(excess);
   }
 
-  /** One batch, split by hour: one object per hour. */
+  /** One object: rows of one hour (see `take`). */
   async function writeBatch(batch: readonly PredictionLogEntry[]): Promise<void> {
-    const byHour = new Map<string, PredictionLogEntry[]>();
-    for (const entry of batch) {
-      const hour = entry.ts.slice(0, 13);
-      let group = byHour.get(hour);
-      if (!group) byHour.set(hour, (group = []));
-      group.push(entry);
-    }
-    for (const group of byHour.values()) {
-      const body = group.map((e) => JSON.stringify(e)).join('\n') + '\n';
-      await store.putNamed(predictionLogKey(model, group[0]!.ts), body, { contentType: 'application/x-ndjson' });
-    }
+    const body = batch.map((e) => JSON.stringify(e)).join('\n') + '\n';
+    await store.putNamed(predictionLogKey(model, batch[0]!.ts), body, { contentType: 'application/x-ndjson' });
   }
 
-  /** Writes batches while at least `min` rows are buffered; stops at the first failure. */
-  async function drain(min: number): Promise<void> {
-    while (buffer.length >= min && buffer.length > 0) {
-      const batch = buffer.splice(0, batchRows);
+  /** Removes the next batch: at most `max` rows, all from the hour of the first one. */
+  function take(max: number): PredictionLogEntry[] {
+    const hour = buffer[0]!.ts.slice(0, 13);
+    let n = 1;
+    while (n < max && n < buffer.length && buffer[n]!.ts.slice(0, 13) === hour) n++;
+    return buffer.splice(0, n);
+  }
+
+  /**
+   * Writes full batches while there are any, and with `all` also the rows buffered when the drain
+   * began, however few (but not the ones that arrive while it writes: under steady load that would
+   * never end, in ever smaller objects). Stops at the first failure.
+   */
+  async function drain(all: boolean): Promise<void> {
+    let owed = all ? buffer.length : 0;
+    while (buffer.length >= batchRows || (owed > 0 && buffer.length > 0)) {
+      const batch = take(buffer.length >= batchRows ? batchRows : Math.min(batchRows, owed));
+      owed -= batch.length;
       try {
         await writeBatch(batch);
         opts.onWritten?.(batch.length);
@@ -124,9 +129,9 @@ export function createPredictionLogger(opts: PredictionLoggerOptions): Predictio
     }
   }
 
-  function start(min: number): Promise<void> {
+  function start(all: boolean): Promise<void> {
     if (!running) {
-      running = drain(min).finally(() => {
+      running = drain(all).finally(() => {
         running = undefined;
       });
     }
@@ -136,25 +141,29 @@ export function createPredictionLogger(opts: PredictionLoggerOptions): Predictio
   async function flush(): Promise<void> {
     // Let a write in progress finish, then write whatever is left, however few.
     while (running) await running;
-    await start(1);
+    await start(true);
   }
 
-  const timer = setInterval(() => void flush(), Math.max(10, opts.flushMs));
-  timer.unref();
+  // Started by the first row, so a logger that never logs leaves no timer behind.
+  let timer: NodeJS.Timeout | undefined;
 
   return {
     add(entries) {
       if (closed || entries.length === 0) return;
+      if (!timer) {
+        timer = setInterval(() => void flush(), Math.max(10, opts.flushMs));
+        timer.unref();
+      }
       for (const e of entries) buffer.push(e);
       trim();
-      if (buffer.length >= batchRows) void start(batchRows);
+      if (buffer.length >= batchRows) void start(false);
     },
     flush,
     pending: () => buffer.length,
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
+      if (timer) clearInterval(timer);
       await flush();
       if (buffer.length > 0) {
         log(`prediction log: dropping ${buffer.length} rows that could not be written on shutdown`);

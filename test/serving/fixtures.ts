@@ -1,0 +1,67 @@
+/**
+ * Real churn models for the serving tests and the throughput bench, trained in-process on the
+ * generated churn dataset and registered through the real registry (no pipeline run needed).
+ * No vitest imports: bench/predict-throughput.ts uses this too.
+ */
+import { createHash } from 'node:crypto';
+import { CHURN_SCHEMA, CHURN_TARGET, generateChurnDataset, type ChurnRow } from '../../src/demo/dataset-generator';
+import type { ModelRegistry } from '../../src/registry/model-registry';
+import type { ArtifactStore } from '../../src/storage/artifact-store';
+import { encode, fitEncoder } from '../../src/training/features';
+import { createModelArtifact, type ModelArtifact } from '../../src/training/model-artifact';
+import { runTraining, type RawParams, type TrainerName } from '../../src/training/trainers';
+
+export interface TrainOptions {
+  trainer?: TrainerName;
+  params?: RawParams;
+  rows?: number;
+  seed?: number;
+}
+
+export async function trainChurnModel(opts: TrainOptions = {}): Promise<ModelArtifact> {
+  const rows = generateChurnDataset({ rows: opts.rows ?? 1500, seed: opts.seed ?? 11 });
+  const encoder = fitEncoder({ schema: CHURN_SCHEMA, target: CHURN_TARGET, rows });
+  const data = encode(encoder, rows);
+  const result = await runTraining({
+    trainer: opts.trainer ?? 'logistic-regression',
+    data,
+    params: opts.params ?? { epochs: 20 },
+    seed: opts.seed ?? 11,
+    checkpointEvery: 1_000_000,
+  });
+  return createModelArtifact(encoder, result.state);
+}
+
+/** Stores the artifact and registers it as the next version of `name`; returns the version number. */
+export async function registerModel(
+  store: ArtifactStore,
+  registry: ModelRegistry,
+  name: string,
+  artifact: ModelArtifact,
+  key: string,
+): Promise<number> {
+  const ref = await store.putJson(artifact);
+  const { version } = await registry.register({
+    name,
+    modelUri: ref.uri,
+    metrics: {},
+    reports: {},
+    idempotencyKey: key,
+    lineage: {
+      datasetSha256: createHash('sha256').update(key).digest('hex'),
+      datasetUri: 's3://test/dataset.csv',
+      manifestUri: 's3://test/manifest.json',
+      codeVersion: 'test',
+      trainer: artifact.trainer,
+      params: {},
+      workflowId: `wf-${key}`,
+      runId: `run-${key}`,
+    },
+  });
+  return version.version;
+}
+
+/** Request rows: the generated churn rows without the label (customer_id stays, as an extra field). */
+export function requestRows(n: number, seed = 99): Array<Omit<ChurnRow, 'churned'>> {
+  return generateChurnDataset({ rows: n, seed }).map(({ churned: _label, ...row }) => row);
+}
