@@ -2,6 +2,7 @@ import { createApprovalActivities } from './approval';
 import type { ActivityDeps } from './deps';
 import { createDeployActivities } from './deploy';
 import { createTuningActivities } from './tuning';
+import { createMonitorActivities } from './monitor';
 import { createEvaluateActivities } from './evaluate';
 import { createIngestActivities } from './ingest';
 import { createRegisterActivities } from './register';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createApprovalActivities(deps),
     ...createDeployActivities(deps),
     ...createTuningActivities(deps),
+    ...createMonitorActivities(deps),
   };
 }
 

@@ -15,6 +15,7 @@ import { runDemo } from './demo';
 import { addModelCommands } from './models';
 import { addApprovalCommands } from './approvals';
 import { addServeCommand } from './serve';
+import { addMonitorCommands } from './monitor';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -193,6 +194,7 @@ export function buildProgram(): Command {
   addModelCommands(program);
   addApprovalCommands(program);
   addServeCommand(program);
+  addMonitorCommands(program);
 
   program
     .command('setup')

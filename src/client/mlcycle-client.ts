@@ -52,9 +52,9 @@ export class MlcycleClient {
     await this.connection.close();
   }
 
-  async startPipeline(spec: string | LoadedSpec, opts: StartOptions = {}): Promise<{ workflowId: string; runId: string }> {
-    const loaded = typeof spec === 'string' ? await loadPipelineSpec(spec) : spec;
-    const input: PipelineInput = {
+  /** What a pipeline run of this spec gets as input (also what a monitor retrains with). */
+  pipelineInput(loaded: LoadedSpec, opts: StartOptions = {}): PipelineInput {
+    return {
       spec: loaded.spec,
       source: loaded.resolvedSource,
       specPath: loaded.specPath,
@@ -64,6 +64,11 @@ export class MlcycleClient {
       cache: opts.cache ?? loaded.spec.cache,
       queues: this.queues(),
     };
+  }
+
+  async startPipeline(spec: string | LoadedSpec, opts: StartOptions = {}): Promise<{ workflowId: string; runId: string }> {
+    const loaded = typeof spec === 'string' ? await loadPipelineSpec(spec) : spec;
+    const input = this.pipelineInput(loaded, opts);
     const workflowId = opts.workflowId ?? `${loaded.spec.name}-train-${randomUUID().slice(0, 8)}`;
     const handle = await this.temporal.workflow.start('trainingPipeline', {
       taskQueue: input.queues.cpu,

@@ -145,6 +145,35 @@ const DeploySection = z
   .refine((d) => d.strategy !== 'canary' || d.canary !== undefined, { message: 'strategy canary needs deploy.canary', path: ['canary'] });
 export type DeploySpec = z.infer<typeof DeploySection>;
 
+const MonitorSection = z
+  .object({
+    every: Duration.default('1h'),
+    window: Duration.default('24h'),
+    /** Explicit current data instead of the serving prediction logs. */
+    source: DataSourceUri.optional(),
+    alias: z.string().regex(/^[a-z][a-z0-9-_]{0,31}$/, 'expected an alias name').default('production'),
+    drift: z
+      .object({
+        method: z.enum(['psi', 'ks', 'js', 'chi2']).default('psi'),
+        threshold: z.number().positive().default(0.2),
+        perFeature: z.record(z.string(), z.number().positive()).optional(),
+        minSamples: z.number().int().min(1).default(200),
+      })
+      .strict()
+      .default({ method: 'psi', threshold: 0.2, minSamples: 200 }),
+    quality: z
+      .object({ metric: z.enum(METRICS), minimum: z.number(), labels: DataSourceUri })
+      .strict()
+      .optional(),
+    retrain: z
+      .object({ onDrift: z.boolean().default(true), cooldown: Duration.default('24h') })
+      .strict()
+      .default({ onDrift: true, cooldown: '24h' }),
+    notify: z.object({ webhook: z.string().url('expected an http(s) URL') }).strict().optional(),
+  })
+  .strict();
+export type MonitorSpec = z.infer<typeof MonitorSection>;
+
 export const PipelineSpecSchema = z
   .object({
     apiVersion: z.literal('mlcycle/v1'),
@@ -161,7 +190,7 @@ export const PipelineSpecSchema = z
     tune: TuneSpecSchema.optional(),
     approval: ApprovalSection.optional(),
     deploy: DeploySection.optional(),
-    monitor: z.record(z.string(), z.unknown()).optional(),
+    monitor: MonitorSection.optional(),
   })
   .strict();
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
@@ -198,6 +227,8 @@ export async function loadPipelineSpec(specPath: string): Promise<LoadedSpec> {
     throw new MlcycleError('SPEC_INVALID', `${specPath} is not valid ${abs.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
   }
   const spec = parsePipelineSpec(doc, specPath);
+  // Relative file:// paths in sections that run later (monitor checks) mean the spec's folder too.
+  if (spec.monitor?.source) spec.monitor.source = resolveSource(spec.monitor.source, path.dirname(abs));
   return { spec, specPath: abs, resolvedSource: resolveSource(spec.data.source, path.dirname(abs)) };
 }
 

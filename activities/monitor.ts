@@ -1,0 +1,145 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { createRowCoercer } from '../src/data/coerce';
+import { readRows } from '../src/data/dataset-reader';
+import { buildDriftReport, type DriftInputs } from '../src/monitoring/drift-check';
+import { renderDriftHtml } from '../src/monitoring/drift-report';
+import { createModelRegistry } from '../src/registry/model-registry';
+import { readPredictionLogs } from '../src/serving/prediction-log';
+import type { MonitorSpec, PipelineSpec } from '../src/spec/pipeline-spec';
+import { parseModelArtifact, predict } from '../src/training/model-artifact';
+import type { Row } from '../src/training/features';
+import { loadSplitRows } from './dataset-loader';
+import type { DatasetRef } from '../workflows/pipeline-types';
+import type { ActivityDeps } from './deps';
+import { asActivityFailure } from './ingest';
+
+export interface DriftCheckInput {
+  model: string;
+  monitor: MonitorSpec;
+  data: PipelineSpec['data'];
+  checkId: string;
+  /** Workflow time of the check: the window ends here. */
+  nowIso: string;
+}
+
+export interface DriftCheckResult {
+  verdict: 'drift' | 'no_drift' | 'insufficient_data' | 'no_model';
+  version?: number;
+  samples: number;
+  drifted: string[];
+  missing: string[];
+  predictionShift?: { method: string; value: number; drifted: boolean };
+  labelShift?: { reference: number; current: number; pValue: number; drifted: boolean };
+  qualityBreach?: boolean;
+  reportUri?: string;
+  htmlUri?: string;
+}
+
+function toMs(d: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
+  return m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'] : 0;
+}
+
+async function readSource(deps: ActivityDeps, source: string, data: PipelineSpec['data'], scratch: string): Promise<Row[]> {
+  let local: string;
+  if (source.startsWith('file://')) local = source.slice('file://'.length);
+  else {
+    local = path.join(scratch, path.basename(source));
+    await deps.store.getToFile(source, local);
+  }
+  const coerce = createRowCoercer(data.schema);
+  const rows: Row[] = [];
+  for await (const raw of readRows(local, data.format)) rows.push(coerce(raw).row);
+  return rows;
+}
+
+export function createMonitorActivities(deps: ActivityDeps) {
+  const registry = createModelRegistry({ store: deps.store });
+  return {
+    /**
+     * Compares the current window (prediction logs, or `monitor.source`) with the training rows of
+     * the version serving the alias: per-feature drift, shift of the predicted probabilities, and
+     * label shift when the current data carries labels.
+     */
+    async checkDrift(input: DriftCheckInput): Promise<DriftCheckResult> {
+      const ctx = Context.current();
+      const scratch = await fs.mkdtemp(path.join(deps.workDir, 'monitor-'));
+      try {
+        const serving = await registry.resolveAlias(input.model, input.monitor.alias);
+        if (!serving) return { verdict: 'no_model', samples: 0, drifted: [], missing: [] };
+        const model = parseModelArtifact(await deps.store.getJson(serving.modelUri));
+        // The training data of the serving version, exactly as ingested (its manifest has the ref).
+        const { dataset } = await deps.store.getJson<{ dataset: DatasetRef }>(serving.lineage.manifestUri);
+        const { train: reference } = await loadSplitRows(deps, dataset, input.data, scratch);
+        ctx.heartbeat({ phase: 'current window' });
+
+        const now = new Date(input.nowIso);
+        let current: Row[];
+        let currentProba: number[];
+        if (input.monitor.source) {
+          current = await readSource(deps, input.monitor.source, input.data, scratch);
+          currentProba = predict(model, current);
+        } else {
+          const since = new Date(now.getTime() - toMs(input.monitor.window));
+          const logs = (await readPredictionLogs(deps.store, input.model, { since, until: now })).filter((e) => {
+            const t = Date.parse(e.ts);
+            return t >= since.getTime() && t <= now.getTime();
+          });
+          current = logs.map((e) => e.inputs);
+          currentProba = logs.map((e) => e.probability);
+        }
+        const features = Object.entries(input.data.schema)
+          .filter(([name, rule]) => name !== input.data.target && rule.type !== 'string')
+          .map(([name, rule]) => ({ name, kind: rule.type === 'number' ? ('numeric' as const) : ('categorical' as const) }));
+        const inputs: DriftInputs = {
+          features,
+          reference,
+          current,
+          referenceProba: predict(model, reference),
+          currentProba,
+          target: input.data.target,
+          config: input.monitor.drift,
+        };
+        const report = buildDriftReport(inputs);
+        const json = await deps.store.putJson({ format: 'mlcycle-drift/v1', model: input.model, version: serving.version, checkId: input.checkId, at: input.nowIso, ...report });
+        const html = await deps.store.putBytes(renderDriftHtml(report.raw, { model: input.model, version: serving.version, checkId: input.checkId, at: input.nowIso }), { contentType: 'text/html; charset=utf-8' });
+        return {
+          verdict: report.verdict,
+          version: serving.version,
+          samples: current.length,
+          drifted: report.drifted,
+          missing: report.missing,
+          ...(report.predictionShift ? { predictionShift: report.predictionShift } : {}),
+          ...(report.labelShift ? { labelShift: report.labelShift } : {}),
+          reportUri: json.uri,
+          htmlUri: html.uri,
+        };
+      } catch (err) {
+        throw asActivityFailure(err);
+      } finally {
+        await fs.rm(scratch, { recursive: true, force: true });
+      }
+    },
+
+    /** Continuous-training cooldown: at most one retrain per model per cooldown period. */
+    async claimRetrain(input: { model: string; cooldown: string; checkId: string; nowIso: string }): Promise<{ allowed: boolean; reason: string }> {
+      const key = `monitors/${input.model}/retrain.json`;
+      const prev = await deps.store.getNamed(key);
+      const now = Date.parse(input.nowIso);
+      if (prev) {
+        const last = JSON.parse(prev.toString('utf8')) as { at: string; checkId: string };
+        // The same check retried: the claim it made stands.
+        if (last.checkId === input.checkId) return { allowed: true, reason: 'claimed by this check' };
+        const since = now - Date.parse(last.at);
+        if (since < toMs(input.cooldown)) {
+          return { allowed: false, reason: `cooldown: last retrain ${Math.round(since / 1000)}s ago (cooldown ${input.cooldown}, by ${last.checkId})` };
+        }
+      }
+      await deps.store.putNamed(key, JSON.stringify({ at: input.nowIso, checkId: input.checkId }), { contentType: 'application/json' });
+      return { allowed: true, reason: 'outside cooldown' };
+    },
+  };
+}
+

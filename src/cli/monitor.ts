@@ -1,0 +1,74 @@
+import { Option, type Command } from 'commander';
+import { parseEnv, temporalAddress, webUiUrl } from '../config/env';
+import { MlcycleClient } from '../client/mlcycle-client';
+import { describeMonitor, startMonitor, withMonitor } from '../client/monitor-schedules';
+import { MlcycleError } from '../errors';
+import { loadPipelineSpec } from '../spec/pipeline-spec';
+
+async function withClient<T>(fn: (client: MlcycleClient) => Promise<T>): Promise<T> {
+  const env = parseEnv();
+  const client = await MlcycleClient.connect({ address: temporalAddress(env), namespace: env.TEMPORAL_NAMESPACE, webUiUrl: webUiUrl(env), queuePrefix: env.MLCYCLE_QUEUE_PREFIX });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** `mlcycle monitor start|pause|resume|trigger|status <model>`: the monitor's Temporal Schedule. */
+export function addMonitorCommands(program: Command): void {
+  const monitor = program.command('monitor').description('Drift monitoring and continuous training (a Temporal Schedule per model)');
+
+  monitor
+    .command('start <model>')
+    .description('Start monitoring a deployed model, with the spec whose monitor: section configures it')
+    .addOption(new Option('--spec <file>', 'the pipeline spec (monitor: section; retrains run it)').makeOptionMandatory())
+    .action(async (model: string, opts: { spec: string }) => {
+      const loaded = await loadPipelineSpec(opts.spec);
+      if (loaded.spec.name !== model) throw new MlcycleError('USAGE', `<model>: the spec ${opts.spec} is for model "${loaded.spec.name}", not "${model}"`);
+      await withClient(async (client) => {
+        const { scheduleId } = await startMonitor(client.temporal, loaded, client.pipelineInput(loaded));
+        console.log(`monitoring ${model} every ${loaded.spec.monitor?.every} (schedule ${scheduleId})`);
+      });
+    });
+
+  for (const [name, what] of [
+    ['pause', 'Pause the monitor'],
+    ['resume', 'Resume a paused monitor'],
+    ['trigger', 'Run a check now'],
+  ] as const) {
+    monitor
+      .command(`${name} <model>`)
+      .description(what)
+      .option('--note <text>', 'why (kept on the schedule)')
+      .action(async (model: string, opts: { note?: string }) => {
+        await withClient((client) =>
+          withMonitor(client.temporal, model, async (h) => {
+            if (name === 'pause') await h.pause(opts.note ?? 'paused from the CLI');
+            else if (name === 'resume') await h.unpause(opts.note ?? 'resumed from the CLI');
+            else await h.trigger();
+            console.log(`${model}: monitor ${name === 'trigger' ? 'check triggered' : `${name}d`}`);
+          }),
+        );
+      });
+  }
+
+  monitor
+    .command('status <model>')
+    .description('Show the monitor: paused or not, recent and next checks, the latest verdict')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (model: string, opts: { json?: boolean }) => {
+      await withClient(async (client) => {
+        const d = await describeMonitor(client.temporal, model);
+        const last = d.recentChecks.at(-1);
+        let latest: unknown;
+        if (last) latest = await client.temporal.workflow.getHandle(last.workflowId).result().catch((err: Error) => ({ error: err.message }));
+        const out = { ...d, latest };
+        if (opts.json) console.log(JSON.stringify(out, null, 2));
+        else {
+          console.log(`${model}: ${d.paused ? 'paused' : 'active'}${d.note ? ` (${d.note})` : ''}; next check ${d.nextChecks[0] ?? '—'}`);
+          if (latest) console.log(`latest check ${last?.workflowId}: ${JSON.stringify(latest)}`);
+        }
+      });
+    });
+}
