@@ -7,6 +7,9 @@ import { describeMonitor } from '../../src/client/monitor-schedules';
 import { waitForRun } from '../../src/client/wait-for-run';
 import { writeDemoDataset } from '../../src/demo/demo-data';
 import { loadPipelineSpec } from '../../src/spec/pipeline-spec';
+import { createPredictionServer } from '../../src/serving/prediction-server';
+import { createModelRegistry } from '../../src/registry/model-registry';
+import { generateChurnDataset } from '../../src/demo/dataset-generator';
 import type { MonitorCheckInput, MonitorCheckResult } from '../../workflows/monitor';
 import { runCliAsync } from '../helpers/cli';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
@@ -47,7 +50,7 @@ describe('monitoring and continuous training on the real stack', () => {
       d.name = 'mon';
       delete d.evaluate.compareToChampion;
       d.deploy = { alias: 'production', strategy: 'direct' };
-      d.monitor = { every: '1h', window: '24h', source, drift: { method: 'psi', threshold: 0.2, minSamples: 200 }, retrain: { onDrift: true, cooldown: '1h' }, notify: { webhook }, ...extra };
+      d.monitor = { every: '1h', window: '24h', ...(source ? { source } : {}), drift: { method: 'psi', threshold: 0.2, minSamples: 200 }, retrain: { onDrift: true, cooldown: '1h' }, notify: { webhook }, ...extra };
     });
 
   async function check(specFile: string, id: string): Promise<MonitorCheckResult> {
@@ -87,6 +90,21 @@ describe('monitoring and continuous training on the real stack', () => {
     const tiny = await check(await specWith('tiny.yaml', 'file://data/tiny.csv'), 'tiny');
     expect(tiny.verdict).toBe('insufficient_data');
     expect(tiny.alerted).toBe(false);
+
+    // The default path: the window of prediction logs the serving process wrote.
+    const server = createPredictionServer({ store: env.store, registry: createModelRegistry({ store: env.store }), model: 'mon', log: () => undefined });
+    const { url } = await server.start();
+    const drifted = generateChurnDataset({ rows: 400, seed: 5, drift: 1 }).map(({ churned: _label, ...features }) => features);
+    for (let i = 0; i < drifted.length; i += 100) {
+      const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: drifted.slice(i, i + 100) }) });
+      expect(res.status).toBe(200);
+    }
+    await server.stop();
+    const fromLogs = await check(await specWith('logs.yaml', '', { source: undefined, retrain: { onDrift: false, cooldown: '1h' } }), 'logs');
+    expect(fromLogs.samples).toBe(400);
+    expect(fromLogs.verdict).toBe('drift');
+    expect(fromLogs.drifted).toEqual(expect.arrayContaining(['tenure_months']));
+    expect(fromLogs.predictionShift).toBeDefined();
   }, 240_000);
 
   it('the CLI manages the schedule: start, trigger, pause, resume, status', async () => {
