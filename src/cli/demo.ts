@@ -12,6 +12,10 @@ import { createModelRegistry } from '../registry/model-registry';
 import { createArtifactStore } from '../storage/artifact-store';
 import { createS3Client } from '../storage/s3-client';
 import { waitForRun } from '../client/wait-for-run';
+import { describeMonitor, scheduleIdFor, startMonitor } from '../client/monitor-schedules';
+import { generateChurnDataset } from '../demo/dataset-generator';
+import { loadPipelineSpec } from '../spec/pipeline-spec';
+import type { MonitorCheckResult } from '../../workflows/monitor';
 
 export interface DemoOptions {
   env: Env;
@@ -58,19 +62,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
       if (temporal.uiUrl) console.log(`Web UI: ${temporal.uiUrl}`);
       const { workflowId } = await client.startPipeline(specPath);
       console.log(`pipeline started: ${workflowId}`);
-      const progress = new RunProgress();
-      let status = await waitForRun(client, workflowId, progress, 500, (s) => s.status === 'awaiting_approval');
-      if (status.status === 'awaiting_approval') {
-        const gate = await client.pendingApprovals().then((all) => all.find((p) => p.workflowId === workflowId)?.gate);
-        const approver = gate?.approvers[0] ?? 'alice';
-        console.log(`\nwaiting for approval of ${gate?.model ?? 'the model'} v${gate?.version ?? '?'} — approve with:`);
-        console.log(`  npx mlcycle approve ${workflowId} --as ${approver} --comment "looks good"`);
-        if (opts.autoApprove) {
-          console.log(`(--auto-approve: approving as ${approver})`);
-          await client.decide(workflowId, { decision: 'approve', identity: approver, comment: 'approved by the demo (--auto-approve)' });
-        }
-        status = await waitForRun(client, workflowId, progress);
-      }
+      const status = await runThroughGate(client, workflowId, opts.autoApprove);
       ok = status.status === 'completed';
       console.log(`\nrun ${workflowId}: ${status.status}`);
       if (ok && status.model) await demoPrediction(dev.stack.s3, status.model.name);
@@ -98,6 +90,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
       }
       const link = client.webUiLink(workflowId);
       if (link) console.log(`Web UI run: ${link}`);
+      if (ok && opts.autoApprove) ok = await lastAct(client, dev.stack.s3, specPath, dataFile, opts);
       console.log(`demo finished in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     } finally {
       await client.close();
@@ -125,6 +118,77 @@ async function demoPrediction(settings: S3Settings, model: string): Promise<void
     console.log(`prediction service (${url}/predict) answered ${res.status}: ${await res.text()}`);
   } finally {
     await server.stop();
+    s3.destroy();
+  }
+}
+
+/** Waits for a run, approving at its gate on the user's behalf when asked to. */
+async function runThroughGate(client: MlcycleClient, workflowId: string, autoApprove: boolean) {
+  const progress = new RunProgress();
+  let status = await waitForRun(client, workflowId, progress, 500, (s) => s.status === 'awaiting_approval');
+  if (status.status === 'awaiting_approval') {
+    const gate = await client.pendingApprovals().then((all) => all.find((p) => p.workflowId === workflowId)?.gate);
+    const approver = gate?.approvers[0] ?? 'alice';
+    console.log(`\nwaiting for approval of ${gate?.model ?? 'the model'} v${gate?.version ?? '?'} — approve with:`);
+    console.log(`  npx mlcycle approve ${workflowId} --as ${approver} --comment "looks good"`);
+    if (autoApprove) {
+      console.log(`(--auto-approve: approving as ${approver})`);
+      await client.decide(workflowId, { decision: 'approve', identity: approver, comment: 'approved by the demo (--auto-approve)' });
+    }
+    status = await waitForRun(client, workflowId, progress);
+  }
+  return status;
+}
+
+/**
+ * The lifecycle closes its loop: drifted traffic through the service, the monitor finds drift,
+ * continuous training retrains on the fresh data, the new version is approved and promoted.
+ */
+async function lastAct(client: MlcycleClient, settings: S3Settings, specPath: string, dataFile: string, opts: DemoOptions): Promise<boolean> {
+  console.log('\n— the world moves: drifted traffic through the prediction service —');
+  const s3 = createS3Client(settings);
+  const store = createArtifactStore({ client: s3, bucket: settings.bucket, prefix: settings.prefix });
+  const server = createPredictionServer({ store, registry: createModelRegistry({ store }), model: 'churn', log: () => undefined });
+  try {
+    const { url } = await server.start();
+    const rows = generateChurnDataset({ rows: 600, seed: 8, drift: 1, firstId: 100_000 }).map(({ churned: _label, ...features }) => features);
+    for (let i = 0; i < rows.length; i += 100) {
+      await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: rows.slice(i, i + 100) }) });
+    }
+    await server.stop();
+    console.log(`sent ${rows.length} drifted requests to ${url}/predict (logged to S3)`);
+    // Fresh labelled data has arrived for retraining: a new dataset version.
+    await writeDemoDataset(dataFile, { rows: 5000, seed: 8, drift: 1 });
+
+    const loaded = await loadPipelineSpec(specPath);
+    await client.temporal.schedule.getHandle(scheduleIdFor('churn')).delete().catch(() => undefined);
+    const { scheduleId } = await startMonitor(client.temporal, loaded, client.pipelineInput(loaded));
+    await client.temporal.schedule.getHandle(scheduleId).trigger();
+    console.log(`monitor ${scheduleId} started (every ${loaded.spec.monitor?.every}); check triggered now`);
+    let checkId: string | undefined;
+    for (let i = 0; i < 120 && !checkId; i++) {
+      checkId = (await describeMonitor(client.temporal, 'churn')).recentChecks.at(-1)?.workflowId;
+      if (!checkId) await new Promise((r) => setTimeout(r, 500));
+    }
+    if (!checkId) throw new Error('the triggered check did not start');
+    const check = (await client.temporal.workflow.getHandle(checkId).result()) as MonitorCheckResult;
+    console.log(`drift check ${checkId}: ${check.verdict} (${check.drifted.join(', ') || 'no feature'}${check.labelShift ? `; label rate ${check.labelShift.reference.toFixed(2)} → ${check.labelShift.current.toFixed(2)}` : ''})`);
+    if (check.htmlUri) {
+      const file = path.resolve(opts.stateDir, 'reports', checkId, 'drift.html');
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await store.getToFile(check.htmlUri, file);
+      console.log(`  drift report: file://${file}`);
+    }
+    if (!check.retrain.started || !check.retrain.workflowId) {
+      console.log(`no retrain: ${check.retrain.reason}`);
+      return check.verdict === 'drift' ? check.retrain.reason.startsWith('cooldown') : true;
+    }
+    console.log(`continuous training: ${check.retrain.workflowId}`);
+    const retrain = await runThroughGate(client, check.retrain.workflowId, opts.autoApprove);
+    console.log(`retrain ${check.retrain.workflowId}: ${retrain.status}${retrain.model ? `, churn v${retrain.model.version} now serves production` : ''}${retrain.error ? ` (${retrain.error})` : ''}`);
+    return retrain.status === 'completed';
+  } finally {
+    await client.temporal.schedule.getHandle(scheduleIdFor('churn')).pause('demo finished').catch(() => undefined);
     s3.destroy();
   }
 }
