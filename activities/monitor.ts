@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { durationMs } from '../workflows/durations';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { createRowCoercer } from '../src/data/coerce';
@@ -37,10 +38,6 @@ export interface DriftCheckResult {
   htmlUri?: string;
 }
 
-function toMs(d: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
-  return m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'] : 0;
-}
 
 async function readSource(deps: ActivityDeps, source: string, data: PipelineSpec['data'], scratch: string): Promise<Row[]> {
   let local: string;
@@ -82,7 +79,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
           current = await readSource(deps, input.monitor.source, input.data, scratch);
           currentProba = predict(model, current);
         } else {
-          const since = new Date(now.getTime() - toMs(input.monitor.window));
+          const since = new Date(now.getTime() - durationMs(input.monitor.window));
           const logs = (await readPredictionLogs(deps.store, input.model, { since, until: now })).filter((e) => {
             const t = Date.parse(e.ts);
             return t >= since.getTime() && t <= now.getTime();
@@ -133,7 +130,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
         // The same check retried: the claim it made stands.
         if (last.checkId === input.checkId) return { allowed: true, reason: 'claimed by this check' };
         const since = now - Date.parse(last.at);
-        if (since < toMs(input.cooldown)) {
+        if (since < durationMs(input.cooldown)) {
           return { allowed: false, reason: `cooldown: last retrain ${Math.round(since / 1000)}s ago (cooldown ${input.cooldown}, by ${last.checkId})` };
         }
       }

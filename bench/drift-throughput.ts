@@ -126,7 +126,7 @@ function readAll(reference: Columns, current: Columns): number {
       if (col instanceof Float64Array) {
         let s = 0;
         for (let i = 0; i < col.length; i++) s += col[i]!;
-        sum += s;
+        sum += s === s ? s : 1; // NaN (missing values) would poison the sink
       } else {
         let s = 0;
         for (let i = 0; i < col.length; i++) s += col[i]!.length;
@@ -237,9 +237,9 @@ function main(): void {
       met: ratio >= TARGET_RATIO,
       drifted: drifted,
       node: process.version,
-      sink: Number.isFinite(sink),
     }),
   );
+  if (sink === 0.123456789) console.log(''); // keeps the baseline's sums observable
 }
 
 function round(x: number, digits = 2): number {

@@ -1,4 +1,5 @@
 import { condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { durationMs } from './durations';
 import type { Activities } from '../activities';
 import type { ApprovalSpec } from '../src/spec/pipeline-spec';
 import { approvalQuery, approveSignal, decideUpdate, rejectSignal, type DecisionInput, type GateStatus, type PendingGate, type Vote } from './approval-definitions';
@@ -13,12 +14,6 @@ export function refusal(gate: PendingGate, d: DecisionInput): string | undefined
   return undefined;
 }
 
-function toMs(duration: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(duration);
-  if (!m) throw new Error(`bad duration ${duration}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
-}
 
 /**
  * The human approval gate: waits durably (no worker or compute held) for a quorum of approvals or
@@ -49,7 +44,7 @@ export async function approvalGate(opts: {
     votes: [],
     refused: [],
     status: 'Pending',
-    deadline: new Date(started + toMs(opts.spec.timeout)).toISOString(),
+    deadline: new Date(started + durationMs(opts.spec.timeout)).toISOString(),
     onTimeout: opts.spec.onTimeout,
   };
   const audits: Promise<unknown>[] = [];
@@ -105,10 +100,10 @@ export async function approvalGate(opts: {
   }
 
   const decided = () => gate.status !== 'Pending';
-  const total = toMs(opts.spec.timeout);
+  const total = durationMs(opts.spec.timeout);
   let waited = 0;
-  if (opts.spec.remindAfter && toMs(opts.spec.remindAfter) < total) {
-    waited = toMs(opts.spec.remindAfter);
+  if (opts.spec.remindAfter && durationMs(opts.spec.remindAfter) < total) {
+    waited = durationMs(opts.spec.remindAfter);
     if (!(await condition(decided, waited))) {
       const pending = gate.approvers.filter((a) => !gate.votes.some((v) => v.identity === a));
       if (opts.spec.notify) {

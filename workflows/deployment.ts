@@ -1,4 +1,5 @@
 import { CancellationScope, defineQuery, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { durationMs } from './durations';
 import type { Activities } from '../activities';
 import type { GuardrailReading } from '../src/deploy/guardrails';
 import type { DeploySpec } from '../src/spec/pipeline-spec';
@@ -22,11 +23,6 @@ export interface DeploymentResult {
 
 export const deploymentStatusQuery = defineQuery<{ phase: string; readings: GuardrailReading[] }>('deploymentStatus');
 
-function toMs(d: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
-  if (!m) throw new Error(`bad duration ${d}`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'];
-}
 
 /**
  * Deployment as a compensating saga. `direct` moves the alias; `canary` routes a share of traffic to
@@ -63,7 +59,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
   const finish = (outcome: 'promote' | 'rollback', reason: string) =>
     acts.finishCanary({ model, alias: deploy.alias, version, stable, outcome, reason, idempotencyKey: `${input.decisionId}/promote/${deploy.alias}` });
   try {
-    const bakeMs = toMs(canary.bake);
+    const bakeMs = durationMs(canary.bake);
     const checkEvery = Math.max(1000, Math.min(30_000, Math.floor(bakeMs / 10)));
     for (let waited = 0; waited < bakeMs; ) {
       const step = Math.min(checkEvery, bakeMs - waited);

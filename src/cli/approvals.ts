@@ -1,16 +1,6 @@
 import { Option, type Command } from 'commander';
-import { parseEnv, temporalAddress, webUiUrl } from '../config/env';
-import { MlcycleClient } from '../client/mlcycle-client';
+import { withClient } from './client-session';
 
-async function withClient<T>(fn: (client: MlcycleClient) => Promise<T>): Promise<T> {
-  const env = parseEnv();
-  const client = await MlcycleClient.connect({ address: temporalAddress(env), namespace: env.TEMPORAL_NAMESPACE, webUiUrl: webUiUrl(env), queuePrefix: env.MLCYCLE_QUEUE_PREFIX });
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
-}
 
 /** `mlcycle approvals list`, `mlcycle approve`, `mlcycle reject`: the reviewer's side of the gate. */
 export function addApprovalCommands(program: Command): void {

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { NativeConnection } from '@temporalio/worker';
-import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings, temporalAddress, webUiUrl, type Env } from '../config/env';
+import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings, temporalAddress } from '../config/env';
 import { MlcycleError, isMlcycleError } from '../errors';
 import { MlcycleClient } from '../client/mlcycle-client';
 import { loadPipelineSpec } from '../spec/pipeline-spec';
@@ -12,6 +12,7 @@ import { parsePort, parsePositiveInt, parseQueue } from './options';
 import { RunProgress } from './run-progress';
 import { waitForRun } from '../client/wait-for-run';
 import { runDemo } from './demo';
+import { withClient } from './client-session';
 import { addModelCommands } from './models';
 import { addApprovalCommands } from './approvals';
 import { addServeCommand } from './serve';
@@ -34,14 +35,6 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-async function withClient<T>(env: Env, fn: (client: MlcycleClient) => Promise<T>): Promise<T> {
-  const client = await MlcycleClient.connect({ address: temporalAddress(env), namespace: env.TEMPORAL_NAMESPACE, webUiUrl: webUiUrl(env), queuePrefix: env.MLCYCLE_QUEUE_PREFIX });
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
-}
 
 export function buildProgram(): Command {
   const program = new Command('mlcycle')
@@ -126,10 +119,9 @@ export function buildProgram(): Command {
     .option('--json', 'print machine-readable JSON')
     .option('--no-cache', 'do not reuse cached step outputs')
     .action(async (specPath: string, opts: { wait?: boolean; json?: boolean; cache: boolean }) => {
-      const env = parseEnv();
       // The spec is checked before anything is contacted: a bad spec starts nothing.
       const loaded = await loadPipelineSpec(specPath);
-      await withClient(env, async (client) => {
+      await withClient(async (client) => {
         const { workflowId } = await client.startPipeline(loaded, opts.cache ? {} : { cache: false });
         if (!opts.wait) {
           if (opts.json) console.log(JSON.stringify({ workflowId }));
@@ -153,9 +145,8 @@ export function buildProgram(): Command {
     .option('--wait', 'wait for the study to finish')
     .option('--json', 'print machine-readable JSON')
     .action(async (specPath: string, opts: { wait?: boolean; json?: boolean }) => {
-      const env = parseEnv();
       const loaded = await loadPipelineSpec(specPath);
-      await withClient(env, async (client) => {
+      await withClient(async (client) => {
         const { studyId } = await client.startStudy(loaded);
         if (!opts.wait) {
           console.log(opts.json ? JSON.stringify({ studyId }) : `started study ${studyId}`);
@@ -178,8 +169,7 @@ export function buildProgram(): Command {
     .description('Show the status of a pipeline run')
     .option('--json', 'print machine-readable JSON')
     .action(async (workflowId: string, opts: { json?: boolean }) => {
-      const env = parseEnv();
-      await withClient(env, async (client) => {
+      await withClient(async (client) => {
         const status = await client.status(workflowId);
         if (opts.json) console.log(JSON.stringify(status, null, 2));
         else {

@@ -1,19 +1,9 @@
 import { Option, type Command } from 'commander';
-import { parseEnv, temporalAddress, webUiUrl } from '../config/env';
-import { MlcycleClient } from '../client/mlcycle-client';
+import { withClient } from './client-session';
 import { describeMonitor, startMonitor, withMonitor } from '../client/monitor-schedules';
 import { MlcycleError } from '../errors';
 import { loadPipelineSpec } from '../spec/pipeline-spec';
 
-async function withClient<T>(fn: (client: MlcycleClient) => Promise<T>): Promise<T> {
-  const env = parseEnv();
-  const client = await MlcycleClient.connect({ address: temporalAddress(env), namespace: env.TEMPORAL_NAMESPACE, webUiUrl: webUiUrl(env), queuePrefix: env.MLCYCLE_QUEUE_PREFIX });
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
-}
 
 /** `mlcycle monitor start|pause|resume|trigger|status <model>`: the monitor's Temporal Schedule. */
 export function addMonitorCommands(program: Command): void {

@@ -23,8 +23,9 @@
  *   is empty on one side gets the proportion `PSI_EPSILON` = 1e-6 on that side instead of 0
  *   (other proportions are left as they are, not renormalised).
  *
- * Large samples do not get sorted: a numeric feature costs two linear passes over each sample
- * (bucket counts, then gathering the few buckets that matter) — see `analyzeNumeric`.
+ * Large samples are never sorted whole: a numeric feature costs two linear passes over each
+ * sample (bucket counts, then gathering the few buckets that matter), and is exact — the same
+ * edges, counts and KS statistic as sorting both samples (see `bucketAnalyze`).
  */
 
 // =============================================================================================
@@ -150,7 +151,7 @@ export function regularizedGamma(a: number, x: number): { p: number; q: number }
     d = 1 / d;
     const del = d * c;
     h *= del;
-    if (Math.abs(del - 1) < 1e-16) break;
+    if (Math.abs(del - 1) < 4e-16) break; // within 2 ulps of 1: converged
   }
   const q = Math.min(1, Math.exp(logPre) * h);
   return { p: 1 - q, q };
@@ -840,7 +841,7 @@ export function analyzeNumeric(reference: ArrayLike<number>, current: ArrayLike<
   const cur = toFloat64(current);
   const engine = options.engine ?? 'auto';
   if (engine === 'bucket' || (engine === 'auto' && ref.length + cur.length >= BUCKET_ENGINE_MIN)) {
-    const buckets = options.buckets ?? Math.min(65_536, Math.max(16, 2 ** Math.ceil(Math.log2((ref.length + cur.length) / 16))));
+    const buckets = Math.max(1, (options.buckets ?? Math.min(65_536, Math.max(16, 2 ** Math.ceil(Math.log2((ref.length + cur.length) / 16))))) | 0);
     const out = bucketAnalyze(ref, cur, options.bins, options.ks, buckets);
     if (out) return out;
   }
@@ -903,10 +904,10 @@ function sortAnalyze(ref: Float64Array, cur: Float64Array, bins: number, wantKs:
  *    bound can hold D ("candidates", a handful for continuous data).
  * 2. Gather pass: copy out the values of the candidate buckets and of the buckets holding the
  *    reference order statistics the quantile edges need (and, for the current sample, every
- *    bucket an edge can fall in); sort those small segments.
- * 3. D = max over boundaries of non-candidates and over the merged points of candidates; edges
- *    from the order statistics; bin counts = boundary cumulative counts + a binary search in the
- *    edge's bucket.
+ *    bucket an edge can fall in).
+ * 3. Edges from the order statistics (their buckets sorted); bin counts = boundary cumulative
+ *    counts + a binary search in the edge's bucket. D = the boundary maximum, raised by refining
+ *    the candidates (`ksRefine`: sort-and-merge small buckets, split large ones again).
  * Returns null (use the sort engine) when no usable range exists.
  */
 function bucketAnalyze(ref: Float64Array, cur: Float64Array, bins: number, wantKs: boolean, B: number): NumericAnalysis | null {
@@ -1054,7 +1055,11 @@ function diffCounts(le: readonly number[], n: number): number[] {
   return out;
 }
 
-/** Range for the buckets: the 0.1% and 99.9% points of an evenly strided sample of both inputs. */
+/**
+ * Range for the buckets: the 1% and 99% points of an evenly strided sample of both inputs. The
+ * ~1% beyond each end lands in the two open buckets (refined like any other when needed); a
+ * range spanning the far tails would leave the bulk of heavy-tailed data too few buckets.
+ */
 function sampleRange(ref: Float64Array, cur: Float64Array): { lo: number; hi: number } | null {
   const sample: number[] = [];
   for (const a of [ref, cur]) {
@@ -1067,7 +1072,7 @@ function sampleRange(ref: Float64Array, cur: Float64Array): { lo: number; hi: nu
   if (sample.length === 0) return null;
   sample.sort((x, y) => x - y);
   const L = sample.length - 1;
-  return { lo: sample[Math.floor(0.001 * L)]!, hi: sample[Math.ceil(0.999 * L)]! };
+  return { lo: sample[Math.floor(0.01 * L)]!, hi: sample[Math.ceil(0.99 * L)]! };
 }
 
 function countPass(a: Float64Array, lo: number, hi: number, scale: number, B: number, hist: Int32Array): number {

@@ -230,6 +230,31 @@ describe('engines', () => {
     }
   });
 
+  it('bucket engine = sort engine when candidate buckets are large (recursive refinement)', () => {
+    const u = rng(777);
+    for (let t = 0; t < 40; t++) {
+      const n = 5000 + Math.floor(u() * 25_000);
+      const m = 5000 + Math.floor(u() * 25_000);
+      const kind = t % 4;
+      const gen = (len: number, shift: number): Float64Array =>
+        Float64Array.from({ length: len }, () => {
+          const x = u();
+          if (kind === 0) return x + u() - 1 + shift;
+          if (kind === 1) return Math.floor(x * 9) + (shift > 0 && u() < 0.05 ? 1 : 0); // ties
+          if (kind === 2) return 1 / (x + 1e-3) + shift; // heavy tail
+          return x < 0.3 ? 0 : x * 10 + shift; // spike + continuous part
+        });
+      const shift = u() < 0.5 ? 0 : 0.01;
+      const a = gen(n, 0);
+      const b = gen(m, shift);
+      for (const buckets of [1, 2, 16]) {
+        const bySort = analyzeNumeric(a, b, { bins: 10, ks: true, engine: 'sort' });
+        const byBucket = analyzeNumeric(a, b, { bins: 10, ks: true, engine: 'bucket', buckets });
+        expect(byBucket, JSON.stringify({ t, n, m, kind, buckets })).toEqual(bySort);
+      }
+    }
+  });
+
   it('the subsampled Smirnov sum equals the full sum', () => {
     for (const [n, x] of [
       [5000, Math.sqrt(2.3 / 5000)],
