@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { NativeConnection } from '@temporalio/worker';
 import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings, temporalAddress } from '../config/env';
 import { MlcycleError, isMlcycleError } from '../errors';
-import { MlcycleClient } from '../client/mlcycle-client';
+import { MlcycleClient, rootMessage } from '../client/mlcycle-client';
 import { loadPipelineSpec } from '../spec/pipeline-spec';
 import { startDevEnvironment, installRuntime } from '../dev/dev-environment';
 import { MINIO, TEMPORAL_CLI, resolveBinary } from '../stack/binaries';
@@ -153,7 +153,9 @@ export function buildProgram(): Command {
           return;
         }
         if (!opts.json) console.error(`study ${studyId} running…${client.webUiLink(studyId) ? ` ${client.webUiLink(studyId)}` : ''}`);
-        const result = await client.studyResult(studyId);
+        const result = await client.studyResult(studyId).catch((err: unknown) => {
+          throw new MlcycleError('TRAINING_FAILED', `study ${studyId} failed: ${rootMessage(err)}`);
+        });
         const out = { studyId, trials: result.trials.map((t) => ({ params: t.params, metric: t.metric, state: t.state })), best: result.best ? { params: result.best.params, metric: result.best.metric } : null };
         if (opts.json) console.log(JSON.stringify(out));
         else {
