@@ -125,6 +125,14 @@ export async function tuningStudy(input: StudyInput): Promise<StudyResult> {
   }
   const ds = dataset;
 
+  // Without early-stopping rungs a trial is one activity: a child workflow would only add round
+  // trips. With rungs it is a child workflow that trains segment by segment and reports back.
+  const trialActs = proxyActivities<Activities>({
+    taskQueue: input.trainQueue === 'gpu' ? input.queues.gpu : input.queues.cpu,
+    startToCloseTimeout: '2h',
+    heartbeatTimeout: '30s',
+    retry: { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: ['DATA_INVALID', 'SPEC_INVALID', 'NOT_FOUND'] },
+  });
   const running = new Map<number, CancellationScope>();
   setHandler(trialReportSignal, ({ trialId, resource, metric }) => {
     const t = trials.find((x) => x.id === trialId);
@@ -143,14 +151,13 @@ export async function tuningStudy(input: StudyInput): Promise<StudyResult> {
     trials.push(rec);
     const scope = new CancellationScope();
     running.set(id, scope);
+    const trialInput: TrialInput = { studyId, trialId: id, params: { ...input.baseParams, ...params }, dataset: ds, data: input.data, trainer: input.trainer, seed: input.seed, metric: tune.metric, rungs, trainQueue: input.trainQueue === 'gpu' ? input.queues.gpu : input.queues.cpu };
     scope
-      .run(() =>
-        executeChild(tuningTrial, {
-          workflowId: `${studyId}-trial-${id}`,
-          taskQueue: input.queues.cpu,
-          args: [{ studyId, trialId: id, params: { ...input.baseParams, ...params }, dataset: ds, data: input.data, trainer: input.trainer, seed: input.seed, metric: tune.metric, rungs, trainQueue: input.trainQueue === 'gpu' ? input.queues.gpu : input.queues.cpu }],
-        }),
-      )
+      .run(async (): Promise<TrialResult> => {
+        if (rungs.length) return executeChild(tuningTrial, { workflowId: `${studyId}-trial-${id}`, taskQueue: input.queues.cpu, args: [trialInput] });
+        const seg = await trialActs.trainTrialSegment({ ...trialInput, toEpoch: Number.MAX_SAFE_INTEGER, checkpointUri: null });
+        return { metric: seg.metric, epochs: seg.epoch, trainParams: seg.usedParams };
+      })
       .then(
         (r) => {
           if (rec.state === 'running') {
