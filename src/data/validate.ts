@@ -60,7 +60,7 @@ export function validateDataset(
   spec: ValidationSpec,
   options: ValidateOptions = {},
 ): ValidationReport {
-  const { schema, target } = spec.data;
+  const { schema } = spec.data;
   const v = spec.validation;
   const rows = profile.rowCount;
   const checks: ValidationCheck[] = [];
