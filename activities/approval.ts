@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { promote } from '../src/deploy/promotion';
 import { createModelRegistry } from '../src/registry/model-registry';
 import type { ActivityDeps } from './deps';
-import { asActivityFailure } from './ingest';
+import { asActivityFailure } from './failures';
 
 export interface AuditInput {
   model: string;

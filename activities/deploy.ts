@@ -4,7 +4,7 @@ import { promote } from '../src/deploy/promotion';
 import { createModelRegistry } from '../src/registry/model-registry';
 import { readDeploymentRecord, writeDeploymentRecord } from '../src/serving/deployment-record';
 import type { ActivityDeps } from './deps';
-import { asActivityFailure } from './ingest';
+import { asActivityFailure } from './failures';
 
 export interface CanaryTarget {
   model: string;

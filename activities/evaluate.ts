@@ -11,7 +11,7 @@ import type { EpochMetrics } from '../src/training/trainers';
 import type { DatasetRef, EvaluateResult, TrainResult } from '../workflows/pipeline-types';
 import { loadSplitRows } from './dataset-loader';
 import type { ActivityDeps } from './deps';
-import { asActivityFailure } from './ingest';
+import { asActivityFailure } from './failures';
 import { isMlcycleError } from '../src/errors';
 import { createStepCache, stepCacheKey } from './step-cache';
 

@@ -4,11 +4,11 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { inferFormat } from '../src/data/dataset-reader';
 import { scanDataset } from '../src/data/scan';
-import { isMlcycleError } from '../src/errors';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import type { ArtifactRef } from '../src/storage/artifact-store';
 import type { DatasetRef, IngestResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
+import { asActivityFailure } from './failures';
 import { createStepCache, stepCacheKey } from './step-cache';
 
 export interface IngestInput {
@@ -31,13 +31,6 @@ function detectFormat(source: string, declared?: DatasetRef['format']): DatasetR
   }
 }
 
-/** Turns an MlcycleError about bad data into a non-retryable failure: retrying cannot fix the file. */
-export function asActivityFailure(err: unknown): unknown {
-  if (isMlcycleError(err) && ['DATA_INVALID', 'SPEC_INVALID', 'NOT_FOUND', 'ARTIFACT_INTEGRITY'].includes(err.code)) {
-    return ApplicationFailure.nonRetryable(err.message, err.code);
-  }
-  return err;
-}
 
 /**
  * Snapshots the source into the artifact store under its content hash (a dataset version is its

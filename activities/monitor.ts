@@ -14,7 +14,7 @@ import type { Row } from '../src/training/features';
 import { loadSplitRows } from './dataset-loader';
 import type { DatasetRef } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
-import { asActivityFailure } from './ingest';
+import { asActivityFailure } from './failures';
 
 export interface DriftCheckInput {
   model: string;

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { createModelRegistry, type Lineage } from '../src/registry/model-registry';
 import type { RegisterResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
-import { asActivityFailure } from './ingest';
+import { asActivityFailure } from './failures';
 import { isMlcycleError } from '../src/errors';
 
 export interface RegisterInput {

@@ -11,7 +11,7 @@ import { loadSplitRows } from './dataset-loader';
 import type { ActivityDeps } from './deps';
 import { downloadFolder, uploadFolder } from './folder-artifacts';
 import { GpuPool } from './gpu-pool';
-import { asActivityFailure } from './ingest';
+import { asActivityFailure } from './failures';
 import { createStepCache, stepCacheKey } from './step-cache';
 
 export interface TrainInput {

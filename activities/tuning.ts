@@ -10,7 +10,7 @@ import type { TrialParams, TrialRecord } from '../src/tuning/strategies';
 import type { DatasetRef } from '../workflows/pipeline-types';
 import { loadSplitRows } from './dataset-loader';
 import type { ActivityDeps } from './deps';
-import { asActivityFailure } from './ingest';
+import { asActivityFailure } from './failures';
 
 export interface TrialSegmentInput {
   studyId: string;

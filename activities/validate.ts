@@ -5,7 +5,7 @@ import { renderValidationHtml, summarizeFailures, validateDataset } from '../src
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import type { ValidateResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
-import { asActivityFailure } from './ingest';
+import { asActivityFailure } from './failures';
 import { createStepCache, stepCacheKey } from './step-cache';
 
 export interface ValidateInput {

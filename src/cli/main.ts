@@ -16,24 +16,11 @@ import { withClient } from './client-session';
 import { addModelCommands } from './models';
 import { addApprovalCommands } from './approvals';
 import { addServeCommand } from './serve';
+import { untilSignal } from './signals';
 import { addMonitorCommands } from './monitor';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const handler = (signal: NodeJS.Signals) => {
-      process.removeListener('SIGINT', handler);
-      process.removeListener('SIGTERM', handler);
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
-      resolve(signal);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-  });
-}
 
 
 export function buildProgram(): Command {

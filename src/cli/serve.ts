@@ -4,6 +4,7 @@ import { ALIAS_NAME, MODEL_NAME, createModelRegistry } from '../registry/model-r
 import { createPredictionServer } from '../serving/prediction-server';
 import { createArtifactStore } from '../storage/artifact-store';
 import { checkS3Reachable, createS3Client } from '../storage/s3-client';
+import { untilSignal } from './signals';
 import { parsePort, parsePositiveInt } from './options';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -15,20 +16,6 @@ function matching(re: RegExp, what: string) {
   };
 }
 
-/** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const handler = (signal: NodeJS.Signals) => {
-      process.removeListener('SIGINT', handler);
-      process.removeListener('SIGTERM', handler);
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
-      resolve(signal);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-  });
-}
 
 /** `mlcycle serve`: the HTTP prediction service for one model alias (see src/serving/prediction-server.ts). */
 export function addServeCommand(program: Command): void {
