@@ -1,4 +1,3 @@
-import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStatusSchema } from '../../src/client/run-status';
 import { runCliAsync } from '../helpers/cli';
@@ -13,15 +12,7 @@ describe('mlcycle run / status / models from the command line', () => {
   beforeAll(async () => {
     env = await startTestEnv();
     ws = await SpecWorkspace.create({ rows: 1000 });
-    const stack = inject('stack');
-    cliEnv = {
-      TEMPORAL_ADDRESS: stack.temporalAddress,
-      MLCYCLE_S3_ENDPOINT: stack.s3.endpoint,
-      MLCYCLE_S3_PREFIX: env.s3.prefix,
-      AWS_ACCESS_KEY_ID: stack.s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
-      MLCYCLE_QUEUE_PREFIX: env.queuePrefix,
-    };
+    cliEnv = env.cliEnv;
   });
   afterAll(async () => {
     await env?.close();

@@ -14,6 +14,8 @@ export interface TestEnv {
   store: ArtifactStore;
   s3: S3Settings;
   queuePrefix: string;
+  /** Environment that points a CLI or worker process at this test env (same services, queues, prefix). */
+  cliEnv: NodeJS.ProcessEnv;
   workers: MlcycleWorker[];
   stopWorkers(): Promise<void>;
   close(): Promise<void>;
@@ -60,6 +62,16 @@ export async function startTestEnv(opts: { workers?: boolean } = {}): Promise<Te
     store,
     s3,
     queuePrefix,
+    cliEnv: {
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      TEMPORAL_NAMESPACE: stack.namespace,
+      MLCYCLE_S3_ENDPOINT: stack.s3.endpoint,
+      MLCYCLE_S3_BUCKET: stack.s3.bucket,
+      MLCYCLE_S3_PREFIX: s3.prefix,
+      AWS_ACCESS_KEY_ID: stack.s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
+      MLCYCLE_QUEUE_PREFIX: queuePrefix,
+    },
     workers,
     stopWorkers,
     async close() {

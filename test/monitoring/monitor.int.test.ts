@@ -1,7 +1,6 @@
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeMonitor } from '../../src/client/monitor-schedules';
 import { waitForRun } from '../../src/client/wait-for-run';
@@ -108,15 +107,7 @@ describe('monitoring and continuous training on the real stack', () => {
   }, 240_000);
 
   it('the CLI manages the schedule: start, trigger, pause, resume, status', async () => {
-    const stack = inject('stack');
-    const cliEnv = {
-      TEMPORAL_ADDRESS: stack.temporalAddress,
-      MLCYCLE_S3_ENDPOINT: stack.s3.endpoint,
-      MLCYCLE_S3_PREFIX: env.s3.prefix,
-      AWS_ACCESS_KEY_ID: stack.s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
-      MLCYCLE_QUEUE_PREFIX: env.queuePrefix,
-    };
+    const cliEnv = env.cliEnv;
     const spec = await specWith('sched.yaml', 'file://data/same.csv', { retrain: { onDrift: false, cooldown: '1h' } });
     expect((await runCliAsync(['monitor', 'start', 'mon', '--spec', spec], cliEnv)).code).toBe(0);
     expect((await runCliAsync(['monitor', 'pause', 'mon'], cliEnv)).code).toBe(0);

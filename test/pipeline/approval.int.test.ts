@@ -1,7 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { waitForRun } from '../../src/client/wait-for-run';
 import { createModelRegistry } from '../../src/registry/model-registry';
 import { runCliAsync } from '../helpers/cli';
@@ -130,15 +129,7 @@ describe('approval gate, promotion and rollback on the real stack', () => {
 
   it('the CLI refuses an unauthorized approval with the validator message; promote and rollback move the alias', async () => {
     const workflowId = await startGated('gate-cli', { required: 1 });
-    const stack = inject('stack');
-    const cliEnv = {
-      TEMPORAL_ADDRESS: stack.temporalAddress,
-      MLCYCLE_S3_ENDPOINT: stack.s3.endpoint,
-      MLCYCLE_S3_PREFIX: env.s3.prefix,
-      AWS_ACCESS_KEY_ID: stack.s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
-      MLCYCLE_QUEUE_PREFIX: env.queuePrefix,
-    };
+    const cliEnv = env.cliEnv;
     const denied = await runCliAsync(['approve', workflowId, '--as', 'mallory'], cliEnv);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain('"mallory" is not on the approver list');

@@ -24,16 +24,7 @@ describe('a training worker killed mid-run', () => {
 
   it('is retried on another worker, which resumes from the last checkpoint instead of epoch 0', async () => {
     const stack = inject('stack');
-    const workerEnv = {
-      TEMPORAL_ADDRESS: stack.temporalAddress,
-      TEMPORAL_NAMESPACE: stack.namespace,
-      MLCYCLE_S3_ENDPOINT: stack.s3.endpoint,
-      MLCYCLE_S3_BUCKET: stack.s3.bucket,
-      MLCYCLE_S3_PREFIX: env.s3.prefix,
-      AWS_ACCESS_KEY_ID: stack.s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
-      MLCYCLE_QUEUE_PREFIX: env.queuePrefix,
-    };
+    const workerEnv = env.cliEnv;
     const victim = spawnCli(['worker', '--queue', 'cpu'], workerEnv);
     await waitForOutput(victim, /worker ready/, 60_000);
 

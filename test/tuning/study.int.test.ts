@@ -30,15 +30,7 @@ describe('hyperparameter studies on the real stack', () => {
 
   it('grid: every combination runs once, the best is reported, and the CLI prints the documented JSON', async () => {
     const spec = await tuneSpec('grid.yaml', { strategy: 'grid', concurrency: 2, seed: 1, metric: 'auc', space: { learningRate: { values: [0.01, 0.3] }, epochs: { values: [2, 6] } } });
-    const stack = inject('stack');
-    const r = await runCliAsync(['tune', spec, '--wait', '--json'], {
-      TEMPORAL_ADDRESS: stack.temporalAddress,
-      MLCYCLE_S3_ENDPOINT: stack.s3.endpoint,
-      MLCYCLE_S3_PREFIX: env.s3.prefix,
-      AWS_ACCESS_KEY_ID: stack.s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
-      MLCYCLE_QUEUE_PREFIX: env.queuePrefix,
-    }, 180_000);
+    const r = await runCliAsync(['tune', spec, '--wait', '--json'], env.cliEnv, 180_000);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { studyId: string; trials: Array<{ params: Record<string, number>; metric: number; state: string }>; best: { params: Record<string, number>; metric: number } };
@@ -119,14 +111,7 @@ describe('a study whose worker is killed', () => {
 
   it('completes on another worker without re-running any completed trial', async () => {
     const stack = inject('stack');
-    const victim = spawnCli(['worker', '--queue', 'cpu'], {
-      TEMPORAL_ADDRESS: stack.temporalAddress,
-      MLCYCLE_S3_ENDPOINT: stack.s3.endpoint,
-      MLCYCLE_S3_PREFIX: env.s3.prefix,
-      AWS_ACCESS_KEY_ID: stack.s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
-      MLCYCLE_QUEUE_PREFIX: env.queuePrefix,
-    });
+    const victim = spawnCli(['worker', '--queue', 'cpu'], env.cliEnv);
     await waitForOutput(victim, /worker ready/, 60_000);
     const spec = await ws.spec('kill.yaml', (d) => {
       d.name = 'tuned-kill';
