@@ -29,6 +29,7 @@ import { MINIO, resolveBinary } from '../src/stack/binaries';
 import { startMinio, type RunningMinio } from '../src/stack/minio-server';
 import { freePort } from '../src/stack/ports';
 import { createArtifactStore } from '../src/storage/artifact-store';
+import { arg, positiveInt } from './cli-args';
 import { createS3Client, ensureBucket } from '../src/storage/s3-client';
 
 const MiB = 1024 * 1024;
@@ -48,21 +49,7 @@ interface ChildResult {
   startRssMiB: number;
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = arg(name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`${name} expects a positive integer, got "${raw}"`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const seconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9;
 const median = (xs: number[]): number => {

@@ -31,6 +31,7 @@ import { freePort } from '../src/stack/ports';
 import { startTemporalDevServer, type RunningTemporal } from '../src/stack/temporal-server';
 import { KIND, MODEL, STAGE } from '../workflows/search-attributes';
 import * as activities from './orchestration/activities';
+import { quietLogger } from '../src/worker/workflow-bundle';
 import { BENCH_TASK_QUEUE, stepNames } from './orchestration/shared';
 
 const TARGET_RATIO = 1.2;
@@ -340,16 +341,6 @@ async function main(): Promise<void> {
   }
 }
 
-// The bundler logs every webpack step at info level; only problems matter here.
-const noop = () => undefined;
-const quietLogger = {
-  trace: noop,
-  debug: noop,
-  info: noop,
-  warn: (msg: string, meta?: unknown) => console.warn(msg, meta ?? ''),
-  error: (msg: string, meta?: unknown) => console.error(msg, meta ?? ''),
-  log: noop,
-};
 
 main().then(
   () => process.exit(0),

@@ -29,6 +29,7 @@ import { freePort } from '../src/stack/ports';
 import { createArtifactStore } from '../src/storage/artifact-store';
 import { createS3Client, ensureBucket } from '../src/storage/s3-client';
 import { predict } from '../src/training/model-artifact';
+import { positiveInt } from './cli-args';
 import { registerModel, requestRows, trainChurnModel } from '../test/serving/fixtures';
 
 const BUCKET = 'bench';
@@ -46,21 +47,7 @@ interface Measurement {
   errors: number;
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = arg(name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`${name} expects a positive integer, got "${raw}"`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

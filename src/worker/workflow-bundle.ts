@@ -29,7 +29,7 @@ export async function writeWorkflowBundle(outFile: string): Promise<void> {
 
 // The bundler logs every webpack step at info level; only problems are worth a user's attention.
 const noop = () => undefined;
-const quietLogger = {
+export const quietLogger = {
   trace: noop,
   debug: noop,
   info: noop,
