@@ -4,6 +4,7 @@ import { promote } from '../src/deploy/promotion';
 import { createModelRegistry } from '../src/registry/model-registry';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
+import { NotifyConfigError, resolveNotifyTarget, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER, type NotifyTarget, type ResolvedTarget } from '../src/notify/notify-target';
 
 export interface AuditInput {
   model: string;
@@ -13,8 +14,8 @@ export interface AuditInput {
   detail?: Record<string, unknown>;
 }
 
-export interface NotifyInput {
-  webhook: string;
+/** Names of where to send (the spec's notify section); secrets are resolved by the worker. */
+export interface NotifyInput extends Partial<NotifyTarget> {
   /** Stable per event: receivers dedupe on it (Idempotency-Key), retries resend the same id. */
   id: string;
   event: string;
@@ -45,18 +46,29 @@ export function createApprovalActivities(deps: ActivityDeps) {
     /** Webhook notification; non-2xx and network errors are retried with backoff by the activity policy. */
     async notify(input: NotifyInput): Promise<void> {
       const ctx = Context.current();
+      let target: ResolvedTarget;
+      try {
+        target = resolveNotifyTarget({ webhook: input.webhook, webhookEnv: input.webhookEnv, secretEnv: input.secretEnv }, deps.env ?? process.env);
+      } catch (err) {
+        // A missing variable is fixed by configuring the worker, not by retrying.
+        if (err instanceof NotifyConfigError) throw ApplicationFailure.nonRetryable(err.message, err.code);
+        throw err;
+      }
+      const body = JSON.stringify({ id: input.id, event: input.event, attempt: ctx.info.attempt, payload: input.payload });
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': input.id };
+      if (target.secret) {
+        const timestamp = String(Math.floor(Date.now() / 1000));
+        headers[TIMESTAMP_HEADER] = timestamp;
+        headers[SIGNATURE_HEADER] = signBody(target.secret, timestamp, body);
+      }
       let res: Response;
       try {
-        res = await fetch(input.webhook, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': input.id },
-          body: JSON.stringify({ id: input.id, event: input.event, attempt: ctx.info.attempt, payload: input.payload }),
-          signal: AbortSignal.timeout(10_000),
-        });
+        res = await fetch(target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
       } catch (err) {
-        throw ApplicationFailure.retryable(`webhook ${input.webhook} unreachable: ${(err as Error).message}`, 'WEBHOOK_UNREACHABLE');
+        // The label, not the URL: a URL from the environment may itself be the secret.
+        throw ApplicationFailure.retryable(`webhook ${target.label} unreachable: ${(err as Error).message}`, 'WEBHOOK_UNREACHABLE');
       }
-      if (!res.ok) throw ApplicationFailure.retryable(`webhook ${input.webhook} answered ${res.status}`, 'WEBHOOK_FAILED');
+      if (!res.ok) throw ApplicationFailure.retryable(`webhook ${target.label} answered ${res.status}`, 'WEBHOOK_FAILED');
     },
 
     async promoteModel(input: PromoteInput): Promise<{ moved: boolean; previous: number | null }> {

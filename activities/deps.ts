@@ -10,4 +10,6 @@ export interface ActivityDeps {
   queue: 'cpu' | 'gpu';
   /** GPU indices this worker may hand out (empty on a machine without a GPU). */
   gpuDevices: number[];
+  /** Where activities read their own secrets (webhook URLs, signing keys); process.env by default. */
+  env?: Record<string, string | undefined>;
 }

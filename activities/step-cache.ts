@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { recordStepCacheLookup } from '../src/observability/activity-telemetry';
 import type { ArtifactStore } from '../src/storage/artifact-store';
 
 /** JSON with object keys sorted, so equal inputs hash equally whatever order they were built in. */
@@ -31,6 +32,7 @@ export function createStepCache(store: ArtifactStore): StepCache {
   return {
     async get<T>(stage: string, key: string) {
       const body = await store.getNamed(keyOf(stage, key));
+      recordStepCacheLookup(stage, key, body !== undefined);
       if (!body) return undefined;
       const record = JSON.parse(body.toString('utf8')) as { output: T };
       return record.output;

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
+import { recordTrainingResume } from '../src/observability/activity-telemetry';
 import { runCommandTrainer } from '../src/training/command-trainer';
 import { encode, fitEncoder } from '../src/training/features';
 import { createModelArtifact } from '../src/training/model-artifact';
@@ -13,6 +14,7 @@ import { downloadFolder, uploadFolder } from './folder-artifacts';
 import { GpuPool } from './gpu-pool';
 import { asActivityFailure } from './failures';
 import { createStepCache, stepCacheKey } from './step-cache';
+import { waitForStore } from './store-wait';
 
 export interface TrainInput {
   dataset: DatasetRef;
@@ -65,6 +67,8 @@ export function createTrainActivities(deps: ActivityDeps) {
         params: input.train.params,
         seed,
       });
+      // An attempt that starts during a storage outage waits it out instead of failing at once.
+      await waitForStore(ctx, deps.store, input.dataset.uri, ctx.info.heartbeatDetails);
       if (input.cache) {
         const hit = await cache.get<Omit<TrainResult, 'cached' | 'attempt'>>('train', key);
         if (hit) return { ...hit, resumedFrom: 0, cached: true, attempt: ctx.info.attempt };
@@ -96,7 +100,10 @@ async function trainBuiltin(deps: ActivityDeps, ctx: Context, input: TrainInput,
   const validation = encode(encoder, testRows);
 
   let resumeFrom: Checkpoint | undefined;
-  if (previous?.checkpointUri) resumeFrom = await deps.store.getJson<Checkpoint>(previous.checkpointUri);
+  if (previous?.checkpointUri) {
+    resumeFrom = await deps.store.getJson<Checkpoint>(previous.checkpointUri);
+    recordTrainingResume(input.train.trainer, resumeFrom.epoch, previous.checkpointUri);
+  }
   const resumedFrom = resumeFrom?.epoch ?? 0;
   let beat: TrainHeartbeat = { done: resumedFrom, total: 0, resumedFrom, ...(previous?.checkpointUri ? { checkpointUri: previous.checkpointUri, checkpointEpoch: resumedFrom } : {}) };
 
@@ -148,6 +155,7 @@ async function trainWithCommand(
   if (previous?.checkpointUri) {
     resumeDir = path.join(scratch, 'resume');
     await downloadFolder(deps.store, previous.checkpointUri, resumeDir);
+    recordTrainingResume(input.train.trainer, resumedFrom, previous.checkpointUri);
   }
   let beat: TrainHeartbeat = { done: resumedFrom, total: 0, resumedFrom, ...(previous?.checkpointUri ? { checkpointUri: previous.checkpointUri, checkpointEpoch: resumedFrom } : {}) };
   const history: Array<{ epoch: number; loss: number }> = [];

@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'DATA_INVALID'
   | 'ARTIFACT_INTEGRITY'
   | 'TRAINING_FAILED'
-  | 'DECISION_REFUSED';
+  | 'DECISION_REFUSED'
+  | 'CODEC_KEY_UNKNOWN'
+  | 'CODEC_DECRYPT_FAILED';
 
 /** Exit status 2 is reserved for bad input (flags, env, spec), as the CLI contract says. */
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set(['USAGE', 'CONFIG_INVALID', 'SPEC_INVALID']);

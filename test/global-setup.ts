@@ -34,6 +34,8 @@ export async function setup(project: TestProject): Promise<void> {
     temporalAddress: stack.temporal.address,
     namespace: stack.temporal.namespace,
     s3: { endpoint: stack.s3.endpoint, region: stack.s3.region, bucket: stack.s3.bucket, ...creds },
+    // Every integration test runs with payload encryption on, as production does.
+    codecKeyFile: path.join(__dirname, 'fixtures', 'codec-keys.json'),
   });
 }
 

@@ -96,7 +96,7 @@ export async function approvalGate(opts: {
   setStatus('Pending');
   // Notifications retry in the background: a flaky webhook must not move the gate's deadline.
   if (opts.spec.notify) {
-    audits.push(acts.notify({ webhook: opts.spec.notify.webhook, id: `${workflowInfo().workflowId}/approval-requested`, event: 'approval.requested', payload: { ...gate } }));
+    audits.push(acts.notify({ ...opts.spec.notify, id: `${workflowInfo().workflowId}/approval-requested`, event: 'approval.requested', payload: { ...gate } }));
   }
 
   const decided = () => gate.status !== 'Pending';
@@ -107,7 +107,7 @@ export async function approvalGate(opts: {
     if (!(await condition(decided, waited))) {
       const pending = gate.approvers.filter((a) => !gate.votes.some((v) => v.identity === a));
       if (opts.spec.notify) {
-        audits.push(acts.notify({ webhook: opts.spec.notify.webhook, id: `${workflowInfo().workflowId}/approval-reminder`, event: 'approval.reminder', payload: { ...gate, pending } }));
+        audits.push(acts.notify({ ...opts.spec.notify, id: `${workflowInfo().workflowId}/approval-reminder`, event: 'approval.reminder', payload: { ...gate, pending } }));
       }
       audits.push(acts.recordAudit({ model: gate.model, version: gate.version, actor: 'mlcycle', action: 'approval-reminder', detail: { pending } }));
     }
@@ -121,7 +121,7 @@ export async function approvalGate(opts: {
   // Late signals after the gate closed are refused by the same rule; wait for the audit writes.
   await Promise.all(audits);
   if (opts.spec.notify) {
-    await acts.notify({ webhook: opts.spec.notify.webhook, id: `${workflowInfo().workflowId}/approval-${gate.status}`, event: `approval.${gate.status.toLowerCase()}`, payload: { ...gate } });
+    await acts.notify({ ...opts.spec.notify, id: `${workflowInfo().workflowId}/approval-${gate.status}`, event: `approval.${gate.status.toLowerCase()}`, payload: { ...gate } });
   }
   return gate;
 }

@@ -51,7 +51,7 @@ export async function monitorCheck(input: MonitorCheckInput): Promise<MonitorChe
   let alerted = false;
   if (breach && input.monitor.notify) {
     // One id per check: a retried delivery is the same alert, not a second one.
-    await notifyActs.notify({ webhook: input.monitor.notify.webhook, id: `${info.workflowId}/alert`, event: check.verdict === 'drift' ? 'monitor.drift' : 'monitor.quality', payload: { model: input.model, ...check } });
+    await notifyActs.notify({ ...input.monitor.notify, id: `${info.workflowId}/alert`, event: check.verdict === 'drift' ? 'monitor.drift' : 'monitor.quality', payload: { model: input.model, ...check } });
     alerted = true;
   }
 

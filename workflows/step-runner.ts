@@ -1,4 +1,5 @@
-import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, metricMeter, upsertSearchAttributes } from '@temporalio/workflow';
+import { STAGE_DURATION_SECONDS } from '../src/observability/metric-names';
 import { STAGE } from './search-attributes';
 import { StepTracker } from './step-tracker';
 
@@ -15,21 +16,36 @@ export interface StepOutcomeLike {
 export class StepRunner<Name extends string> {
   readonly tracker: StepTracker;
 
-  constructor(private readonly names: readonly Name[]) {
+  /** `metricTags` go on every stage duration this runner records (e.g. the model name). */
+  constructor(
+    private readonly names: readonly Name[],
+    private readonly metricTags: Record<string, string> = {},
+  ) {
     this.tracker = new StepTracker(names);
   }
 
   async run<T extends StepOutcomeLike>(name: Name, fn: () => Promise<T>, summary: (r: T) => string): Promise<T> {
     this.tracker.set(name, 'running');
     upsertSearchAttributes([{ key: STAGE, value: name }]);
+    // Workflow time: deterministic, and the duration covers retries and waiting for a worker.
+    const started = Date.now();
     try {
       const result = await fn();
       this.tracker.set(name, 'completed', { attempts: result.attempt, cached: result.cached, summary: summary(result) });
+      this.recordDuration(name, started, result.cached ? 'cached' : 'completed');
       return result;
     } catch (err) {
       this.fail(name);
+      this.recordDuration(name, started, 'failed');
       throw err;
     }
+  }
+
+  /** The SDK leaves out values recorded while replaying, so each stage counts once. */
+  private recordDuration(stage: Name, started: number, outcome: 'completed' | 'cached' | 'failed'): void {
+    metricMeter
+      .createHistogram(STAGE_DURATION_SECONDS, 'float', 's', 'Pipeline stage duration, retries and queueing included')
+      .record((Date.now() - started) / 1000, { ...this.metricTags, stage, outcome });
   }
 
   /** A gate (validation, evaluation) said no: the step fails with a non-retryable, readable error. */

@@ -29,7 +29,10 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
     taskQueue: input.queues.cpu,
     startToCloseTimeout: '1h',
     heartbeatTimeout: '2m',
-    retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+    // Attempts every 10 s at most, for about two minutes: a store or network outage that long is
+    // ridden out and noticed within 10 s of its end (five attempts doubling from 1 s gave up ~15 s
+    // in). Bad input is non-retryable and fails at once regardless.
+    retry: { maximumAttempts: 15, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
   };
   // Training heartbeats often: a worker that dies is noticed within the heartbeat timeout and the
   // retry resumes from the checkpoint the last heartbeat named.
@@ -44,7 +47,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   const trainer = proxyActivities<Activities>(trainOptions);
 
   const names: Step[] = [...PIPELINE_STEPS.slice(0, 2), ...(spec.tune ? (['tune'] as const) : []), ...PIPELINE_STEPS.slice(2), ...(spec.approval ? (['approval'] as const) : []), ...(spec.approval || spec.deploy ? (['deploy'] as const) : [])];
-  const runner = new StepRunner<Step>(names);
+  const runner = new StepRunner<Step>(names, { model: spec.name });
   setHandler(approvalQuery, () => null);
   const steps = runner.tracker;
   const step = runner.run.bind(runner);

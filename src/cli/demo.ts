@@ -57,9 +57,10 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   try {
     const { temporal } = dev.stack;
     const s3 = createS3Client(dev.stack.s3);
-    const client = await MlcycleClient.connect({ address: temporal.address, namespace: temporal.namespace, webUiUrl: temporal.uiUrl, queuePrefix: opts.env.MLCYCLE_QUEUE_PREFIX });
+    const client = await MlcycleClient.connect({ address: temporal.address, namespace: temporal.namespace, webUiUrl: temporal.uiUrl, queuePrefix: opts.env.MLCYCLE_QUEUE_PREFIX, keyring: dev.keyring });
     try {
       if (temporal.uiUrl) console.log(`Web UI: ${temporal.uiUrl}`);
+      if (dev.codec) console.log(`Codec server: ${dev.codec.url} — payloads are encrypted; to read them in the Web UI, log in there with the token in ${dev.codec.tokenFile ?? 'MLCYCLE_CODEC_TOKEN'} (see README, Encryption)`);
       const { workflowId } = await client.startPipeline(specPath);
       console.log(`pipeline started: ${workflowId}`);
       const status = await runThroughGate(client, workflowId, opts.autoApprove);

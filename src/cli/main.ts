@@ -4,7 +4,7 @@ import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings, temporalAddress } from '../c
 import { MlcycleError, isMlcycleError } from '../errors';
 import { MlcycleClient, rootMessage } from '../client/mlcycle-client';
 import { loadPipelineSpec } from '../spec/pipeline-spec';
-import { startDevEnvironment, installRuntime } from '../dev/dev-environment';
+import { configureRuntime, startDevEnvironment, installRuntime } from '../dev/dev-environment';
 import { MINIO, TEMPORAL_CLI, resolveBinary } from '../stack/binaries';
 import { createMlcycleWorker } from '../worker/worker';
 import { writeWorkflowBundle } from '../worker/workflow-bundle';
@@ -18,6 +18,11 @@ import { addApprovalCommands } from './approvals';
 import { addServeCommand } from './serve';
 import { untilSignal } from './signals';
 import { addMonitorCommands } from './monitor';
+import { addCodecServerCommands } from './codec-server';
+import { addKeysCommands } from './keys';
+import { loadKeyring } from '../codec/keyring';
+import { processLineLogger } from '../observability/logging';
+import { parseMetricsAddress } from '../observability/settings';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -41,8 +46,15 @@ export function buildProgram(): Command {
     .option('--minio-port <port>', 'MinIO S3 API port', parsePort, 9000)
     .option('--minio-console-port <port>', 'MinIO console port', parsePort, 9001)
     .option('--state-dir <dir>', 'folder for the dev server database, MinIO data and logs (default .mlcycle)')
+    .option('--no-encryption', 'write payloads to the history in plaintext (default: AES-256-GCM with the project key file)')
+    .option('--codec-port <port>', 'codec server port for the Web UI (default 8888, or a free port when taken)', parsePort)
+    .option('--metrics-address <host:port>', "serve the workers' Prometheus metrics at http://<host:port>/metrics (MLCYCLE_METRICS_ADDRESS)", parseMetricsAddress)
     .action(async (opts) => {
       const env = parseEnv();
+      // Installed by startDevEnvironment once its workers connect, not before the stack is up.
+      configureRuntime({ metricsAddress: opts.metricsAddress });
+      // mlcycle's own lines follow MLCYCLE_LOG_FORMAT like the SDK's (JSON for a log collector).
+      const log = processLineLogger();
       const dev = await startDevEnvironment({
         env,
         host: opts.host,
@@ -53,6 +65,8 @@ export function buildProgram(): Command {
         minioConsolePort: opts.minioConsolePort,
         stateDir: opts.stateDir,
         workers: opts.workers,
+        encryption: opts.encryption,
+        codecPort: opts.codecPort,
         log,
       });
       const signal = untilSignal();
@@ -60,6 +74,12 @@ export function buildProgram(): Command {
       console.log(`Temporal:   ${temporal.address} (namespace ${temporal.namespace})${temporal.embedded ? '' : ' [external]'}`);
       if (temporal.uiUrl) console.log(`Web UI:     ${temporal.uiUrl}`);
       console.log(`S3:         ${s3.endpoint ?? 'AWS'} bucket ${s3.bucket}${s3.embedded ? ' (MinIO)' : ' [external]'}`);
+      console.log(`Encryption: ${dev.keyring ? `AES-256-GCM, key ${dev.keyring.activeId} from ${dev.keyFile ?? dev.keyring.source}` : 'off (payloads in plaintext)'}`);
+      if (dev.codec) {
+        console.log(`Codec:      ${dev.codec.url} (token ${dev.codec.tokenFile ?? 'from MLCYCLE_CODEC_TOKEN'}; origins ${dev.codec.origins.join(', ') || 'none'})`);
+        console.log(`            to see decoded payloads in the Web UI: log in at ${dev.codec.url}/ with the token, then in the UI's Codec Server settings`);
+        console.log(`            use your browser setting, endpoint ${dev.codec.url}, "Include cross-origin credentials"`);
+      }
       console.log(`Workers:    ${dev.workers.map((w) => `${w.queue}${w.queue === 'gpu' ? ` (${w.gpus.length} GPU)` : ''}`).join(', ') || 'none (--no-workers)'}`);
       console.log('mlcycle dev ready — press Ctrl-C to stop');
       await signal;
@@ -73,9 +93,12 @@ export function buildProgram(): Command {
     .description('Run an activity worker for one task queue')
     .addOption(new Option('--queue <queue>', 'task queue to poll: cpu or gpu').argParser(parseQueue).makeOptionMandatory())
     .option('--concurrency <n>', 'activities at once (gpu default: one per GPU)', parsePositiveInt)
+    .option('--metrics-address <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (MLCYCLE_METRICS_ADDRESS)', parseMetricsAddress)
     .action(async (opts) => {
       const env = parseEnv();
-      installRuntime();
+      installRuntime({ metricsAddress: opts.metricsAddress });
+      // mlcycle's own lines follow MLCYCLE_LOG_FORMAT like the SDK's (JSON for a log collector).
+      const log = processLineLogger();
       const address = temporalAddress(env);
       let connection: NativeConnection;
       try {
@@ -90,6 +113,7 @@ export function buildProgram(): Command {
         connection,
         namespace: env.TEMPORAL_NAMESPACE,
         s3: s3Settings(env, DEFAULT_S3_ENDPOINT),
+        keyring: loadKeyring(env),
         log,
       });
       const running = worker.run();
@@ -174,6 +198,8 @@ export function buildProgram(): Command {
   addApprovalCommands(program);
   addServeCommand(program);
   addMonitorCommands(program);
+  addCodecServerCommands(program);
+  addKeysCommands(program);
 
   program
     .command('setup')

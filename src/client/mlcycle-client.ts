@@ -11,6 +11,11 @@ import { KIND, MODEL, STAGE } from '../../workflows/search-attributes';
 import type { PipelineInput, PipelineProgress, PipelineResult } from '../../workflows/pipeline-types';
 import { tuningStudy, type StudyInput, type StudyResult } from '../../workflows/tuning-study';
 import type { RunStatus } from './run-status';
+import type { Payload } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
+import { tracingClientInterceptors } from '../observability/tracing';
+import { mlcycleDataConverter } from '../codec/data-converter';
+import type { Keyring } from '../codec/keyring';
 
 export interface ClientOptions {
   address: string;
@@ -19,6 +24,8 @@ export interface ClientOptions {
   queuePrefix?: string;
   /** Base URL of the Temporal Web UI, to print links to runs. */
   webUiUrl?: string;
+  /** Payload encryption keys (loadKeyring); undefined sends plaintext but still refuses to guess at encrypted results. */
+  keyring?: Keyring;
 }
 
 export interface StartOptions {
@@ -45,7 +52,21 @@ export class MlcycleClient {
     } catch (err) {
       throw new MlcycleError('SERVICE_UNREACHABLE', `Temporal server not reachable at ${options.address}: ${(err as Error).message}`, { cause: err });
     }
-    return new MlcycleClient(new Client({ connection, namespace: options.namespace }), connection, options);
+    return new MlcycleClient(new Client({ connection, namespace: options.namespace, interceptors: tracingClientInterceptors(), dataConverter: mlcycleDataConverter(options.keyring) }), connection, options);
+  }
+
+  private loadedConverter?: ReturnType<typeof loadDataConverter>;
+
+  private async decodeHeartbeat(payloads: Payload[] | null | undefined): Promise<Record<string, unknown> | undefined> {
+    if (!payloads?.length) return undefined;
+    try {
+      this.loadedConverter ??= loadDataConverter(mlcycleDataConverter(this.options.keyring));
+      const value = await decodeFromPayloadsAtIndex<unknown>(this.loadedConverter, 0, payloads);
+      return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+    } catch {
+      // Progress is a nicety: a heartbeat this client cannot read must not fail `status`.
+      return undefined;
+    }
   }
 
   async close(): Promise<void> {
@@ -113,11 +134,13 @@ export class MlcycleClient {
       // A run that failed before its first workflow task has no query handler yet.
     }
     const pending = description.raw.pendingActivities ?? [];
+    // Heartbeat details are payloads like any other: encrypted, so decoded through the codec.
+    const heartbeats = new Map<(typeof pending)[number], Record<string, unknown> | undefined>();
+    for (const live of pending) heartbeats.set(live, await this.decodeHeartbeat(live.heartbeatDetails?.payloads));
     const steps = (progress?.steps ?? []).map((step) => {
       const live = pending.find((p) => activityStep(p.activityType?.name ?? '') === step.name);
       if (!live) return step;
-      const details = live.heartbeatDetails?.payloads?.[0];
-      const beat = details ? decodeJsonPayload(details.data) : undefined;
+      const beat = heartbeats.get(live);
       return {
         ...step,
         attempts: Math.max(step.attempts, live.attempt ?? 1),
@@ -280,15 +303,6 @@ function activityStep(activityType: string): string | undefined {
   return ACTIVITY_STEPS[activityType];
 }
 
-function decodeJsonPayload(data: Uint8Array | null | undefined): Record<string, unknown> | undefined {
-  if (!data) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(data).toString('utf8'));
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The code version recorded in lineage: env override, else the git commit, else the package version. */
 export function codeVersion(): string {

@@ -40,8 +40,29 @@ export const EnvSchema = z.object({
   MLCYCLE_MINIO_BIN: z.string().min(1).optional(),
   MLCYCLE_CODE_VERSION: z.string().min(1).optional(),
   MLCYCLE_WEB_UI_URL: httpUrl.optional(),
+  /** Payload encryption keys: a JSON key file ({"active": id, "keys": {id: base64}}) or the same JSON inline. */
+  MLCYCLE_CODEC_KEY_FILE: z.string().min(1).optional(),
+  MLCYCLE_CODEC_KEYS: z.string().min(1).optional(),
+  /** Shared secret of the codec server (`mlcycle codec-server`, `mlcycle dev`): Bearer token and browser login. */
+  MLCYCLE_CODEC_TOKEN: z.string().min(16, 'expected at least 16 characters, e.g. from `openssl rand -base64 32`').optional(),
   /** Prepended to the cpu/gpu task queue names, so several teams or test runs can share a namespace. */
   MLCYCLE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, . _ -').default(''),
+  /** Where a worker process serves Prometheus metrics (`/metrics`); unset: no exporter. */
+  MLCYCLE_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port to serve Prometheus metrics on, e.g. 0.0.0.0:9464')
+    .optional(),
+  MLCYCLE_LOG_FORMAT: z.enum(['text', 'json'], 'expected text or json').default('text'),
+  /** Unset: INFO for json logs, WARN for text (a terminal is not a log collector). */
+  MLCYCLE_LOG_LEVEL: z
+    .string()
+    .transform((v) => v.toUpperCase())
+    .pipe(z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], 'expected one of TRACE, DEBUG, INFO, WARN, ERROR'))
+    .optional(),
+  /** OTLP/HTTP base URL (spans go to <url>/v1/traces); set, it turns tracing on. Wins over the standard variable. */
+  MLCYCLE_OTEL_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { MlcycleError } from '../errors';
 import { formatIssues } from '../config/zod-issues';
 import { TuneSpecSchema } from '../tuning/tune-spec';
+import { NotifySection } from '../notify/notify-target';
 
 /** `file://relative/path` (relative to the spec's folder), `file:///abs/path` or `s3://bucket/key`. */
 export const DataSourceUri = z
@@ -52,7 +53,8 @@ const DataSection = z
       .default({ test: 0.2, seed: 42 }),
   })
   .strict()
-  .refine((d) => d.target in d.schema, { message: 'target must be a column declared in data.schema', path: ['target'] });
+  // Own keys only: `in` would also find inherited names such as "toString" or "constructor".
+  .refine((d) => Object.hasOwn(d.schema, d.target), { message: 'target must be a column declared in data.schema', path: ['target'] });
 
 const ValidationSection = z
   .object({
@@ -115,7 +117,7 @@ const ApprovalSection = z
     timeout: Duration.default('7d'),
     remindAfter: Duration.optional(),
     onTimeout: z.enum(['reject', 'approve']).default('reject'),
-    notify: z.object({ webhook: z.string().url('expected an http(s) URL') }).strict().optional(),
+    notify: NotifySection.optional(),
   })
   .strict()
   .refine((a) => a.required <= new Set(a.approvers).size, { message: 'cannot exceed the number of distinct approvers', path: ['required'] });
@@ -169,7 +171,7 @@ const MonitorSection = z
       .object({ onDrift: z.boolean().default(true), cooldown: Duration.default('24h') })
       .strict()
       .default({ onDrift: true, cooldown: '24h' }),
-    notify: z.object({ webhook: z.string().url('expected an http(s) URL') }).strict().optional(),
+    notify: NotifySection.optional(),
   })
   .strict();
 export type MonitorSpec = z.infer<typeof MonitorSection>;
@@ -195,8 +197,31 @@ export const PipelineSpecSchema = z
   .strict();
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
 
+/**
+ * Most items in one list (or entries in one map) of a spec. zod gathers the issues of a map's
+ * entries with a spread call, which overflows the stack past ~100k issues; no field needs this many.
+ */
+export const MAX_SPEC_LIST = 50_000;
+
+/** The path of the first list or map in `doc` longer than MAX_SPEC_LIST, with its length. */
+function oversized(doc: unknown): { path: string; size: number } | undefined {
+  const stack: Array<{ value: unknown; path: string }> = [{ value: doc, path: '' }];
+  while (stack.length > 0) {
+    const { value, path: at } = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+    if (entries.length > MAX_SPEC_LIST) return { path: at || '(root)', size: entries.length };
+    for (const [k, v] of entries) stack.push({ value: v, path: at ? `${at}.${k}` : k });
+  }
+  return undefined;
+}
+
 /** Validates an already-parsed document; throws SPEC_INVALID listing every bad field by path. */
 export function parsePipelineSpec(doc: unknown, origin = 'spec'): PipelineSpec {
+  const big = oversized(doc);
+  if (big) {
+    throw new MlcycleError('SPEC_INVALID', `${origin} is invalid:\n${big.path}: holds ${big.size} items; at most ${MAX_SPEC_LIST} are allowed`);
+  }
   const result = PipelineSpecSchema.safeParse(doc);
   if (!result.success) {
     throw new MlcycleError('SPEC_INVALID', `${origin} is invalid:\n${formatIssues(result.error)}`);

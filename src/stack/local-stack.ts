@@ -16,6 +16,8 @@ export interface StackOptions {
   minioConsolePort?: number;
   /** Folder for the dev server's SQLite file, MinIO's data and the service logs. */
   stateDir?: string;
+  /** Codec server the embedded Web UI decodes payloads through (see src/codec/codec-server.ts). */
+  codecEndpoint?: string;
   log?: (line: string) => void;
 }
 
@@ -64,6 +66,7 @@ export async function startLocalStack(opts: StackOptions): Promise<RunningStack>
         dbFile: path.join(dir, 'temporal.db'),
         logDir,
         namespace: env.TEMPORAL_NAMESPACE,
+        codecEndpoint: opts.codecEndpoint,
       });
       stops.push(running.stop);
       temporal = { address: running.address, namespace: running.namespace, uiUrl: running.uiUrl, embedded: true };

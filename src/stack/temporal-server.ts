@@ -15,6 +15,8 @@ export interface TemporalDevServerOptions {
   dbFile: string;
   logDir: string;
   namespace: string;
+  /** Remote codec server the Web UI asks to decode payloads (--ui-codec-endpoint). */
+  codecEndpoint?: string;
 }
 
 export interface RunningTemporal {
@@ -75,6 +77,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     ...searchAttributeArgs(),
     ...(opts.namespace !== 'default' ? ['--namespace', opts.namespace] : []),
     ...(opts.ui ? ['--ui-port', String(opts.uiPort), '--ui-ip', opts.host] : ['--headless']),
+    ...(opts.ui && opts.codecEndpoint ? ['--ui-codec-endpoint', opts.codecEndpoint] : []),
   ];
   const proc: ManagedProcess = startManagedProcess({
     name: 'temporal',
@@ -107,6 +110,7 @@ async function startViaSdkDownload(opts: TemporalDevServerOptions, address: stri
         namespace: opts.namespace,
         searchAttributes: [...ALL_SEARCH_ATTRIBUTES],
         log: { format: 'pretty', level: 'warn' },
+        ...(opts.ui && opts.codecEndpoint ? { extraArgs: ['--ui-codec-endpoint', opts.codecEndpoint] } : {}),
       },
     });
     return {

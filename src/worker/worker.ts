@@ -8,6 +8,9 @@ import { createArtifactStore } from '../storage/artifact-store';
 import { createS3Client } from '../storage/s3-client';
 import { detectGpus } from './gpus';
 import { loadWorkflowBundle } from './workflow-bundle';
+import { workerObservability } from '../observability/worker';
+import { mlcycleDataConverter } from '../codec/data-converter';
+import type { Keyring } from '../codec/keyring';
 
 export type Queue = 'cpu' | 'gpu';
 
@@ -22,6 +25,8 @@ export interface MlcycleWorkerOptions {
   s3: S3Settings;
   workDir?: string;
   log?: (line: string) => void;
+  /** Payload encryption keys; undefined writes plaintext (and fails clearly on encrypted input). */
+  keyring?: Keyring;
 }
 
 export interface MlcycleWorker {
@@ -51,13 +56,15 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
   const store = createArtifactStore({ client: s3, bucket: opts.s3.bucket, prefix: opts.s3.prefix });
   const activities = createActivities({ store, s3, workDir, queue: opts.queue, gpuDevices: gpus });
 
+  const observability = workerObservability();
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: `${opts.queuePrefix ?? ''}${opts.queue}`,
     // Both queues run workflow tasks too, so a pipeline keeps moving with only one kind of worker up.
-    workflowBundle: await loadWorkflowBundle(),
+    workflowBundle: await loadWorkflowBundle({ tracing: observability.tracing }),
     activities,
+    dataConverter: mlcycleDataConverter(opts.keyring),
     maxConcurrentActivityTaskExecutions: concurrency,
     // Long trainings get time to reach their next checkpoint; what is still running after the
     // grace time is cancelled and retried elsewhere, resuming from that checkpoint.
@@ -65,6 +72,9 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
     // Heartbeats carry live progress (epoch/step) and the last checkpoint; the SDK's default
     // throttle (up to 80% of the heartbeat timeout) would leave `mlcycle status` seconds behind.
     maxHeartbeatThrottleInterval: '2s',
+    // mlcycle's activity metrics and log ids; with tracing, the spans and their workflow sink.
+    interceptors: observability.interceptors,
+    ...(observability.sinks ? { sinks: observability.sinks } : {}),
   });
   let stopped = false;
   return {

@@ -7,6 +7,8 @@ import { installRuntime } from '../../src/dev/dev-environment';
 import { createArtifactStore, type ArtifactStore } from '../../src/storage/artifact-store';
 import { createS3Client } from '../../src/storage/s3-client';
 import { createMlcycleWorker, type MlcycleWorker } from '../../src/worker/worker';
+import { loadKeyring, type Keyring } from '../../src/codec/keyring';
+import { parseEnv } from '../../src/config/env';
 import '../stack-context';
 
 export interface TestEnv {
@@ -14,6 +16,8 @@ export interface TestEnv {
   store: ArtifactStore;
   s3: S3Settings;
   queuePrefix: string;
+  /** The suite's payload-encryption keys, as workers and client use them. */
+  keyring: Keyring;
   /** Environment that points a CLI or worker process at this test env (same services, queues, prefix). */
   cliEnv: NodeJS.ProcessEnv;
   workers: MlcycleWorker[];
@@ -37,17 +41,18 @@ export async function startTestEnv(opts: { workers?: boolean } = {}): Promise<Te
     prefix: `test-${id}/`,
     credentials: { accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey },
   };
+  const keyring = loadKeyring(parseEnv({ MLCYCLE_CODEC_KEY_FILE: stack.codecKeyFile })) as Keyring;
   const connection = await NativeConnection.connect({ address: stack.temporalAddress });
   const workers: MlcycleWorker[] = [];
   const runs: Promise<void>[] = [];
   if (opts.workers !== false) {
     for (const queue of ['cpu', 'gpu'] as const) {
-      const w = await createMlcycleWorker({ queue, queuePrefix, connection, namespace: stack.namespace, s3, log: () => undefined });
+      const w = await createMlcycleWorker({ queue, queuePrefix, connection, namespace: stack.namespace, s3, keyring, log: () => undefined });
       workers.push(w);
       runs.push(w.run());
     }
   }
-  const client = await MlcycleClient.connect({ address: stack.temporalAddress, namespace: stack.namespace, queuePrefix });
+  const client = await MlcycleClient.connect({ address: stack.temporalAddress, namespace: stack.namespace, queuePrefix, keyring });
   const s3Client = createS3Client(s3);
   const store = createArtifactStore({ client: s3Client, bucket: s3.bucket, prefix: s3.prefix });
   let workersStopped = false;
@@ -62,6 +67,7 @@ export async function startTestEnv(opts: { workers?: boolean } = {}): Promise<Te
     store,
     s3,
     queuePrefix,
+    keyring,
     cliEnv: {
       TEMPORAL_ADDRESS: stack.temporalAddress,
       TEMPORAL_NAMESPACE: stack.namespace,
@@ -71,6 +77,7 @@ export async function startTestEnv(opts: { workers?: boolean } = {}): Promise<Te
       AWS_ACCESS_KEY_ID: stack.s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
       MLCYCLE_QUEUE_PREFIX: queuePrefix,
+      MLCYCLE_CODEC_KEY_FILE: stack.codecKeyFile,
     },
     workers,
     stopWorkers,

@@ -13,6 +13,7 @@ import type { MonitorCheckInput, MonitorCheckResult } from '../../workflows/moni
 import { runCliAsync } from '../helpers/cli';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
+import { captureHistory } from '../helpers/history-capture';
 
 describe('monitoring and continuous training on the real stack', () => {
   let env: TestEnv;
@@ -67,6 +68,7 @@ describe('monitoring and continuous training on the real stack', () => {
     expect(calm.alerted).toBe(false);
     expect(calm.retrain.started).toBe(false);
     expect(alerts).toHaveLength(0);
+    await captureHistory(env.client.temporal, 'mon-check-calm', 'no-drift');
 
     const stormy = await check(await specWith('storm.yaml', 'file://data/drifted.csv'), 'storm');
     expect(stormy.verdict).toBe('drift');
@@ -80,15 +82,19 @@ describe('monitoring and continuous training on the real stack', () => {
     const retrained = await waitForRun(env.client, 'mon-retrain');
     expect(retrained.status).toBe('completed');
     expect(retrained.model?.version).toBe(2);
+    await captureHistory(env.client.temporal, 'mon-check-storm', 'drift-retrain');
+    await captureHistory(env.client.temporal, 'mon-retrain', 'retrain');
 
     const again = await check(await specWith('storm2.yaml', 'file://data/drifted.csv'), 'storm-2');
     expect(again.verdict).toBe('drift');
     expect(again.retrain.started).toBe(false);
     expect(again.retrain.reason).toMatch(/cooldown/);
+    await captureHistory(env.client.temporal, 'mon-check-storm-2', 'drift-cooldown');
 
     const tiny = await check(await specWith('tiny.yaml', 'file://data/tiny.csv'), 'tiny');
     expect(tiny.verdict).toBe('insufficient_data');
     expect(tiny.alerted).toBe(false);
+    await captureHistory(env.client.temporal, 'mon-check-tiny', 'insufficient-data');
 
     // The default path: the window of prediction logs the serving process wrote.
     const server = createPredictionServer({ store: env.store, registry: createModelRegistry({ store: env.store }), model: 'mon', log: () => undefined });
@@ -104,6 +110,7 @@ describe('monitoring and continuous training on the real stack', () => {
     expect(fromLogs.verdict).toBe('drift');
     expect(fromLogs.drifted).toEqual(expect.arrayContaining(['tenure_months']));
     expect(fromLogs.predictionShift).toBeDefined();
+    await captureHistory(env.client.temporal, 'mon-check-logs', 'prediction-logs-no-retrain');
   }, 240_000);
 
   it('the CLI manages the schedule: start, trigger, pause, resume, status', async () => {

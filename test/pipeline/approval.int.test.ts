@@ -6,6 +6,7 @@ import { createModelRegistry } from '../../src/registry/model-registry';
 import { runCliAsync } from '../helpers/cli';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
+import { captureHistory } from '../helpers/history-capture';
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -55,6 +56,7 @@ describe('approval gate, promotion and rollback on the real stack', () => {
     await env.client.temporal.workflow.getHandle(workflowId).signal('approve', { identity: 'bob' });
 
     const status = await waitForRun(env.client, workflowId);
+    await captureHistory(env.client.temporal, workflowId, 'approval-approved');
     expect(status.status).toBe('completed');
     expect(status.steps.find((s) => s.name === 'approval')?.summary).toContain('Approved');
     const registry = createModelRegistry({ store: env.store });
@@ -75,6 +77,7 @@ describe('approval gate, promotion and rollback on the real stack', () => {
     const workflowId = await startGated('gate-reject', {});
     await env.client.decide(workflowId, { decision: 'reject', identity: 'carol', reason: 'trained on last quarter only' });
     const status = await waitForRun(env.client, workflowId);
+    await captureHistory(env.client.temporal, workflowId, 'approval-rejected');
     expect(status.status).toBe('rejected');
     expect(status.steps.find((s) => s.name === 'deploy')?.state).toBe('skipped');
     await expect(createModelRegistry({ store: env.store }).getAliases('gate-reject')).resolves.toEqual({});
@@ -89,6 +92,7 @@ describe('approval gate, promotion and rollback on the real stack', () => {
     const name = `gate-timeout-${onTimeout}`;
     const workflowId = await startGated(name, { timeout: '3s', remindAfter: '1s', onTimeout, required: 1 });
     const status = await waitForRun(env.client, workflowId);
+    await captureHistory(env.client.temporal, workflowId, `approval-timeout-${onTimeout}`);
     expect(status.status).toBe(outcome);
     expect(status.steps.find((s) => s.name === 'approval')?.summary).toContain('TimedOut');
     const aliases = await createModelRegistry({ store: env.store }).getAliases(name);
@@ -118,6 +122,7 @@ describe('approval gate, promotion and rollback on the real stack', () => {
     try {
       const workflowId = await startGated('gate-notify', { timeout: '4s', remindAfter: '1s', onTimeout: 'reject', required: 1, notify: { webhook: `http://127.0.0.1:${port}/hook` } });
       const status = await waitForRun(env.client, workflowId);
+      await captureHistory(env.client.temporal, workflowId, 'approval-notify');
       expect(status.status).toBe('rejected');
       expect(received.map((r) => r.event).sort()).toEqual(['approval.reminder', 'approval.requested', 'approval.timedout']);
       for (const r of received) expect(r.key).toBe(r.id);

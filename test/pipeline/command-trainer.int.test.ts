@@ -3,6 +3,7 @@ import { waitForRun } from '../../src/client/wait-for-run';
 import { createModelRegistry } from '../../src/registry/model-registry';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
+import { captureHistory } from '../helpers/history-capture';
 
 /**
  * A stand-in for a user's Python/PyTorch script: reads the dataset mlcycle hands it, reports
@@ -60,6 +61,7 @@ describe('the command trainer on the gpu queue', () => {
     const status = await waitForRun(env.client, workflowId);
     expect(status.error).toBeUndefined();
     expect(status.status).toBe('completed');
+    await captureHistory(env.client.temporal, workflowId, 'command-gpu');
 
     // The training activity was scheduled on the gpu queue, everything else on cpu.
     const history = await env.client.temporal.workflow.getHandle(workflowId).fetchHistory();
@@ -83,6 +85,7 @@ describe('the command trainer on the gpu queue', () => {
       d.train = { trainer: 'command', command: ['node', 'fail.js'], maxAttempts: 2 };
     });
     const status = await waitForRun(env.client, (await env.client.startPipeline(spec)).workflowId);
+    await captureHistory(env.client.temporal, status.workflowId, 'command-failed');
     expect(status.status).toBe('failed');
     expect(status.error).toContain('CUDA out of memory (simulated)');
     expect(status.error).toMatch(/exit(ed)? (with )?(code |status )?3/);

@@ -5,6 +5,7 @@ import { readDeploymentRecord } from '../../src/serving/deployment-record';
 import { createPredictionServer, type PredictionServer } from '../../src/serving/prediction-server';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
+import { captureHistory } from '../helpers/history-capture';
 
 const ROW = { customer_id: 'c1', tenure_months: 12, monthly_charges: 70, support_tickets: 2, plan: 'pro', region: 'north', autopay: true };
 
@@ -57,6 +58,8 @@ describe('deployment: direct, canary promote, canary rollback', () => {
     // v1: direct deployment, no approval gate (continuous deployment).
     const v1 = await waitForRun(env.client, (await env.client.startPipeline(await specFor('v1.yaml', 20, { alias: 'production', strategy: 'direct' }), { cache: false })).workflowId);
     expect(v1.status).toBe('completed');
+    await captureHistory(env.client.temporal, v1.workflowId, 'deploy-direct');
+    await captureHistory(env.client.temporal, `${v1.workflowId}-deploy`, 'direct');
     expect(await registry.getAliases('deploy-m')).toEqual({ production: 1 });
     await expect.poll(() => server.current().stable, { timeout: 10_000 }).toBe(1);
 
@@ -70,6 +73,8 @@ describe('deployment: direct, canary promote, canary rollback', () => {
     const v2 = await waitForRun(env.client, (await env.client.startPipeline(await specFor('v2.yaml', 30, canary({ errorRate: 0.5, p99LatencyMs: 10_000 })), { cache: false })).workflowId);
     expect(v2.error).toBeUndefined();
     expect(v2.status).toBe('completed');
+    await captureHistory(env.client.temporal, v2.workflowId, 'deploy-canary-promoted');
+    await captureHistory(env.client.temporal, `${v2.workflowId}-deploy`, 'canary-promoted');
     expect(v2.steps.find((s) => s.name === 'deploy')?.summary).toContain('canary baked 4s clean');
     expect(served.get(1) ?? 0).toBeGreaterThan(0);
     expect(served.get(2) ?? 0).toBeGreaterThan(0);
@@ -80,6 +85,8 @@ describe('deployment: direct, canary promote, canary rollback', () => {
     // v3: a p99 guardrail no real request can meet → automatic rollback, v2 keeps serving.
     const v3 = await waitForRun(env.client, (await env.client.startPipeline(await specFor('v3.yaml', 40, canary({ p99LatencyMs: 0.0001 })), { cache: false })).workflowId);
     expect(v3.status).toBe('failed');
+    await captureHistory(env.client.temporal, v3.workflowId, 'deploy-canary-rolled-back');
+    await captureHistory(env.client.temporal, `${v3.workflowId}-deploy`, 'canary-rolled-back');
     expect(v3.error).toMatch(/rolled back.*guardrail breach: canary v3: p99 latency/);
     expect(await registry.getAliases('deploy-m')).toEqual({ production: 2 });
     const record = await readDeploymentRecord(env.store, 'deploy-m', 'production');

@@ -52,7 +52,7 @@ describe('a training worker killed mid-run', () => {
 
     // A fresh worker picks up the retry once the heartbeat times out.
     const connection = await NativeConnection.connect({ address: stack.temporalAddress });
-    const rescuer = await createMlcycleWorker({ queue: 'cpu', queuePrefix: env.queuePrefix, connection, namespace: stack.namespace, s3: env.s3, log: () => undefined });
+    const rescuer = await createMlcycleWorker({ queue: 'cpu', queuePrefix: env.queuePrefix, connection, namespace: stack.namespace, s3: env.s3, keyring: env.keyring, log: () => undefined });
     const running = rescuer.run();
     try {
       const status = await waitForRun(env.client, workflowId);

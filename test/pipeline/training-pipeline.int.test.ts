@@ -6,6 +6,7 @@ import { waitForRun } from '../../src/client/wait-for-run';
 import { createModelRegistry } from '../../src/registry/model-registry';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
+import { captureHistory } from '../helpers/history-capture';
 
 describe('training pipeline on the real stack', () => {
   let env: TestEnv;
@@ -48,6 +49,7 @@ describe('training pipeline on the real stack', () => {
     expect(html).toContain('<svg');
     const validation = (await env.store.getBytes(status.artifacts?.validationReport ?? '')).toString();
     expect(validation).toContain('tenure_months');
+    await captureHistory(env.client.temporal, workflowId, 'success');
   });
 
   it('reuses every cached step on a second identical run and registers nothing new', async () => {
@@ -60,6 +62,7 @@ describe('training pipeline on the real stack', () => {
     expect(second.status).toBe('completed');
     expect(second.steps.map((s) => s.cached)).toEqual([true, true, true, true, true]);
     expect(second.model).toEqual(first.model);
+    await captureHistory(env.client.temporal, second.workflowId, 'cached');
 
     const third = await waitForRun(env.client, (await env.client.startPipeline(spec, { cache: false })).workflowId);
     expect(third.steps.map((s) => s.cached)).toEqual([false, false, false, false, false]);
@@ -84,6 +87,7 @@ describe('training pipeline on the real stack', () => {
       d.data.source = 'file://data/bad.csv';
     });
     const status = await waitForRun(env.client, (await env.client.startPipeline(spec)).workflowId);
+    await captureHistory(env.client.temporal, status.workflowId, 'validation-failed');
     expect(status.status).toBe('failed');
     expect(status.error).toContain('plan');
     expect(status.error).toContain('gold');
@@ -99,6 +103,7 @@ describe('training pipeline on the real stack', () => {
       d.evaluate.thresholds = { auc: 0.999 };
     });
     const status = await waitForRun(env.client, (await env.client.startPipeline(spec)).workflowId);
+    await captureHistory(env.client.temporal, status.workflowId, 'evaluation-gate-failed');
     expect(status.status).toBe('failed');
     expect(status.error).toMatch(/auc 0\.\d+ < threshold 0\.999/);
     expect(status.steps.find((s) => s.name === 'evaluate')?.state).toBe('failed');
@@ -111,6 +116,7 @@ describe('training pipeline on the real stack', () => {
       d.data.source = 'file://data/nope.csv';
     });
     const status = await waitForRun(env.client, (await env.client.startPipeline(spec)).workflowId);
+    await captureHistory(env.client.temporal, status.workflowId, 'ingest-failed');
     expect(status.status).toBe('failed');
     expect(status.error).toContain('nope.csv');
     expect(status.steps.find((s) => s.name === 'ingest')).toMatchObject({ state: 'failed' });

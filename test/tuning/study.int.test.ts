@@ -7,6 +7,7 @@ import { createModelRegistry } from '../../src/registry/model-registry';
 import { runCliAsync, spawnCli, waitForOutput } from '../helpers/cli';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
+import { captureHistory } from '../helpers/history-capture';
 
 describe('hyperparameter studies on the real stack', () => {
   let env: TestEnv;
@@ -38,6 +39,7 @@ describe('hyperparameter studies on the real stack', () => {
     expect(out.trials.every((t) => t.state === 'completed')).toBe(true);
     expect(out.trials.map((t) => `${t.params.learningRate}/${t.params.epochs}`).sort()).toEqual(['0.01/2', '0.01/6', '0.3/2', '0.3/6']);
     expect(out.best.metric).toBe(Math.max(...out.trials.map((t) => t.metric)));
+    await captureHistory(env.client.temporal, out.studyId, 'grid');
     const result = await env.client.studyResult(out.studyId);
     const html = (await env.store.getBytes(result.leaderboard.htmlUri)).toString();
     expect(html).toContain('Parameter importance');
@@ -49,6 +51,7 @@ describe('hyperparameter studies on the real stack', () => {
     const a = await env.client.studyResult((await env.client.startStudy(await tuneSpec('ra.yaml', tune))).studyId);
     const b = await env.client.studyResult((await env.client.startStudy(await tuneSpec('rb.yaml', tune))).studyId);
     expect(a.trials).toHaveLength(4);
+    await captureHistory(env.client.temporal, a.studyId, 'random');
     expect(a.trials.map((t) => t.params)).toEqual(b.trials.map((t) => t.params));
     for (const t of a.trials) {
       expect(t.params.learningRate).toBeGreaterThanOrEqual(0.001);
@@ -73,6 +76,11 @@ describe('hyperparameter studies on the real stack', () => {
     expect(states.filter((s) => s === 'stopped').length).toBeGreaterThan(0);
     expect(states.filter((s) => s === 'completed').length).toBeGreaterThan(0);
     expect(result.best).not.toBeNull();
+    await captureHistory(env.client.temporal, result.studyId, 'asha');
+    // ASHA trials are child workflows; one that finished and one cancelled at a rung.
+    const trialOf = (state: string) => `${result.studyId}-trial-${result.trials.find((t) => t.state === state)?.id}`;
+    await captureHistory(env.client.temporal, trialOf('completed'), 'asha-completed');
+    await captureHistory(env.client.temporal, trialOf('stopped'), 'asha-stopped');
   }, 200_000);
 
   it('as a pipeline stage: the best configuration trains the registered model, with lineage back to the study', async () => {
@@ -81,6 +89,8 @@ describe('hyperparameter studies on the real stack', () => {
     const status = await waitForRun(env.client, workflowId);
     expect(status.error).toBeUndefined();
     expect(status.steps.map((s) => s.name)).toEqual(['ingest', 'validate', 'tune', 'train', 'evaluate', 'register']);
+    await captureHistory(env.client.temporal, workflowId, 'tune-stage');
+    await captureHistory(env.client.temporal, `${workflowId}-study`, 'pipeline-stage');
     const study = await env.client.studyResult(`${workflowId}-study`);
     const version = await createModelRegistry({ store: env.store }).getVersion('tuned', status.model?.version ?? 0);
     expect(version?.lineage).toMatchObject({ studyId: `${workflowId}-study`, trialId: String(study.best?.trialId) });
@@ -94,6 +104,7 @@ describe('hyperparameter studies on the real stack', () => {
     expect(result.runs).toBeGreaterThanOrEqual(3);
     expect(result.trials.map((t) => t.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(result.trials.every((t) => t.state === 'completed' && typeof t.metric === 'number')).toBe(true);
+    await captureHistory(env.client.temporal, studyId, 'continue-as-new');
   }, 200_000);
 });
 
@@ -132,7 +143,7 @@ describe('a study whose worker is killed', () => {
     victim.kill('SIGKILL');
 
     const connection = await NativeConnection.connect({ address: stack.temporalAddress });
-    const rescuer = await createMlcycleWorker({ queue: 'cpu', queuePrefix: env.queuePrefix, connection, namespace: stack.namespace, s3: env.s3, log: () => undefined });
+    const rescuer = await createMlcycleWorker({ queue: 'cpu', queuePrefix: env.queuePrefix, connection, namespace: stack.namespace, s3: env.s3, keyring: env.keyring, log: () => undefined });
     const running = rescuer.run();
     try {
       const result = await env.client.studyResult(studyId);

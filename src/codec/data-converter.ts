@@ -1,0 +1,24 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DataConverter } from '@temporalio/common';
+import type { Env } from '../config/env';
+import { AesGcmPayloadCodec } from './aes-gcm-codec';
+import { loadKeyring, type Keyring } from './keyring';
+
+/** failure-converter.ts from sources, .js when compiled: the workflow bundler needs a file path. */
+export const FAILURE_CONVERTER_PATH =
+  ['failure-converter.ts', 'failure-converter.js'].map((f) => path.join(__dirname, f)).find((f) => fs.existsSync(f)) ??
+  path.join(__dirname, 'failure-converter.js');
+
+/**
+ * The codec plus the failure converter that routes messages and stack traces through it. The
+ * converter goes by path, which is how the SDK loads it in clients, workers and (bundled) in the
+ * workflow sandbox alike.
+ */
+export function mlcycleDataConverter(keyring: Keyring | undefined): DataConverter {
+  return { payloadCodecs: [new AesGcmPayloadCodec(keyring)], failureConverterPath: FAILURE_CONVERTER_PATH };
+}
+
+export function keyringFromEnv(env: Env): Keyring | undefined {
+  return loadKeyring(env);
+}
