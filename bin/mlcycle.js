@@ -4,7 +4,8 @@
 const defaultWarning = process.listeners('warning');
 process.removeAllListeners('warning');
 process.on('warning', (warning) => {
-  if (warning.name === 'NodeVersionSupportWarning') return;
+  // Emitted as a plain Warning whose message starts with its name.
+  if (warning.name === 'NodeVersionSupportWarning' || String(warning.message).startsWith('NodeVersionSupportWarning')) return;
   for (const listener of defaultWarning) listener(warning);
 });
 
