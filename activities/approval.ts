@@ -4,6 +4,7 @@ import { promote } from '../src/deploy/promotion';
 import { createModelRegistry } from '../src/registry/model-registry';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
+import { auditOnce } from './audit-once';
 import { NotifyConfigError, resolveNotifyTarget, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER, type NotifyTarget, type ResolvedTarget } from '../src/notify/notify-target';
 
 export interface AuditInput {
@@ -37,7 +38,8 @@ export function createApprovalActivities(deps: ActivityDeps) {
   return {
     async recordAudit(input: AuditInput): Promise<void> {
       try {
-        await registry.appendAudit({ at: new Date().toISOString(), ...input });
+        const once = auditOnce();
+        await registry.appendAudit({ at: once.at, ...input }, once);
       } catch (err) {
         throw asActivityFailure(err);
       }

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { auditOnce } from './audit-once';
 import { readGuardrails, type GuardrailLimits, type GuardrailReading } from '../src/deploy/guardrails';
 import { promote } from '../src/deploy/promotion';
 import { createModelRegistry } from '../src/registry/model-registry';
@@ -29,7 +30,8 @@ export function createDeployActivities(deps: ActivityDeps) {
           canary: { version: input.version, percent: input.percent },
           reason: input.reason,
         });
-        await registry.appendAudit({ at: new Date().toISOString(), actor: 'deployment', action: 'canary-start', model: input.model, version: input.version, alias: input.alias, detail: { percent: input.percent, stable } });
+        const once = auditOnce();
+        await registry.appendAudit({ at: once.at, actor: 'deployment', action: 'canary-start', model: input.model, version: input.version, alias: input.alias, detail: { percent: input.percent, stable } }, once);
         return { stable };
       } catch (err) {
         throw asActivityFailure(err);
@@ -59,7 +61,8 @@ export function createDeployActivities(deps: ActivityDeps) {
         if (input.stable !== null) {
           await writeDeploymentRecord(deps.store, { model: input.model, alias: input.alias, stable: { version: input.stable }, reason: input.reason });
         }
-        await registry.appendAudit({ at: new Date().toISOString(), actor: 'deployment', action: 'canary-rollback', model: input.model, version: input.version, alias: input.alias, detail: { reason: input.reason, restored: input.stable } });
+        const once = auditOnce();
+        await registry.appendAudit({ at: once.at, actor: 'deployment', action: 'canary-rollback', model: input.model, version: input.version, alias: input.alias, detail: { reason: input.reason, restored: input.stable } }, once);
         return { serving: input.stable };
       } catch (err) {
         throw asActivityFailure(err);

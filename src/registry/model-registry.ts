@@ -161,7 +161,11 @@ export interface ModelRegistry {
   rollbackAlias(name: string, alias: string, opts: { actor: string; reason?: string }): Promise<{ from: number; to: number }>;
   /** Chronological; NOT_FOUND for an unknown model without entries. */
   audit(name: string): Promise<AuditEntry[]>;
-  appendAudit(entry: AuditEntry): Promise<void>;
+  /**
+   * With `idempotencyKey` (e.g. the activity's workflow run + activity id) a retried append writes
+   * the same object again, which the store refuses, instead of a second entry.
+   */
+  appendAudit(entry: AuditEntry, opts?: { idempotencyKey?: string }): Promise<void>;
 }
 
 export const MODEL_NAME = /^[a-z0-9][a-z0-9-_]{0,62}$/;
@@ -698,10 +702,16 @@ export function createModelRegistry(deps: { store: ArtifactStore; now?: () => Da
       return entries.filter((e): e is NonNullable<typeof e> => e !== undefined);
     },
 
-    async appendAudit(entry) {
+    async appendAudit(entry, opts = {}) {
       const parsed = parseInput(auditEntrySchema, entry, 'invalid audit entry');
       const normalized: AuditEntry = { ...parsed, at: new Date(parsed.at).toISOString() };
       toJson(normalized, 'audit entry');
+      if (opts.idempotencyKey) {
+        const suffix = createHash('sha256').update(opts.idempotencyKey).digest('hex').slice(0, 16);
+        // false means an earlier attempt already wrote this entry: nothing more to do.
+        await create(`${auditPrefix(parsed.model)}${sortableTime(normalized.at)}-${suffix}.json`, normalized);
+        return;
+      }
       // The random suffix keeps concurrent entries of the same millisecond apart; a collision
       // (never, in practice) just draws again rather than overwriting.
       for (;;) {

@@ -484,6 +484,16 @@ describe('listModels and audit', () => {
     expect([...store.objects.keys()].filter((k) => k.includes('/audit/'))).toHaveLength(4);
   });
 
+  it('writes an entry with an idempotency key once, however often it is retried', async () => {
+    const { store, registry } = setup();
+    const entry = { at: '2025-03-01T12:00:05.000Z', actor: 'bob', action: 'approval.vote', model: 'churn', version: 1 };
+    await registry.appendAudit(entry, { idempotencyKey: 'wf/run/7' });
+    await registry.appendAudit(entry, { idempotencyKey: 'wf/run/7' });
+    await registry.appendAudit(entry, { idempotencyKey: 'wf/run/8' });
+    expect((await registry.audit('churn')).map((e) => e.actor)).toEqual(['bob', 'bob']);
+    expect([...store.objects.keys()].filter((k) => k.includes('/audit/'))).toHaveLength(2);
+  });
+
   it('reports a malformed stored record as DATA_INVALID naming it', async () => {
     const { store, registry } = setup();
     await registry.register(input('a'));
