@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { inferFormat } from '../src/data/dataset-reader';
 import { scanDataset } from '../src/data/scan';
+import { isMlcycleError, MlcycleError } from '../src/errors';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import type { ArtifactRef } from '../src/storage/artifact-store';
 import type { DatasetRef, IngestResult } from '../workflows/pipeline-types';
@@ -31,6 +34,15 @@ function detectFormat(source: string, declared?: DatasetRef['format']): DatasetR
   }
 }
 
+async function hashFile(localPath: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(localPath, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
 
 /**
  * Snapshots the source into the artifact store under its content hash (a dataset version is its
@@ -45,7 +57,6 @@ export function createIngestActivities(deps: ActivityDeps) {
       const scratch = await fs.mkdtemp(path.join(deps.workDir, 'ingest-'));
       try {
         ctx.heartbeat({ phase: 'snapshot' });
-        let ref: ArtifactRef;
         let localPath: string;
         if (input.source.startsWith('file://')) {
           localPath = input.source.slice('file://'.length);
@@ -54,27 +65,38 @@ export function createIngestActivities(deps: ActivityDeps) {
           } catch {
             throw ApplicationFailure.nonRetryable(`data.source: ${input.source} does not exist or is not readable by the worker`, 'NOT_FOUND');
           }
-          ref = await deps.store.putFile(localPath);
         } else {
           if (!(await deps.store.exists(input.source))) {
             throw ApplicationFailure.nonRetryable(`data.source: ${input.source} does not exist`, 'NOT_FOUND');
           }
-          ref = await deps.store.putStream(await deps.store.getStream(input.source));
-          localPath = path.join(scratch, `source.${format}`);
-          await deps.store.getToFile(ref, localPath);
+          // Keep a .gz ending: the reader decompresses by the file name.
+          localPath = path.join(scratch, `source.${format}${input.source.toLowerCase().endsWith('.gz') ? '.gz' : ''}`);
+          await deps.store.getToFile(input.source, localPath);
         }
-        const dataset: DatasetRef = { uri: ref.uri, sha256: ref.sha256, size: ref.size, format };
-
-        const key = stepCacheKey('ingest', { code: input.codeVersion, sha256: ref.sha256, format, schema: input.schema });
+        // The snapshot (the dataset version) is stored only once the data has been read in full:
+        // a file that turns out malformed leaves nothing behind. Its hash comes first, for the cache.
+        const { sha256, size } = await hashFile(localPath);
+        const key = stepCacheKey('ingest', { code: input.codeVersion, sha256, format, schema: input.schema });
         if (input.cache) {
           const hit = await cache.get<Omit<IngestResult, 'cached' | 'attempt'>>('ingest', key);
-          if (hit) return { ...hit, cached: true, attempt: ctx.info.attempt };
+          if (hit && (await deps.store.exists(hit.dataset.uri))) return { ...hit, cached: true, attempt: ctx.info.attempt };
         }
 
         const { profile, typeErrors } = await scanDataset(localPath, input.schema, {
           format,
           onProgress: (rows) => ctx.heartbeat({ phase: 'profile', rows }),
+        }).catch((err: unknown) => {
+          // The reader names the file it read: for an s3:// source, a scratch copy nobody knows.
+          if (isMlcycleError(err) && !input.source.startsWith('file://')) {
+            throw new MlcycleError(err.code, err.message.split(localPath).join(input.source), { cause: err });
+          }
+          throw err;
         });
+        const ref: ArtifactRef = await deps.store.putFile(localPath);
+        if (ref.sha256 !== sha256 || ref.size !== size) {
+          throw ApplicationFailure.retryable(`data.source: ${input.source} changed while it was being ingested; trying again`, 'SOURCE_CHANGED');
+        }
+        const dataset: DatasetRef = { uri: ref.uri, sha256: ref.sha256, size: ref.size, format };
         const manifest = await deps.store.putJson({
           format: 'mlcycle-dataset/v1',
           dataset,

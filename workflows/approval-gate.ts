@@ -2,7 +2,18 @@ import { condition, proxyActivities, setHandler, upsertSearchAttributes, workflo
 import { durationMs } from './durations';
 import type { Activities } from '../activities';
 import type { ApprovalSpec } from '../src/spec/pipeline-spec';
-import { approvalQuery, approveSignal, decideUpdate, rejectSignal, type DecisionInput, type GateStatus, type PendingGate, type Vote } from './approval-definitions';
+import {
+  approvalQuery,
+  approveSignal,
+  decideUpdate,
+  parseDecisionInput,
+  parseVoteInput,
+  rejectSignal,
+  type DecisionInput,
+  type GateStatus,
+  type PendingGate,
+  type Vote,
+} from './approval-definitions';
 import { APPROVAL_STATUS } from './search-attributes';
 
 /** Why a decision is refused, or undefined when it is acceptable. Pure: used by validator and signal handlers. */
@@ -12,6 +23,17 @@ export function refusal(gate: PendingGate, d: DecisionInput): string | undefined
   if (gate.votes.some((v) => v.identity === d.identity)) return `"${d.identity}" has already voted`;
   if (d.decision === 'reject' && !d.reason?.trim()) return 'a rejection needs a reason';
   return undefined;
+}
+
+/**
+ * The `decide` update's validator: the payload's shape (each bad field named), then the gate's
+ * rules. Throwing refuses the update before it reaches history.
+ */
+export function checkDecision(gate: PendingGate, input: unknown): DecisionInput {
+  const d = parseDecisionInput(input);
+  const why = refusal(gate, d);
+  if (why) throw new Error(why);
+  return d;
 }
 
 
@@ -70,10 +92,21 @@ export async function approvalGate(opts: {
     if (d.decision === 'reject') setStatus('Rejected');
     else if (approvals >= gate.required) setStatus('Approved');
   };
-  const viaSignal = (decision: DecisionInput['decision']) => (input: { identity: string; comment?: string; reason?: string }) => {
-    const d: DecisionInput = { ...input, decision };
+  // A signal cannot be refused before history, so a malformed or refused vote is recorded as
+  // refused; a handler that threw instead would fail the workflow task over and over.
+  const viaSignal = (decision: DecisionInput['decision']) => (input: unknown) => {
+    const given = (input as { identity?: unknown } | null | undefined)?.identity;
+    const refuse = (reason: string) =>
+      gate.refused.push({ identity: typeof given === 'string' ? given.slice(0, 64) : '(invalid)', reason, at: new Date().toISOString() });
+    let d: DecisionInput;
+    try {
+      d = { ...parseVoteInput(input), decision };
+    } catch (err) {
+      refuse((err as Error).message);
+      return;
+    }
     const why = refusal(gate, d);
-    if (why) gate.refused.push({ identity: String(input?.identity), reason: why, at: new Date().toISOString() });
+    if (why) refuse(why);
     else accept(d, 'signal');
   };
 
@@ -83,13 +116,13 @@ export async function approvalGate(opts: {
   setHandler(
     decideUpdate,
     (d) => {
-      accept(d, 'update');
+      accept(parseDecisionInput(d), 'update');
       return gate;
     },
     {
-      validator: (d) => {
-        const why = refusal(gate, d);
-        if (why) throw new Error(why);
+      // Typed as DecisionInput, but a client can send anything: checked field by field.
+      validator: (d: unknown) => {
+        checkDecision(gate, d);
       },
     },
   );

@@ -4,7 +4,8 @@ import type { z } from 'zod';
 export function formatIssues(error: z.ZodError, prefix = ''): string {
   return error.issues
     .map((issue) => {
-      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+      // An empty key is shown as "" rather than dropped, which would blame its parent instead.
+      const path = [...(prefix ? [prefix] : []), ...issue.path.map((k) => (String(k) === '' ? '""' : String(k)))].join('.');
       return `${path || '(root)'}: ${issue.message}`;
     })
     .join('\n');

@@ -50,7 +50,8 @@ function describe(v: unknown): string {
     try {
       s = JSON.stringify(v) ?? String(v);
     } catch {
-      s = String(v);
+      // Too deeply nested to render (String() would recurse just as deep): name the kind only.
+      s = Array.isArray(v) ? '[a deeply nested list]' : '{a deeply nested object}';
     }
   }
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
@@ -62,9 +63,15 @@ function toNumber(v: unknown): Cell | typeof BAD {
   if (typeof v === 'string') {
     const s = v.trim();
     if (MISSING_TOKENS.has(s)) return null;
-    return DECIMAL.test(s) ? Number(s) : BAD;
+    if (!DECIMAL.test(s)) return BAD;
+    // "1e999" is decimal text but no finite number: a type error, not an Infinity in the data.
+    const n = Number(s);
+    return Number.isFinite(n) ? n : BAD;
   }
-  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'bigint') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : BAD;
+  }
   return BAD;
 }
 

@@ -1,9 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import v8 from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
 import { CsvError, parse as parseCsv } from 'csv-parse';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetSchema, type FileMetaData, type SchemaTree } from 'hyparquet';
 import { MlcycleError } from '../errors';
 
 export { coerceRow, createRowCoercer, createTypeErrorCollector, MISSING_TOKENS } from './coerce';
@@ -50,6 +53,11 @@ export function inferFormat(filePath: string): { format: DataFormat; gzip: boole
 export interface ReadOptions {
   /** Records per batch from `readBatches` (CSV and JSONL; Parquet batches are its row groups). Default 10,000. */
   batchSize?: number;
+  /**
+   * Longest one Parquet row group may take to decode before the file is refused as damaged.
+   * Default: 2 minutes plus 1 ms per 1,000 values (rows × columns) the row group declares.
+   */
+  parquetDecodeTimeoutMs?: number;
 }
 
 /**
@@ -86,7 +94,7 @@ export async function* readBatches(localPath: string, format?: DataFormat, optio
       if (gzip) {
         throw new MlcycleError('DATA_INVALID', `${localPath}: gzip-compressed Parquet is not supported (Parquet compresses internally)`);
       }
-      yield* readParquet(localPath);
+      yield* readParquet(localPath, options.parquetDecodeTimeoutMs);
       return;
   }
 }
@@ -185,6 +193,10 @@ async function* readCsv(localPath: string, gzip: boolean, batchSize: number): As
       const seen = new Set<string>();
       for (const [i, name] of header.entries()) {
         if (name.trim() === '') throw new MlcycleError('DATA_INVALID', `${localPath}: line 1: CSV header column ${i + 1} has no name`);
+        // NULs between the letters: UTF-16 without a byte order mark the parser could decode.
+        if (name.includes('\u0000')) {
+          throw new MlcycleError('DATA_INVALID', `${localPath}: line 1: CSV header column ${i + 1} contains NUL characters; is the file UTF-16? Save it as UTF-8`);
+        }
         if (seen.has(name)) throw new MlcycleError('DATA_INVALID', `${localPath}: line 1: CSV header names column "${name}" twice`);
         seen.add(name);
       }
@@ -225,7 +237,8 @@ function parseJsonLine(localPath: string, line: string, lineNo: number): Record<
 
 async function* readJsonl(localPath: string, gzip: boolean, batchSize: number): AsyncGenerator<Record<string, unknown>[]> {
   const source = openStream(localPath, gzip);
-  source.setEncoding('utf8'); // decodes characters split across chunks
+  const decoder = new StringDecoder('utf8'); // decodes characters split across chunks
+  let start = true;
   let rest = '';
   let lineNo = 0;
   let batch: Record<string, unknown>[] = [];
@@ -251,11 +264,21 @@ async function* readJsonl(localPath: string, gzip: boolean, batchSize: number): 
     }
   }
   try {
-    for await (const chunk of source as AsyncIterable<string>) {
-      const lines = (rest + chunk).split('\n');
+    for await (const bytes of source as AsyncIterable<Buffer>) {
+      let chunk = bytes;
+      if (start) {
+        start = false;
+        // A byte order mark: UTF-8's is dropped (as the CSV reader does); UTF-16 is not JSONL.
+        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+        else if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)) {
+          throw new MlcycleError('DATA_INVALID', `${localPath}: line 1: the file is UTF-16 encoded (it starts with a UTF-16 byte order mark); JSONL must be UTF-8`);
+        }
+      }
+      const lines = (rest + decoder.write(chunk)).split('\n');
       rest = lines.pop()!;
       yield* take(lines);
     }
+    rest += decoder.end();
     if (rest.length > 0) yield* take([rest]);
     if (batch.length > 0) yield batch;
   } catch (err) {
@@ -265,29 +288,165 @@ async function* readJsonl(localPath: string, gzip: boolean, batchSize: number): 
   }
 }
 
-async function* readParquet(localPath: string): AsyncGenerator<Record<string, unknown>[]> {
-  let file;
+/**
+ * Checks that every row group holds one column chunk per leaf column of the schema, in schema
+ * order, as Parquet requires. hyparquet starts reading a row group's chunks before it resolves
+ * their schema paths; a chunk whose path the schema lacks makes it throw midway and leaves the
+ * reads already started to fail later as unhandled rejections. Damaged metadata is refused here,
+ * with the row group and column named, before any read starts.
+ */
+function checkColumnChunks(localPath: string, metadata: FileMetaData): void {
+  const leaves: string[] = [];
+  const walk = (node: SchemaTree): void => {
+    if (node.children.length === 0) leaves.push(node.path.join('.'));
+    for (const child of node.children) walk(child);
+  };
+  for (const child of parquetSchema(metadata).children) walk(child);
+  for (const [group, rowGroup] of metadata.row_groups.entries()) {
+    if (rowGroup.columns.length !== leaves.length) {
+      throw new MlcycleError('DATA_INVALID', `${localPath}: Parquet row group ${group} has ${rowGroup.columns.length} column chunks for the schema's ${leaves.length} columns`);
+    }
+    for (const [i, chunk] of rowGroup.columns.entries()) {
+      const at = chunk.meta_data?.path_in_schema?.join('.');
+      if (at !== leaves[i]) {
+        throw new MlcycleError('DATA_INVALID', `${localPath}: Parquet row group ${group}, column chunk ${i}: holds column "${at ?? '(none)'}" where the schema has "${leaves[i]}"`);
+      }
+    }
+  }
+}
+
+/**
+ * Decodes row groups in a worker thread. hyparquet trusts the counts a file declares: damaged page
+ * data can make it loop for minutes, exhaust memory or reject promises nobody awaits, any of which
+ * would stall or kill the whole process (an activity worker, a server). In a thread of its own, a
+ * decode that fails, hangs past its time limit or runs out of memory ends that thread only. (The
+ * thread also decodes the next row group while the caller works on the current one.)
+ */
+const DECODER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } = require(workerData.hyparquet);
+const ready = asyncBufferFromFile(workerData.path).then(async (file) => ({ file, metadata: await parquetMetadataAsync(file) }));
+let queue = Promise.resolve();
+parentPort.on('message', ({ id, rowStart, rowEnd }) => {
+  queue = queue
+    .then(() => ready)
+    .then(({ file, metadata }) => parquetReadObjects({ file, metadata, rowStart, rowEnd, rowFormat: 'object' }))
+    .then((rows) => {
+      // Column arrays copy across threads faster than row objects.
+      const names = rows.length > 0 ? Object.keys(rows[0]) : [];
+      parentPort.postMessage({ id, names, columns: names.map((n) => rows.map((r) => r[n])), count: rows.length });
+    })
+    .catch((err) => parentPort.postMessage({ id, error: err instanceof Error ? err.message : String(err) }));
+});
+`;
+
+interface DecodedMessage {
+  id: number;
+  names?: string[];
+  columns?: unknown[][];
+  count?: number;
+  error?: string;
+}
+
+interface ParquetDecoder {
+  decode(rowStart: number, rowEnd: number, timeoutMs: number): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+function startParquetDecoder(localPath: string): ParquetDecoder {
+  const worker = new Worker(DECODER_SOURCE, {
+    eval: true,
+    workerData: { path: localPath, hyparquet: require.resolve('hyparquet') },
+    // As much heap as this thread has: running out ends the decoder, not the process.
+    resourceLimits: { maxOldGenerationSizeMb: Math.ceil(v8.getHeapStatistics().heap_size_limit / 2 ** 20) },
+  });
+  const pending = new Map<number, { resolve: (rows: Record<string, unknown>[]) => void; reject: (err: Error) => void }>();
+  let nextId = 0;
+  let dead: Error | undefined;
+  const failAll = (err: Error) => {
+    dead ??= err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  worker.on('message', (m: DecodedMessage) => {
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (!p) return;
+    if (m.error !== undefined) return p.reject(new Error(m.error));
+    const names = m.names ?? [];
+    const columns = m.columns ?? [];
+    const rows = new Array<Record<string, unknown>>(m.count ?? 0);
+    for (let i = 0; i < rows.length; i++) {
+      const row: Record<string, unknown> = {};
+      for (let c = 0; c < names.length; c++) row[names[c]!] = columns[c]![i];
+      rows[i] = row;
+    }
+    p.resolve(rows);
+  });
+  worker.on('error', (err) => failAll(err));
+  worker.on('exit', (code) => failAll(new Error(`the decoder stopped (exit code ${code})`)));
+  return {
+    decode(rowStart, rowEnd, timeoutMs) {
+      if (dead) return Promise.reject(dead);
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          failAll(new Error(`decoding did not finish within ${Math.round(timeoutMs / 1000)} s`));
+          void worker.terminate();
+        }, timeoutMs);
+        pending.set(id, {
+          resolve: (rows) => (clearTimeout(timer), resolve(rows)),
+          reject: (err) => (clearTimeout(timer), reject(err)),
+        });
+        worker.postMessage({ id, rowStart, rowEnd });
+      });
+    },
+    async close() {
+      await worker.terminate();
+    },
+  };
+}
+
+async function* readParquet(localPath: string, decodeTimeoutMs?: number): AsyncGenerator<Record<string, unknown>[]> {
   let metadata;
   try {
-    file = await asyncBufferFromFile(localPath);
-    metadata = await parquetMetadataAsync(file);
+    metadata = await parquetMetadataAsync(await asyncBufferFromFile(localPath));
+    checkColumnChunks(localPath, metadata);
   } catch (err) {
+    if (err instanceof MlcycleError) throw err;
     throw new MlcycleError('DATA_INVALID', `${localPath}: not a readable Parquet file: ${(err as Error).message}`, { cause: err });
   }
+  const groups: Array<{ rowStart: number; rowEnd: number; limit: number }> = [];
   let rowStart = 0;
-  for (const [group, rowGroup] of metadata.row_groups.entries()) {
-    const rowEnd = rowStart + Number(rowGroup.num_rows);
-    let rows: Record<string, unknown>[];
-    try {
-      rows = await parquetReadObjects({ file, metadata, rowStart, rowEnd, rowFormat: 'object' });
-    } catch (err) {
-      throw new MlcycleError(
-        'DATA_INVALID',
-        `${localPath}: cannot decode Parquet row group ${group} (rows ${rowStart + 1}-${rowEnd}): ${(err as Error).message}`,
-        { cause: err },
-      );
+  for (const rowGroup of metadata.row_groups) {
+    const rows = Number(rowGroup.num_rows);
+    groups.push({ rowStart, rowEnd: rowStart + rows, limit: decodeTimeoutMs ?? 120_000 + (rows * rowGroup.columns.length) / 1000 });
+    rowStart += rows;
+  }
+  if (groups.length === 0) return;
+  const decoder = startParquetDecoder(localPath);
+  const request = (g: (typeof groups)[number]) => {
+    const p = decoder.decode(g.rowStart, g.rowEnd, g.limit);
+    p.catch(() => undefined); // awaited below, unless the caller stops reading first
+    return p;
+  };
+  try {
+    let next = request(groups[0]!);
+    for (const [group, g] of groups.entries()) {
+      let rows: Record<string, unknown>[];
+      try {
+        rows = await next;
+      } catch (err) {
+        throw new MlcycleError(
+          'DATA_INVALID',
+          `${localPath}: cannot decode Parquet row group ${group} (rows ${g.rowStart + 1}-${g.rowEnd}): ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      if (group + 1 < groups.length) next = request(groups[group + 1]!);
+      if (rows.length > 0) yield rows;
     }
-    if (rows.length > 0) yield rows;
-    rowStart = rowEnd;
+  } finally {
+    await decoder.close();
   }
 }

@@ -194,19 +194,37 @@ class NumberAccumulator implements Accumulator {
     if (this.nonInteger) out.nonInteger = this.nonInteger;
     if (this.n === 0) return out;
 
-    const sorted = this.values.subarray(0, this.kept).sort();
+    let sorted = this.values.subarray(0, this.kept).sort();
     this.values = new Float64Array(0);
+    let mean = this.mean;
+    let std = this.n > 1 ? Math.sqrt(this.m2 / (this.n - 1)) : 0;
+    // Differences and squares of values beyond ~1e144 overflow to Infinity and NaN, which a
+    // manifest (JSON) cannot hold: such a column is summarized from its kept values scaled down by
+    // a power of two (exact), and the results scaled back, saturating at ±Number.MAX_VALUE.
+    const maxAbs = Math.max(Math.abs(this.min), Math.abs(this.max));
+    const scale = maxAbs > 2 ** 480 ? 2 ** (Math.ceil(Math.log2(maxAbs)) - 480) : 1;
+    const back = (x: number) => Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, x * scale));
+    if (scale !== 1) {
+      sorted = sorted.map((x) => x / scale);
+      let m = 0;
+      for (let i = 0; i < sorted.length; i++) m += (sorted[i]! - m) / (i + 1);
+      let ss = 0;
+      for (let i = 0; i < sorted.length; i++) ss += (sorted[i]! - m) ** 2;
+      mean = back(m);
+      std = sorted.length > 1 ? back(Math.sqrt(ss / (sorted.length - 1))) : 0;
+    }
     // simple-statistics only indexes and reads `length`, so a typed array serves as its number[].
     const asArray = sorted as unknown as number[];
-    const q = (p: number) => quantileSorted(asArray, p);
+    const q = (p: number) => back(quantileSorted(asArray, p));
     const percentiles: number[] = [];
-    for (let i = 0; i <= 100; i++) percentiles.push(i === 0 ? sorted[0]! : i === 100 ? sorted[sorted.length - 1]! : q(i / 100));
+    for (let i = 0; i <= 100; i++) percentiles.push(i === 0 ? back(sorted[0]!) : i === 100 ? back(sorted[sorted.length - 1]!) : q(i / 100));
+    const hist = histogram(sorted, this.min / scale, this.max / scale, this.bins);
 
     out.stats = {
       min: this.min,
       max: this.max,
-      mean: this.mean,
-      std: this.n > 1 ? Math.sqrt(this.m2 / (this.n - 1)) : 0,
+      mean,
+      std,
       quantiles: {
         p1: q(QUANTILE_LEVELS.p1),
         p5: q(QUANTILE_LEVELS.p5),
@@ -217,7 +235,7 @@ class NumberAccumulator implements Accumulator {
         p99: q(QUANTILE_LEVELS.p99),
       },
       percentiles,
-      histogram: histogram(sorted, this.min, this.max, this.bins),
+      histogram: scale === 1 ? hist : { edges: hist.edges.map(back), counts: hist.counts },
       sampled: this.n > this.kept,
       sampleSize: this.kept,
     };

@@ -13,6 +13,8 @@ export interface ScanOptions {
   /** Called every `progressEvery` rows (default 100,000) and once at the end with the rows read. */
   onProgress?: (rows: number) => void;
   progressEvery?: number;
+  /** See ReadOptions.parquetDecodeTimeoutMs. */
+  parquetDecodeTimeoutMs?: number;
 }
 
 export interface ScanResult {
@@ -30,7 +32,7 @@ export async function scanDataset(localPath: string, schema: DataSchema, options
   const typeErrors = createTypeErrorCollector(options.maxTypeErrorExamples ?? 5);
   const every = options.progressEvery ?? 100_000;
   const onProgress = options.onProgress;
-  for await (const batch of readBatches(localPath, options.format)) {
+  for await (const batch of readBatches(localPath, options.format, { parquetDecodeTimeoutMs: options.parquetDecodeTimeoutMs })) {
     for (const raw of batch) {
       const { row, typeErrors: errors } = coerce(raw);
       const rowNumber = profiler.add(row, raw);

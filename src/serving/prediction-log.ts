@@ -87,10 +87,34 @@ export function createPredictionLogger(opts: PredictionLoggerOptions): Predictio
     opts.onDropped?.(excess);
   }
 
-  /** One object: rows of one hour (see `take`). */
-  async function writeBatch(batch: readonly PredictionLogEntry[]): Promise<void> {
-    const body = batch.map((e) => JSON.stringify(e)).join('\n') + '\n';
-    await store.putNamed(predictionLogKey(model, batch[0]!.ts), body, { contentType: 'application/x-ndjson' });
+  /** One object: rows of one hour (see `take`), as JSON lines. */
+  async function writeBatch(batch: readonly PredictionLogEntry[], lines: readonly string[]): Promise<void> {
+    await store.putNamed(predictionLogKey(model, batch[0]!.ts), lines.join('\n') + '\n', { contentType: 'application/x-ndjson' });
+  }
+
+  /**
+   * The rows of `batch` that serialize, with their lines. A row that does not (an extra field
+   * nested too deeply for JSON.stringify) is dropped here: kept, it would fail every retry and
+   * hold up all the rows behind it.
+   */
+  function serialize(batch: readonly PredictionLogEntry[]): { kept: PredictionLogEntry[]; lines: string[] } {
+    const kept: PredictionLogEntry[] = [];
+    const lines: string[] = [];
+    let problem: unknown;
+    for (const e of batch) {
+      try {
+        lines.push(JSON.stringify(e));
+        kept.push(e);
+      } catch (err) {
+        problem = err;
+      }
+    }
+    const dropped = batch.length - kept.length;
+    if (dropped > 0) {
+      opts.onDropped?.(dropped);
+      log(`prediction log: dropped ${dropped} row${dropped === 1 ? '' : 's'} that cannot be written as JSON: ${problem instanceof Error ? problem.message : String(problem)}`);
+    }
+    return { kept, lines };
   }
 
   /** Removes the next batch: at most `max` rows, all from the hour of the first one. */
@@ -109,10 +133,12 @@ export function createPredictionLogger(opts: PredictionLoggerOptions): Predictio
   async function drain(all: boolean): Promise<void> {
     let owed = all ? buffer.length : 0;
     while (buffer.length >= batchRows || (owed > 0 && buffer.length > 0)) {
-      const batch = take(buffer.length >= batchRows ? batchRows : Math.min(batchRows, owed));
-      owed -= batch.length;
+      const taken = take(buffer.length >= batchRows ? batchRows : Math.min(batchRows, owed));
+      owed -= taken.length;
+      const { kept: batch, lines } = serialize(taken);
+      if (batch.length === 0) continue;
       try {
-        await writeBatch(batch);
+        await writeBatch(batch, lines);
         opts.onWritten?.(batch.length);
         if (failing) log(`prediction log: writing to the store works again`);
         failing = false;

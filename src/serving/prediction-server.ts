@@ -184,6 +184,32 @@ function toIssues(error: z.ZodError): { issues: Issue[]; total: number } {
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/** Standard deviations from the training mean past which a number is reported as unscorable. */
+const EXTREME_Z = 1e6;
+
+/**
+ * Issues for the rows the model scored as NaN. Finite numbers can still be too extreme to score:
+ * standardized, they overflow to ±Infinity, and opposite infinities cancel to NaN. Each such row
+ * names its number columns that lie absurdly far from the training data (or the row itself when
+ * none does).
+ */
+function unscorableIssues(artifact: ModelArtifact, rows: readonly Row[], probabilities: readonly number[]): { issues: Issue[]; total: number } {
+  const all: Issue[] = [];
+  probabilities.forEach((p, i) => {
+    if (Number.isFinite(p)) return;
+    const row = rows[i]!;
+    const extreme = artifact.encoder.columns.filter((c) => {
+      const v = row[c.name];
+      return c.kind === 'number' && typeof v === 'number' && !(Math.abs((v - c.mean) / c.std) <= EXTREME_Z);
+    });
+    for (const c of extreme) {
+      all.push({ path: `rows.${i}.${c.name}`, message: `${String(row[c.name])} is too far outside the training data to score (over ${EXTREME_Z} standard deviations from its mean)` });
+    }
+    if (extreme.length === 0) all.push({ path: `rows.${i}`, message: 'the model cannot score this row (its probability is not a number)' });
+  });
+  return { issues: all.slice(0, MAX_ISSUES), total: all.length };
+}
+
 function describeRouting(r: Routing | undefined): string {
   if (!r) return 'nothing';
   return `v${r.stable.version}${r.canary ? ` + canary v${r.canary.model.version} at ${r.canary.percent}%` : ''}`;
@@ -407,6 +433,16 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
       countAnswer(version, 500, started);
       problem(`model "${model}" v${version}: prediction failed: ${errorText(err)}`);
       return reply.code(500).send({ error: `prediction failed: ${errorText(err)}` });
+    }
+    const unscorable = unscorableIssues(served.artifact, rows, probabilities);
+    if (unscorable.total > 0) {
+      countAnswer(version, 400, started);
+      const { issues, total } = unscorable;
+      return reply.code(400).send({
+        error: `invalid request: ${total} problem${total === 1 ? '' : 's'}, first ${issues[0]!.path}: ${issues[0]!.message}`,
+        issues,
+        ...(total > issues.length ? { issuesOmitted: total - issues.length } : {}),
+      });
     }
     const predictions = probabilities.map((p) => ({ probability: p, label: p >= 0.5 }));
     try {

@@ -164,13 +164,17 @@ const TuneSectionShape = z
   })
   .strict();
 
+/** Most values an int or float dimension of a grid may enumerate: grid search materializes each dimension's list. */
+export const MAX_GRID_VALUES = 10_000;
+
 /** Largest number in an epochs dimension (int upper end, or the largest numeric choice). */
 function epochsMax(dim: Dimension | undefined): number | undefined {
   if (!dim) return undefined;
   const d = dimensionSpec('epochs', dim);
   if (d.kind === 'choice') {
     const nums = d.values.filter((v): v is number => typeof v === 'number');
-    return nums.length === d.values.length ? Math.max(...nums) : undefined;
+    // A loop, not Math.max(...nums): spreading a long list overflows the call stack.
+    return nums.length === d.values.length ? nums.reduce((a, b) => (b > a ? b : a), -Infinity) : undefined;
   }
   return Number.isInteger(d.high) ? d.high : Math.floor(d.high);
 }
@@ -183,6 +187,15 @@ export const TuneSpecSchema = TuneSectionShape.superRefine((t, ctx) => {
         code: 'custom',
         path: ['space', name, 'steps'],
         message: `grid search over a continuous ${d.log ? 'loguniform' : 'uniform'} range needs steps: n (n evenly spaced values), or list them with values: [...]`,
+      });
+    }
+    // Counted, never enumerated: an int range like [0, 1e12] would exhaust memory before failing.
+    const points = d.kind === 'int' ? (d.steps ?? d.high - d.low + 1) : d.kind === 'float' ? (d.steps ?? 1) : 0;
+    if (t.strategy === 'grid' && points > MAX_GRID_VALUES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['space', name, d.kind === 'int' && d.steps === undefined ? 'int' : 'steps'],
+        message: `grid search would enumerate ${points} values of this dimension (at most ${MAX_GRID_VALUES}); use fewer steps or a narrower range`,
       });
     }
   }
