@@ -7,7 +7,8 @@ function describeStep(step: RunStatus['steps'][number]): string {
   if (step.cached) parts.push('(cached)');
   if (step.progress) parts.push(`${step.progress.done}/${step.progress.total}`);
   if (step.attempts > 1) parts.push(`attempt ${step.attempts}`);
-  if (step.resumedFrom !== undefined) parts.push(`resumed from ${step.resumedFrom}`);
+  // 0 means a first attempt that started from scratch: nothing was resumed.
+  if (step.resumedFrom) parts.push(`resumed from epoch ${step.resumedFrom}`);
   if (step.summary && step.state !== 'running') parts.push(`— ${step.summary}`);
   return parts.join(' ');
 }
