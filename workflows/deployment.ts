@@ -32,10 +32,20 @@ export const deploymentStatusQuery = defineQuery<{ phase: string; readings: Guar
  * keeps serving.
  */
 export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentResult> {
+  const nonRetryableErrorTypes = ['NOT_FOUND', 'DATA_INVALID', 'USAGE'];
+  // Registry and routing writes ride out a storage outage of about two minutes, like the
+  // pipeline's steps; a rollback that gave up after 15 s would leave the canary routed.
   const acts = proxyActivities<Activities>({
     taskQueue: input.queue,
     startToCloseTimeout: '1m',
-    retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes: ['NOT_FOUND', 'DATA_INVALID', 'USAGE'] },
+    retry: { maximumAttempts: 15, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes },
+  });
+  // A service whose metrics stay dark for ~15 s fails the bake, which rolls back: waiting longer
+  // would keep a possibly broken canary serving.
+  const probe = proxyActivities<Activities>({
+    taskQueue: input.queue,
+    startToCloseTimeout: '1m',
+    retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, nonRetryableErrorTypes },
   });
   const { model, version, deploy } = input;
   const readings: GuardrailReading[] = [];
@@ -65,7 +75,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       const step = Math.min(checkEvery, bakeMs - waited);
       await sleep(step);
       waited += step;
-      const reading = await acts.checkGuardrails({ serviceUrl: canary.serviceUrl, version, limits: { ...canary.rollbackIf, minRequests: canary.minRequests } });
+      const reading = await probe.checkGuardrails({ serviceUrl: canary.serviceUrl, version, limits: { ...canary.rollbackIf, minRequests: canary.minRequests } });
       readings.push(reading);
       if (reading.breached) {
         phase = 'rolling back';
