@@ -15,16 +15,7 @@ import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { acceptable, APPROVERS, buildPayload, namesProblem, payload } from './decisions';
 
 import { FUZZ_SEED, fuzzTarget } from './fuzz-support';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 240_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+import { until } from '../helpers/until';
 
 describe('fuzz: approval payloads on a real gate', () => {
   const target = fuzzTarget('approval-updates');
@@ -52,7 +43,7 @@ describe('fuzz: approval payloads on a real gate', () => {
     });
     const { workflowId } = await env.client.startPipeline(spec, { cache: false });
     handle = env.client.temporal.workflow.getHandle(workflowId);
-    await until('the gate', async () => (await env.client.status(workflowId)).status === 'awaiting_approval');
+    await until('the gate', async () => (await env.client.status(workflowId)).status === 'awaiting_approval', 240_000);
   }, 300_000);
   afterAll(async () => {
     await handle?.terminate('fuzz test done').catch(() => undefined);

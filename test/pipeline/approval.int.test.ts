@@ -7,16 +7,7 @@ import { runCliAsync } from '../helpers/cli';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
 import { captureHistory } from '../helpers/history-capture';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+import { until } from '../helpers/until';
 
 describe('approval gate, promotion and rollback on the real stack', () => {
   let env: TestEnv;
