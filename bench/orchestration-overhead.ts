@@ -18,17 +18,14 @@
  *     split into phases (activity dispatch, activity run, workflow-task wait, workflow-task run).
  * Prints a table and a final JSON line. Exits non-zero only on errors, never on a missed target.
  */
-import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Client, Connection, type WorkflowStartOptions } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Client, type WorkflowStartOptions } from '@temporalio/client';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { withBenchDevServer } from './bench-dev-server';
 import { parseEnv } from '../src/config/env';
-import { resolveBinary, TEMPORAL_CLI } from '../src/stack/binaries';
-import { freePort } from '../src/stack/ports';
-import { startTemporalDevServer, type RunningTemporal } from '../src/stack/temporal-server';
 import { KIND, MODEL, STAGE } from '../workflows/search-attributes';
 import * as activities from './orchestration/activities';
 import { quietLogger } from '../src/worker/workflow-bundle';
@@ -215,53 +212,14 @@ async function main(): Promise<void> {
   const variants = which === 'all' ? [...MAIN_VARIANTS, ...DIAGNOSTIC_VARIANTS] : MAIN_VARIANTS;
   const log = (l: string) => process.stderr.write(`${l}\n`);
 
-  // Same runtime settings as mlcycle's installRuntime() (src/dev/dev-environment.ts), without
-  // importing the whole worker/activities graph into the benchmark.
-  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
-
+  // start-dev registers mlcycle's search attributes (MlcycleStage etc.).
   const env = parseEnv({ ...process.env, TEMPORAL_ADDRESS: '', MLCYCLE_S3_ENDPOINT: '' });
-  const dir = await fs.mkdtemp(path.join(values['state-dir'] ?? os.tmpdir(), 'mlcycle-bench-orch-'));
-  let server: RunningTemporal | undefined;
-  let connection: Connection | undefined;
-  let nativeConnection: NativeConnection | undefined;
-  const cleanup = async () => {
-    await connection?.close().catch(() => undefined);
-    await nativeConnection?.close().catch(() => undefined);
-    await server?.stop().catch(() => undefined);
-    await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
-  };
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) return;
-    interrupted = true;
-    log('interrupted: stopping the dev server');
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-
-  try {
-    const t0 = performance.now();
-    const binary = await resolveBinary(TEMPORAL_CLI, env, { log });
-    // start-dev registers mlcycle's search attributes (MlcycleStage etc.).
-    server = await startTemporalDevServer({
-      binary: binary.path,
-      host: '127.0.0.1',
-      port: await freePort(),
-      uiPort: 0,
-      ui: false,
-      dbFile: path.join(dir, 'temporal.db'),
-      logDir: path.join(dir, 'logs'),
-      namespace: env.TEMPORAL_NAMESPACE,
-    });
+  await withBenchDevServer({ stateDir: values['state-dir'] ?? os.tmpdir(), dirPrefix: 'mlcycle-bench-orch-', namespace: env.TEMPORAL_NAMESPACE, log }, async ({ server, nativeConnection, connection, dir }) => {
     const namespace = server.namespace;
-    log(`temporal dev server at ${server.address} (${binary.source}) in ${Math.round(performance.now() - t0)} ms`);
-
     const t1 = performance.now();
     const { code } = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, 'orchestration', 'workflows.ts'), logger: quietLogger });
     log(`bundled workflows in ${Math.round(performance.now() - t1)} ms`);
 
-    nativeConnection = await NativeConnection.connect({ address: server.address });
     const worker = await Worker.create({
       connection: nativeConnection,
       namespace,
@@ -269,7 +227,6 @@ async function main(): Promise<void> {
       workflowBundle: { code },
       activities,
     });
-    connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, namespace });
 
     const results = new Map<string, RunResult[]>(variants.map((v) => [v.name, []]));
@@ -336,9 +293,7 @@ async function main(): Promise<void> {
         variants: summary,
       }),
     );
-  } finally {
-    await cleanup();
-  }
+  });
 }
 
 
