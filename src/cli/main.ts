@@ -21,7 +21,7 @@ import { addMonitorCommands } from './monitor';
 import { addCodecServerCommands } from './codec-server';
 import { addKeysCommands } from './keys';
 import { loadKeyring } from '../codec/keyring';
-import { processLineLogger } from '../observability/logging';
+import { fatalLine, processLineLogger } from '../observability/logging';
 import { parseMetricsAddress } from '../observability/settings';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -253,11 +253,11 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (isMlcycleError(err)) {
-      process.stderr.write(`mlcycle: ${err.message}\n`);
+      process.stderr.write(`${fatalLine(err.message, err.code)}\n`);
       process.exitCode = err.exitCode;
       return;
     }
-    process.stderr.write(`mlcycle: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`${fatalLine(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)}\n`);
     process.exitCode = 1;
   }
 }

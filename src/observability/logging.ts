@@ -107,3 +107,19 @@ export function jsonProcessWarnings(opts: { level: LogLevel; write?: (line: stri
     );
   });
 }
+
+/**
+ * The line a failing command ends with: `mlcycle: <message>` for a person, an ERROR record (with
+ * the error code) in JSON mode, so a collector reading a worker's stderr sees why it exited. A bad
+ * observability variable is itself such a failure: it is reported as text.
+ */
+export function fatalLine(message: string, code?: string, source: NodeJS.ProcessEnv = process.env): string {
+  let format: LogFormat = 'text';
+  try {
+    format = observabilitySettings(source).logFormat;
+  } catch {
+    // fall through to text
+  }
+  if (format === 'text') return `mlcycle: ${message}`;
+  return formatJsonLogEntry({ level: 'ERROR', message, timestampNanos: BigInt(Date.now()) * 1_000_000n, meta: { component: 'mlcycle', ...(code ? { code } : {}) } });
+}

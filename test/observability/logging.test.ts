@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRuntimeLogger, formatJsonLogEntry, jsonProcessWarnings, lineLogger } from '../../src/observability/logging';
+import { createRuntimeLogger, fatalLine, formatJsonLogEntry, jsonProcessWarnings, lineLogger } from '../../src/observability/logging';
 
 const at = (iso: string) => BigInt(Date.parse(iso)) * 1_000_000n;
 
@@ -94,5 +94,17 @@ describe("Node's warnings in JSON mode", () => {
     }
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] ?? '')).toMatchObject({ level: 'WARN', message: 'NodeVersionSupportWarning: upgrade\nsoon', component: 'node', warning: 'Warning', code: 'X1' });
+  });
+});
+
+describe('the fatal line a failing command ends with', () => {
+  it('is text for a person and an ERROR record with the code in JSON mode', () => {
+    expect(fatalLine('spec is invalid', 'SPEC_INVALID', {})).toBe('mlcycle: spec is invalid');
+    const record = JSON.parse(fatalLine('spec is invalid', 'SPEC_INVALID', { MLCYCLE_LOG_FORMAT: 'json' })) as Record<string, unknown>;
+    expect(record).toMatchObject({ level: 'ERROR', message: 'spec is invalid', code: 'SPEC_INVALID', component: 'mlcycle' });
+  });
+
+  it('falls back to text when the log settings themselves are bad', () => {
+    expect(fatalLine('invalid environment', 'CONFIG_INVALID', { MLCYCLE_LOG_FORMAT: 'xml' })).toBe('mlcycle: invalid environment');
   });
 });
