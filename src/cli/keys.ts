@@ -2,7 +2,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { parseEnv, type Env } from '../config/env';
-import { defaultKeyFile, generateKeyringFile, loadKeyring, readKeyringFile, rotateKeyringFile, writeKeyringFile } from '../codec/keyring';
+import { defaultKeyFile, generateKeyringFile, keyFilePath, loadKeyring, readKeyringFile, rotateKeyringFile, writeKeyringFile } from '../codec/keyring';
 import { MlcycleError } from '../errors';
 
 /** The file init and rotate write: --file, else MLCYCLE_CODEC_KEY_FILE, else the project's default. */
@@ -11,7 +11,7 @@ function keyFileFor(env: Env, file: string | undefined): string {
   if (env.MLCYCLE_CODEC_KEYS) {
     throw new MlcycleError('USAGE', 'keys: MLCYCLE_CODEC_KEYS holds the keys inline, so there is no file to change; pass --file <file> or change the variable where you keep it');
   }
-  return env.MLCYCLE_CODEC_KEY_FILE ? path.resolve(env.MLCYCLE_CODEC_KEY_FILE) : defaultKeyFile(env);
+  return keyFilePath(env);
 }
 
 /** `mlcycle keys init|rotate|show`: the payload encryption keyring; key material is never printed. */

@@ -24,10 +24,6 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   /** Without a keyring the codec only decodes nothing and passes plaintext through. */
   constructor(private readonly keyring: Keyring | undefined) {}
 
-  get encrypting(): boolean {
-    return this.keyring !== undefined;
-  }
-
   async encode(payloads: Payload[]): Promise<Payload[]> {
     const keyring = this.keyring;
     if (!keyring) return payloads;

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
-import type { Env } from '../config/env';
 import { AesGcmPayloadCodec } from './aes-gcm-codec';
-import { loadKeyring, type Keyring } from './keyring';
+import type { Keyring } from './keyring';
 
 /** failure-converter.ts from sources, .js when compiled: the workflow bundler needs a file path. */
 export const FAILURE_CONVERTER_PATH =
@@ -17,8 +16,4 @@ export const FAILURE_CONVERTER_PATH =
  */
 export function mlcycleDataConverter(keyring: Keyring | undefined): DataConverter {
   return { payloadCodecs: [new AesGcmPayloadCodec(keyring)], failureConverterPath: FAILURE_CONVERTER_PATH };
-}
-
-export function keyringFromEnv(env: Env): Keyring | undefined {
-  return loadKeyring(env);
 }

@@ -32,14 +32,19 @@ export interface Keyring {
   source: string;
 }
 
-export function parseKeyring(json: unknown, source: string): Keyring {
+function parseKeyringFile(json: unknown, source: string): KeyringFile {
   const result = KeyringFileSchema.safeParse(json);
   if (!result.success) {
     throw new MlcycleError('CONFIG_INVALID', `invalid codec keys in ${source}:\n${formatIssues(result.error)}`);
   }
+  return result.data;
+}
+
+export function parseKeyring(json: unknown, source: string): Keyring {
+  const file = parseKeyringFile(json, source);
   return {
-    activeId: result.data.active,
-    keys: new Map(Object.entries(result.data.keys).map(([id, b64]) => [id, Buffer.from(b64, 'base64')])),
+    activeId: file.active,
+    keys: new Map(Object.entries(file.keys).map(([id, b64]) => [id, Buffer.from(b64, 'base64')])),
     source,
   };
 }
@@ -57,13 +62,20 @@ export function defaultKeyFile(env: Env, cwd = process.cwd()): string {
   return path.join(stateDir(env, cwd), 'codec-keys.json');
 }
 
+/** The key file this environment names: MLCYCLE_CODEC_KEY_FILE, else `codec-keys.json` in the state folder. */
+export function keyFilePath(env: Env, opts: { stateDir?: string; cwd?: string } = {}): string {
+  const cwd = opts.cwd ?? process.cwd();
+  if (env.MLCYCLE_CODEC_KEY_FILE) return path.resolve(cwd, env.MLCYCLE_CODEC_KEY_FILE);
+  return opts.stateDir ? path.join(path.resolve(cwd, opts.stateDir), 'codec-keys.json') : defaultKeyFile(env, cwd);
+}
+
 /**
  * Keys from MLCYCLE_CODEC_KEYS (inline JSON), else MLCYCLE_CODEC_KEY_FILE, else the project's
  * default key file when it exists. Undefined means payloads are written in plaintext.
  */
 export function loadKeyring(env: Env, cwd = process.cwd()): Keyring | undefined {
   if (env.MLCYCLE_CODEC_KEYS) return parseKeyring(parseJson(env.MLCYCLE_CODEC_KEYS, 'MLCYCLE_CODEC_KEYS'), 'MLCYCLE_CODEC_KEYS');
-  const file = env.MLCYCLE_CODEC_KEY_FILE ? path.resolve(cwd, env.MLCYCLE_CODEC_KEY_FILE) : defaultKeyFile(env, cwd);
+  const file = keyFilePath(env, { cwd });
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -103,10 +115,7 @@ export async function writeKeyringFile(target: string, file: KeyringFile): Promi
 }
 
 export async function readKeyringFile(target: string): Promise<KeyringFile> {
-  const json = parseJson(await fsp.readFile(target, 'utf8'), target);
-  const result = KeyringFileSchema.safeParse(json);
-  if (!result.success) throw new MlcycleError('CONFIG_INVALID', `invalid codec keys in ${target}:\n${formatIssues(result.error)}`);
-  return result.data;
+  return parseKeyringFile(parseJson(await fsp.readFile(target, 'utf8'), target), target);
 }
 
 /** The project's key file, created on first use: `mlcycle dev` encrypts by default. */

@@ -1,7 +1,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import path from 'node:path';
 import { stateDir, webUiUrl, type Env } from '../config/env';
-import { ensureKeyFile, loadKeyring, type Keyring } from '../codec/keyring';
+import { ensureKeyFile, keyFilePath, loadKeyring, type Keyring } from '../codec/keyring';
 import { DEFAULT_CODEC_PORT, createCodecServer, ensureTokenFile, validateToken, type CodecServer } from '../codec/codec-server';
 import { MlcycleError } from '../errors';
 import { isPortFree } from '../stack/ports';
@@ -130,9 +130,7 @@ async function devKeyring(opts: { env: Env; stateDir?: string; encryption?: bool
   if (opts.encryption === false) return { keyring: undefined, keyFile: undefined };
   const { env } = opts;
   if (env.MLCYCLE_CODEC_KEYS) return { keyring: loadKeyring(env), keyFile: undefined };
-  const keyFile = env.MLCYCLE_CODEC_KEY_FILE
-    ? path.resolve(env.MLCYCLE_CODEC_KEY_FILE)
-    : path.join(opts.stateDir ? path.resolve(opts.stateDir) : stateDir(env), 'codec-keys.json');
+  const keyFile = keyFilePath(env, opts.stateDir ? { stateDir: opts.stateDir } : {});
   const { created } = await ensureKeyFile(keyFile);
   if (created) opts.log?.(`codec: created payload encryption key file ${keyFile}`);
   return { keyring: loadKeyring({ ...env, MLCYCLE_CODEC_KEY_FILE: keyFile }), keyFile };
