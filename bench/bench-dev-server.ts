@@ -25,7 +25,15 @@ export interface BenchServer {
  * pulling the worker/activities graph into the benchmark.
  */
 export async function withBenchDevServer<T>(
-  opts: { stateDir: string; dirPrefix: string; namespace: string; log: (line: string) => void },
+  opts: {
+    stateDir: string;
+    dirPrefix: string;
+    namespace: string;
+    log: (line: string) => void;
+    /** false: the stock dev server, without dev-server-tuning.ts (default true). */
+    tuned?: boolean;
+    extraArgs?: string[];
+  },
   body: (bench: BenchServer) => Promise<T>,
 ): Promise<T> {
   const { log } = opts;
@@ -62,6 +70,8 @@ export async function withBenchDevServer<T>(
       dbFile: path.join(dir, 'temporal.db'),
       logDir: path.join(dir, 'logs'),
       namespace: opts.namespace,
+      tuned: opts.tuned,
+      extraArgs: opts.extraArgs,
     });
     log(`temporal dev server at ${server.address} (${binary.source}) in ${Math.round(performance.now() - t0)} ms`);
     nativeConnection = await NativeConnection.connect({ address: server.address });

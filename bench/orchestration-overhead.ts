@@ -4,11 +4,15 @@
  * activities on the same dev server, with the same worker. Target: mlcycle/bare ≤ 1.2× (medians).
  *
  *   npx tsx bench/orchestration-overhead.ts [--steps 20] [--runs 15] [--warmup 3] [--variants all]
- *                                           [--state-dir /dev/shm]
+ *                                           [--state-dir /dev/shm] [--untuned] [--server-arg ARG]...
  *
  * --state-dir is where the dev server's SQLite file goes (default: the OS temp folder, a real disk
  * like `mlcycle dev`'s state folder); /dev/shm takes fsync latency out and so makes the per-step
  * baseline smaller and any mlcycle overhead relatively larger.
+ *
+ * --untuned starts the stock dev server (without src/stack/dev-server-tuning.ts); --server-arg
+ * passes one more `temporal server start-dev` argument (repeatable), e.g.
+ * `--server-arg=--dynamic-config-value --server-arg=matching.numTaskqueueReadPartitions=1`.
  *
  * Runs are interleaved (the order rotates every round) so machine noise hits every variant alike.
  * Two measures per variant:
@@ -197,6 +201,8 @@ async function main(): Promise<void> {
       warmup: { type: 'string' },
       variants: { type: 'string' },
       'state-dir': { type: 'string' },
+      untuned: { type: 'boolean' },
+      'server-arg': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -214,7 +220,7 @@ async function main(): Promise<void> {
 
   // start-dev registers mlcycle's search attributes (MlcycleStage etc.).
   const env = parseEnv({ ...process.env, TEMPORAL_ADDRESS: '', MLCYCLE_S3_ENDPOINT: '' });
-  await withBenchDevServer({ stateDir: values['state-dir'] ?? os.tmpdir(), dirPrefix: 'mlcycle-bench-orch-', namespace: env.TEMPORAL_NAMESPACE, log }, async ({ server, nativeConnection, connection, dir }) => {
+  await withBenchDevServer({ stateDir: values['state-dir'] ?? os.tmpdir(), dirPrefix: 'mlcycle-bench-orch-', namespace: env.TEMPORAL_NAMESPACE, log, tuned: !values.untuned, extraArgs: values['server-arg'] }, async ({ server, nativeConnection, connection, dir }) => {
     const namespace = server.namespace;
     const t1 = performance.now();
     const { code } = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, 'orchestration', 'workflows.ts'), logger: quietLogger });

@@ -2,7 +2,7 @@
  * Fan-out efficiency of tuning studies: N trials of ~1 s synthetic work at concurrency C on one
  * worker, through the real `tuningStudy` / `tuningTrial` workflows. The trial activity is replaced
  * by a sleep (activities are plain functions handed to the worker), so what is measured is the
- * orchestration: wall time / ideal (N × 1 s / C), target ≤ 1.15.
+ * orchestration: wall time / ideal (N × 1 s / C), target ≤ 1.10 (the floor is 13 s / 12.5 s = 1.04: some slot runs 13 trials).
  *
  *   npx tsx bench/tuning-fanout.ts [--trials 200] [--concurrency 16] [--work-ms 1000] [--runs 3]
  */
@@ -20,7 +20,7 @@ import { startTemporalDevServer } from '../src/stack/temporal-server';
 import { parseTuneSpec } from '../src/tuning/tune-spec';
 import { loadWorkflowBundle } from '../src/worker/workflow-bundle';
 import type { TrialSegmentInput, TrialSegmentResult } from '../activities/tuning';
-import type { StudyInput } from '../workflows/tuning-study';
+import { DEFAULT_MAX_TRIALS_PER_RUN, type StudyInput } from '../workflows/tuning-study';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +35,7 @@ const concurrency = Number(values.concurrency);
 const workMs = Number(values['work-ms']);
 const runs = Number(values.runs);
 const QUEUE = 'bench-fanout';
+const TARGET = 1.1;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
       trainQueue: 'cpu',
       codeVersion: 'bench',
       cache: false,
-      maxTrialsPerRun: 100,
+      maxTrialsPerRun: DEFAULT_MAX_TRIALS_PER_RUN,
     });
     const ideal = (trials * workMs) / 1000 / concurrency;
     const ratios: number[] = [];
@@ -98,8 +99,8 @@ async function main(): Promise<void> {
       ratios.push(wall / ideal);
       console.log(`run ${r + 1}: ${wall.toFixed(2)} s for ${trials} trials (ideal ${ideal.toFixed(2)} s) → ${(wall / ideal).toFixed(3)}×`);
     }
-    const out = { bench: 'tuning-fanout', trials, concurrency, workMs, runs, idealS: ideal, wallS: walls, medianWallS: median(walls), medianRatio: median(ratios), target: 1.15, met: median(ratios) <= 1.15 };
-    console.log(`median: ${out.medianWallS.toFixed(2)} s, wall/ideal ${out.medianRatio.toFixed(3)}× (target ≤ 1.15: ${out.met ? 'met' : 'MISSED'})`);
+    const out = { bench: 'tuning-fanout', trials, concurrency, workMs, runs, idealS: ideal, wallS: walls, medianWallS: median(walls), medianRatio: median(ratios), target: TARGET, met: median(ratios) <= TARGET };
+    console.log(`median: ${out.medianWallS.toFixed(2)} s, wall/ideal ${out.medianRatio.toFixed(3)}× (target ≤ ${TARGET}: ${out.met ? 'met' : 'MISSED'})`);
     console.log(JSON.stringify(out));
     worker.shutdown();
     await running;

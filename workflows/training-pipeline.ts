@@ -1,6 +1,6 @@
 import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import { deploymentWorkflow } from './deployment';
-import { tuningStudy } from './tuning-study';
+import { DEFAULT_MAX_TRIALS_PER_RUN, tuningStudy } from './tuning-study';
 import { KIND, MODEL } from './search-attributes';
 import type { Activities } from '../activities';
 import type { PipelineInput, PipelineProgress, PipelineResult } from './pipeline-types';
@@ -125,7 +125,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
               trainQueue: spec.train.resources.queue,
               codeVersion: input.codeVersion,
               cache: input.cache,
-              maxTrialsPerRun: 100,
+              maxTrialsPerRun: DEFAULT_MAX_TRIALS_PER_RUN,
             },
           ],
           typedSearchAttributes: [

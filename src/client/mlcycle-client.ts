@@ -9,7 +9,7 @@ import { loadPipelineSpec, resolveSource, type LoadedSpec } from '../spec/pipeli
 import path from 'node:path';
 import { KIND, MODEL, STAGE } from '../../workflows/search-attributes';
 import type { PipelineInput, PipelineProgress, PipelineResult } from '../../workflows/pipeline-types';
-import { tuningStudy, type StudyInput, type StudyResult } from '../../workflows/tuning-study';
+import { DEFAULT_MAX_TRIALS_PER_RUN, tuningStudy, type StudyInput, type StudyResult } from '../../workflows/tuning-study';
 import type { RunStatus } from './run-status';
 import type { Payload } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
@@ -208,7 +208,7 @@ export class MlcycleClient {
       trainQueue: s.train.resources.queue,
       codeVersion: opts.codeVersion ?? codeVersion(),
       cache: s.cache,
-      maxTrialsPerRun: opts.maxTrialsPerRun ?? 100,
+      maxTrialsPerRun: opts.maxTrialsPerRun ?? DEFAULT_MAX_TRIALS_PER_RUN,
     };
     await this.temporal.workflow.start(tuningStudy, {
       taskQueue: input.queues.cpu,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { MlcycleError } from '../errors';
+import { devServerTuningArgs } from './dev-server-tuning';
 import { startManagedProcess, waitUntilHealthy, type ManagedProcess } from './managed-process';
 import { assertPortFree } from './ports';
 
@@ -17,6 +18,13 @@ export interface TemporalDevServerOptions {
   namespace: string;
   /** Remote codec server the Web UI asks to decode payloads (--ui-codec-endpoint). */
   codecEndpoint?: string;
+  /**
+   * The dynamic config and SQLite pragmas of dev-server-tuning.ts (default true). Benches turn it
+   * off to measure the stock dev server beside the tuned one.
+   */
+  tuned?: boolean;
+  /** More `start-dev` arguments, after mlcycle's own (benches try settings with these). */
+  extraArgs?: string[];
 }
 
 export interface RunningTemporal {
@@ -74,6 +82,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     '--port', String(opts.port),
     '--db-filename', opts.dbFile,
     '--log-level', 'warn',
+    ...(opts.tuned === false ? [] : devServerTuningArgs()),
+    ...(opts.extraArgs ?? []),
     ...searchAttributeArgs(),
     ...(opts.namespace !== 'default' ? ['--namespace', opts.namespace] : []),
     ...(opts.ui ? ['--ui-port', String(opts.uiPort), '--ui-ip', opts.host] : ['--headless']),
@@ -110,7 +120,7 @@ async function startViaSdkDownload(opts: TemporalDevServerOptions, address: stri
         namespace: opts.namespace,
         searchAttributes: [...ALL_SEARCH_ATTRIBUTES],
         log: { format: 'pretty', level: 'warn' },
-        ...(opts.ui && opts.codecEndpoint ? { extraArgs: ['--ui-codec-endpoint', opts.codecEndpoint] } : {}),
+        extraArgs: [...(opts.tuned === false ? [] : devServerTuningArgs()), ...(opts.extraArgs ?? []), ...(opts.ui && opts.codecEndpoint ? ['--ui-codec-endpoint', opts.codecEndpoint] : [])],
       },
     });
     return {
