@@ -17,10 +17,9 @@ import { parseEnv } from '../src/config/env';
 import { resolveBinary, TEMPORAL_CLI } from '../src/stack/binaries';
 import { freePort } from '../src/stack/ports';
 import { startTemporalDevServer } from '../src/stack/temporal-server';
-import { parseTuneSpec } from '../src/tuning/tune-spec';
 import { loadWorkflowBundle } from '../src/worker/workflow-bundle';
-import type { TrialSegmentInput, TrialSegmentResult } from '../activities/tuning';
-import { DEFAULT_MAX_TRIALS_PER_RUN, type StudyInput } from '../workflows/tuning-study';
+import { syntheticStudyActivities, syntheticStudyInput } from './fanout-study';
+import type { StudyInput } from '../workflows/tuning-study';
 
 const { values } = parseArgs({
   options: {
@@ -51,41 +50,16 @@ async function main(): Promise<void> {
   const server = await startTemporalDevServer({ binary, host: '127.0.0.1', port: await freePort(), uiPort: 0, ui: false, dbFile: path.join(dir, 't.db'), logDir: dir, namespace: 'default' });
   try {
     const connection = await NativeConnection.connect({ address: server.address });
-    let seq = 0;
     const worker = await Worker.create({
       connection,
       taskQueue: QUEUE,
       workflowBundle: await loadWorkflowBundle(),
       maxConcurrentActivityTaskExecutions: concurrency * 2,
-      activities: {
-        // Synthetic trial: ~workMs of "training", a deterministic metric.
-        async trainTrialSegment(input: TrialSegmentInput): Promise<TrialSegmentResult> {
-          await new Promise((r) => setTimeout(r, workMs));
-          return { usedParams: input.params, epoch: 1, total: 1, metric: ((input.trialId * 7919) % 1000) / 1000, checkpointUri: 's3://bench/none', attempt: 1 };
-        },
-        async writeLeaderboard() {
-          seq++;
-          return { jsonUri: `s3://bench/leaderboard-${seq}.json`, htmlUri: `s3://bench/leaderboard-${seq}.html` };
-        },
-      },
+      activities: syntheticStudyActivities(workMs),
     });
     const running = worker.run();
     const client = new Client({ connection: await Connection.connect({ address: server.address }) });
-    const tune = parseTuneSpec({ strategy: 'random', trials, concurrency, seed: 1, metric: 'auc', space: { learningRate: { loguniform: [0.001, 0.5] } } });
-    const input = (i: number): StudyInput => ({
-      name: 'bench',
-      tune,
-      data: { source: 'file:///dev/null', target: 'y', schema: { y: { type: 'boolean', required: true } }, split: { test: 0.2, seed: 1 } },
-      trainer: 'logistic-regression',
-      baseParams: {},
-      seed: i,
-      dataset: { uri: 's3://bench/none', sha256: '0'.repeat(64), size: 0, format: 'csv' },
-      queues: { cpu: QUEUE, gpu: QUEUE },
-      trainQueue: 'cpu',
-      codeVersion: 'bench',
-      cache: false,
-      maxTrialsPerRun: DEFAULT_MAX_TRIALS_PER_RUN,
-    });
+    const input = (i: number): StudyInput => syntheticStudyInput({ trials, concurrency, seed: i, queue: QUEUE });
     const ideal = (trials * workMs) / 1000 / concurrency;
     const ratios: number[] = [];
     const walls: number[] = [];

@@ -86,3 +86,38 @@ export async function mlcycleNoUpsertNoopWorkflow(n: number): Promise<number> {
   upsertSearchAttributes([{ key: STAGE, value: 'done' }]);
   return attempts;
 }
+
+// ---- bench/peers ----
+
+/** Bare Temporal fan-out: n tasks of `workMs`, at most `concurrency` at once. */
+export async function bareFanoutWorkflow(n: number, concurrency: number, workMs: number): Promise<number> {
+  let next = 0;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        next++;
+        await acts.work(workMs);
+        done++;
+      }
+    }),
+  );
+  return done;
+}
+
+/**
+ * The kill -9 comparison's chain: n steps through mlcycle's StepRunner, each `stepMs` long and
+ * marking a file. A short start-to-close timeout so the step that was running when its worker
+ * died is retried within seconds (mlcycle's real steps heartbeat and are retried the same way).
+ */
+export async function durableChainWorkflow(n: number, stepMs: number, marks: string): Promise<number> {
+  const stepOptions: ActivityOptions = { ...options, startToCloseTimeout: '5s' };
+  const runner = new StepRunner(stepNames(n));
+  let attempts = 0;
+  for (const [i, name] of stepNames(n).entries()) {
+    const r = await runner.run(name, () => acts.markedStep.executeWithOptions({ ...stepOptions, summary: `step ${name}` }, [i, stepMs, marks]), (res) => `attempt ${res.attempt}`);
+    attempts += r.attempt;
+  }
+  runner.finish();
+  return attempts;
+}
