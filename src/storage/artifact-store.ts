@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -127,6 +127,38 @@ class HashingStream extends Transform {
   digest(): string {
     return this.hash.digest('hex');
   }
+}
+
+/** Passes bytes through, counting them. */
+class CountingStream extends Transform {
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+}
+
+/** What changes whenever a file's bytes do: its inode, size, and change time. */
+interface FileIdentity {
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+async function fileIdentity(localPath: string): Promise<FileIdentity> {
+  try {
+    const st = await stat(localPath, { bigint: true });
+    return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+  } catch (err) {
+    throw localFileError(err, `reading ${localPath}`);
+  }
+}
+
+function sameIdentity(a: FileIdentity, b: FileIdentity | undefined): boolean {
+  return b !== undefined && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
 /** A HashingStream that fails at the end when the bytes are not the expected ones. */
@@ -378,20 +410,22 @@ export function createArtifactStore(deps: {
 
   const store: ArtifactStore = {
     async putFile(localPath, opts) {
+      const before = await fileIdentity(localPath);
       const { sha256, size } = await hashFile(localPath);
       const key = contentKey(prefix, sha256);
       const ref: ArtifactRef = { uri: uriOf(bucket, key), sha256, size };
       if (await objectExists(bucket, key)) return ref;
-      const { target, sourceError } = feed(createReadStream(localPath), new HashingStream());
+      const { target, sourceError } = feed(createReadStream(localPath, { highWaterMark: HASH_CHUNK }), new CountingStream());
       await upload(key, target, sourceError, {
         contentType: opts?.contentType,
         metadata: { sha256 },
         partSize: Math.max(partSize, Math.ceil(size / MAX_PARTS)),
       });
       // Hashing and uploading are two reads; a file rewritten in between would leave wrong bytes
-      // under this content key, which every later reader would then reject.
-      const uploaded = target.digest();
-      if (uploaded !== sha256) {
+      // under this content key, which every later reader would then reject. Any write to the file
+      // moves its ctime (which, unlike mtime, no caller can set back), so comparing the file's
+      // identity before and after catches that without hashing every byte a second time.
+      if (target.bytes !== size || !sameIdentity(before, await fileIdentity(localPath).catch(() => undefined))) {
         await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined);
         throw new MlcycleError('DATA_INVALID', `${localPath} changed while it was being uploaded; try again`);
       }
