@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { failureBoundaryInterceptors } from '../../activities/failures';
 import type { S3Settings } from '../config/env';
 import { createArtifactStore } from '../storage/artifact-store';
 import { createS3Client } from '../storage/s3-client';
@@ -73,7 +74,8 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
     // throttle (up to 80% of the heartbeat timeout) would leave `mlcycle status` seconds behind.
     maxHeartbeatThrottleInterval: '2s',
     // mlcycle's activity metrics and log ids; with tracing, the spans and their workflow sink.
-    interceptors: observability.interceptors,
+    // The failure boundary is innermost: telemetry and tracing see the failure as Temporal will.
+    interceptors: { ...observability.interceptors, activity: [...(observability.interceptors.activity ?? []), failureBoundaryInterceptors] },
     ...(observability.sinks ? { sinks: observability.sinks } : {}),
   });
   let stopped = false;
