@@ -101,9 +101,14 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
   }
 }
 
-/** The one workflow id a deployment of (model, alias) runs under: Temporal refuses a second open one. */
-export function deploymentOwnerId(model: string, alias: string): string {
-  return `deploy-${model}-${alias}`;
+/**
+ * The one workflow id a deployment of (model, alias) runs under: Temporal refuses a second open
+ * one. Installations sharing a namespace through a queue prefix (MLCYCLE_QUEUE_PREFIX) get their
+ * own: `<prefix>deploy-<model>-<alias>`, derived from the cpu queue name `<prefix>cpu`.
+ */
+export function deploymentOwnerId(model: string, alias: string, cpuQueue = 'cpu'): string {
+  const prefix = cpuQueue.endsWith('cpu') ? cpuQueue.slice(0, -'cpu'.length) : `${cpuQueue}-`;
+  return `${prefix}deploy-${model}-${alias}`;
 }
 
 /**
@@ -117,7 +122,7 @@ export async function runDeploymentAsOwner(
   input: DeploymentInput,
   opts: { searchAttributes: SearchAttributePair[]; onWait?: (owner: string) => void },
 ): Promise<DeploymentResult> {
-  const workflowId = deploymentOwnerId(input.model, input.deploy.alias);
+  const workflowId = deploymentOwnerId(input.model, input.deploy.alias, input.queue);
   let delayMs = 1000;
   for (;;) {
     try {

@@ -246,7 +246,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
     ];
     // One deployment in charge of an alias at a time (runs recorded before this kept their own id).
     const owned = patched('deploy-owner-per-alias');
-    const deploymentId = owned ? deploymentOwnerId(registered.name, deploy.alias) : `${info.workflowId}-deploy`;
+    const deploymentId = owned ? deploymentOwnerId(registered.name, deploy.alias, input.queues.cpu) : `${info.workflowId}-deploy`;
     const deployed = await step(
       'deploy',
       async () => ({
