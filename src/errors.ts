@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'SPEC_INVALID'
   | 'SERVICE_UNREACHABLE'
+  /** Namespace, search attributes or bucket missing: `mlcycle cluster init` fixes it. */
+  | 'CLUSTER_NOT_READY'
   | 'PORT_IN_USE'
   | 'BINARY_NOT_FOUND'
   | 'BUILD_FAILED'
@@ -44,8 +46,8 @@ export function isRetryableCode(code: ErrorCode): boolean {
   return !(NON_RETRYABLE_CODES as readonly ErrorCode[]).includes(code);
 }
 
-/** Exit status 2 is reserved for bad input (flags, env, spec), as the CLI contract says. */
-const BAD_INPUT: ReadonlySet<ErrorCode> = new Set(['USAGE', 'CONFIG_INVALID', 'SPEC_INVALID']);
+/** Exit status 2 is reserved for bad input (flags, env, spec, an unprepared cluster), as the CLI contract says. */
+const BAD_INPUT: ReadonlySet<ErrorCode> = new Set(['USAGE', 'CONFIG_INVALID', 'SPEC_INVALID', 'CLUSTER_NOT_READY']);
 
 export class MlcycleError extends Error {
   constructor(

@@ -28,6 +28,8 @@ export interface MlcycleWorkerOptions {
   log?: (line: string) => void;
   /** Payload encryption keys; undefined writes plaintext (and fails clearly on encrypted input). */
   keyring?: Keyring;
+  /** How long shutdown lets in-flight activities finish before cancelling them (default 20 s). */
+  shutdownGraceMs?: number;
 }
 
 export interface MlcycleWorker {
@@ -69,7 +71,7 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
     maxConcurrentActivityTaskExecutions: concurrency,
     // Long trainings get time to reach their next checkpoint; what is still running after the
     // grace time is cancelled and retried elsewhere, resuming from that checkpoint.
-    shutdownGraceTime: '20s',
+    shutdownGraceTime: opts.shutdownGraceMs ?? '20s',
     // Heartbeats carry live progress (epoch/step) and the last checkpoint; the SDK's default
     // throttle (up to 80% of the heartbeat timeout) would leave `mlcycle status` seconds behind.
     maxHeartbeatThrottleInterval: '2s',
