@@ -5,7 +5,7 @@ import { MlcycleError, isMlcycleError } from '../errors';
 import { MlcycleClient, rootMessage } from '../client/mlcycle-client';
 import { loadPipelineSpec } from '../spec/pipeline-spec';
 import { configureRuntime, startDevEnvironment, installRuntime } from '../dev/dev-environment';
-import { MINIO, TEMPORAL_CLI, resolveBinary } from '../stack/binaries';
+import { MINIO, TEMPORAL_CLI, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, resolveBinary } from '../stack/binaries';
 import { createMlcycleWorker } from '../worker/worker';
 import { writeWorkflowBundle } from '../worker/workflow-bundle';
 import { parseDurationMs, parsePort, parsePositiveInt, parseQueue } from './options';
@@ -208,9 +208,10 @@ export function buildProgram(): Command {
   program
     .command('setup')
     .description('Find or build the Temporal CLI and MinIO binaries (cached per user)')
-    .action(async () => {
+    .option('--temporal-server', 'also the production Temporal server and its SQL schema tool (for test/topology)')
+    .action(async (opts: { temporalServer?: boolean }) => {
       const env = parseEnv();
-      for (const spec of [TEMPORAL_CLI, MINIO]) {
+      for (const spec of [TEMPORAL_CLI, MINIO, ...(opts.temporalServer ? [TEMPORAL_SERVER, TEMPORAL_SQL_TOOL] : [])]) {
         const bin = await resolveBinary(spec, env, { log });
         console.log(`${spec.name}: ${bin.path} (${bin.source}${bin.version ? `, ${bin.version}` : ''})`);
       }
