@@ -176,7 +176,9 @@ export function explainClusterError(err: unknown, ctx: { namespace?: string; add
     const name = sa[1] ?? sa[2] ?? sa[3];
     return new MlcycleError('CLUSTER_NOT_READY', `search attribute ${name} is not defined in namespace "${ctx.namespace ?? '?'}"${ctx.address ? ` on ${ctx.address}` : ''}: ${INIT_HINT}`, { cause: err });
   }
-  const ns = /Namespace (\S+) (?:is not found|was not found|not found)/i.exec(all);
+  // The client's NamespaceNotFoundError ("Namespace not found: 'x'") and the server's own words
+  // ("Namespace x is not found.").
+  const ns = /Namespace not found: '([^']+)'/i.exec(all) ?? /Namespace (\S+) (?:is not found|was not found|not found)/i.exec(all);
   if (ns) {
     return new MlcycleError('CLUSTER_NOT_READY', `namespace ${ns[1]!.replace(/[.,]$/, '')} does not exist${ctx.address ? ` on ${ctx.address}` : ''}: ${INIT_HINT}`, { cause: err });
   }

@@ -77,6 +77,17 @@ describe('mlcycle cluster init / check, and what commands say on an unprepared c
     expect(report.missing[0]).toMatch(/namespace "nowhere-\w+" does not exist/);
   });
 
+  it('run and status against a namespace that does not exist: one line naming the fix', async () => {
+    const spec = await ws.spec('q.yaml');
+    for (const args of [['run', spec], ['status', 'some-run']]) {
+      const r = await runCliAsync(args, envFor(`absent-${suffix}`));
+      if (r.code !== 2) throw new Error(`${args[0]} exited ${r.code}: ${r.stderr}`);
+      expect(r.stderr.trim().split('\n'), args[0]).toHaveLength(1);
+      expect(r.stderr, args[0]).toMatch(/namespace "?absent-\w+"? does not exist.*run `mlcycle cluster init`/);
+      noStack(r.stderr);
+    }
+  });
+
   it('a worker started before its namespace exists exits at once with one line naming the fix', async () => {
     const started = Date.now();
     const r = await runCliAsync(['worker', '--queue', 'cpu'], envFor(`missing-${suffix}`), 60_000);

@@ -157,7 +157,7 @@ describe('production topology: PostgreSQL-backed Temporal server, erasure-coded 
 
     await sleep(2000);
     await topo.loseDrive(3);
-    say(`FAULT drive lost: ${topo.drives[3]} emptied while MinIO runs (EC 4 drives tolerates it)`);
+    say(`FAULT drive lost: ${topo.drives[3]} swapped for a blank folder while MinIO runs (EC:2 over 4 drives tolerates it)`);
 
     const results = await Promise.all(ids.map((id) => settle(id, 420_000)));
     const failed = results.filter((r) => r.status !== 'completed');
