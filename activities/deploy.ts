@@ -3,7 +3,7 @@ import { auditOnce } from './audit-once';
 import { readGuardrails, type GuardrailLimits, type GuardrailReading } from '../src/deploy/guardrails';
 import { promote } from '../src/deploy/promotion';
 import { createModelRegistry } from '../src/registry/model-registry';
-import { readDeploymentRecord, writeDeploymentRecord } from '../src/serving/deployment-record';
+import { syncDeploymentRecord } from '../src/serving/deployment-record';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 
@@ -20,13 +20,11 @@ export function createDeployActivities(deps: ActivityDeps) {
     /** Routes `percent` of traffic to the candidate; returns the stable version (null: nothing serves yet). */
     async startCanary(input: CanaryTarget & { percent: number; reason: string }): Promise<{ stable: number | null }> {
       try {
-        const current = await readDeploymentRecord(deps.store, input.model, input.alias);
-        const stable = current?.stable.version ?? (await registry.resolveAlias(input.model, input.alias))?.version ?? null;
+        // Stable is whatever the alias holds; the record is changed by compare-and-set, so a
+        // concurrent alias move is never overwritten with a stale stable version.
+        const stable = (await registry.resolveAlias(input.model, input.alias))?.version ?? null;
         if (stable === null || stable === input.version) return { stable };
-        await writeDeploymentRecord(deps.store, {
-          model: input.model,
-          alias: input.alias,
-          stable: { version: stable },
+        await syncDeploymentRecord(deps.store, registry, input.model, input.alias, {
           canary: { version: input.version, percent: input.percent },
           reason: input.reason,
         });
@@ -55,15 +53,15 @@ export function createDeployActivities(deps: ActivityDeps) {
     async finishCanary(input: CanaryTarget & { stable: number | null; outcome: 'promote' | 'rollback'; reason: string; idempotencyKey: string }): Promise<{ serving: number | null }> {
       try {
         if (input.outcome === 'promote') {
-          await promote(deps.store, registry, { model: input.model, alias: input.alias, version: input.version, actor: 'deployment', reason: input.reason, idempotencyKey: input.idempotencyKey });
-          return { serving: input.version };
+          const { serving } = await promote(deps.store, registry, { model: input.model, alias: input.alias, version: input.version, actor: 'deployment', reason: input.reason, idempotencyKey: input.idempotencyKey });
+          return { serving };
         }
-        if (input.stable !== null) {
-          await writeDeploymentRecord(deps.store, { model: input.model, alias: input.alias, stable: { version: input.stable }, reason: input.reason });
-        }
+        // Ends the canary; stable stays the alias's holder (which a manual move may have changed).
+        const { record } = await syncDeploymentRecord(deps.store, registry, input.model, input.alias, { canary: null, reason: input.reason });
+        const restored = record?.stable.version ?? input.stable;
         const once = auditOnce();
-        await registry.appendAudit({ at: once.at, actor: 'deployment', action: 'canary-rollback', model: input.model, version: input.version, alias: input.alias, detail: { reason: input.reason, restored: input.stable } }, once);
-        return { serving: input.stable };
+        await registry.appendAudit({ at: once.at, actor: 'deployment', action: 'canary-rollback', model: input.model, version: input.version, alias: input.alias, detail: { reason: input.reason, restored } }, once);
+        return { serving: restored };
       } catch (err) {
         throw asActivityFailure(err);
       }

@@ -15,6 +15,23 @@ import { loadSplitRows } from './dataset-loader';
 import type { DatasetRef } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
+import { z } from 'zod';
+import { MlcycleError } from '../src/errors';
+import { formatIssues } from '../src/config/zod-issues';
+import { updateState } from '../src/storage/numbered-states';
+
+export const retrainClaimPrefix = (model: string): string => `monitors/${model}/retrain/`;
+
+const RetrainClaimSchema = z.object({
+  at: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 timestamp'),
+  checkId: z.string().min(1),
+});
+
+function parseRetrainClaim(raw: unknown, where: string): z.infer<typeof RetrainClaimSchema> {
+  const r = RetrainClaimSchema.safeParse(raw);
+  if (!r.success) throw new MlcycleError('DATA_INVALID', `retrain claim ${where} is malformed:\n${formatIssues(r.error)}`);
+  return r.data;
+}
 
 export interface DriftCheckInput {
   model: string;
@@ -120,22 +137,30 @@ export function createMonitorActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Continuous-training cooldown: at most one retrain per model per cooldown period. */
+    /**
+     * Continuous-training cooldown: at most one retrain per model per cooldown period. The claim
+     * is a numbered state (`monitors/<model>/retrain/<n>.json`) created conditionally, so of two
+     * checks deciding at once exactly one creates the next state; the other re-reads, sees the
+     * fresh claim and is refused.
+     */
     async claimRetrain(input: { model: string; cooldown: string; checkId: string; nowIso: string }): Promise<{ allowed: boolean; reason: string }> {
-      const key = `monitors/${input.model}/retrain.json`;
-      const prev = await deps.store.getNamed(key);
-      const now = Date.parse(input.nowIso);
-      if (prev) {
-        const last = JSON.parse(prev.toString('utf8')) as { at: string; checkId: string };
-        // The same check retried: the claim it made stands.
-        if (last.checkId === input.checkId) return { allowed: true, reason: 'claimed by this check' };
-        const since = now - Date.parse(last.at);
-        if (since < durationMs(input.cooldown)) {
-          return { allowed: false, reason: `cooldown: last retrain ${Math.round(since / 1000)}s ago (cooldown ${input.cooldown}, by ${last.checkId})` };
-        }
+      try {
+        const now = Date.parse(input.nowIso);
+        const { result } = await updateState(deps.store, retrainClaimPrefix(input.model), parseRetrainClaim, async ({ value: last }) => {
+          if (last) {
+            // The same check retried: the claim it made stands.
+            if (last.checkId === input.checkId) return { result: { allowed: true, reason: 'claimed by this check' } };
+            const since = now - Date.parse(last.at);
+            if (since < durationMs(input.cooldown)) {
+              return { result: { allowed: false, reason: `cooldown: last retrain ${Math.round(since / 1000)}s ago (cooldown ${input.cooldown}, by ${last.checkId})` } };
+            }
+          }
+          return { next: { at: input.nowIso, checkId: input.checkId }, result: { allowed: true, reason: 'outside cooldown' } };
+        });
+        return result;
+      } catch (err) {
+        throw asActivityFailure(err);
       }
-      await deps.store.putNamed(key, JSON.stringify({ at: input.nowIso, checkId: input.checkId }), { contentType: 'application/json' });
-      return { allowed: true, reason: 'outside cooldown' };
     },
   };
 }

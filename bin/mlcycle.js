@@ -14,9 +14,23 @@ process.on('warning', (warning) => {
 const path = require('node:path');
 const fs = require('node:fs');
 const compiled = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+// `mlcycle status X | head -1`: the reader went away, which is not an error of ours. Exit quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err && err.code === 'EPIPE') process.exit(process.exitCode || 0);
+    throw err;
+  });
+}
+
+let entry;
 if (fs.existsSync(compiled) && !process.env.MLCYCLE_FROM_SOURCE) {
-  require(compiled).main(process.argv);
+  entry = require(compiled);
 } else {
   require('tsx/cjs');
-  require(path.join(__dirname, '..', 'src', 'cli', 'main.ts')).main(process.argv);
+  entry = require(path.join(__dirname, '..', 'src', 'cli', 'main.ts'));
 }
+Promise.resolve(entry.main(process.argv)).then(() => {
+  // A command that failed has said why; handles it left open (a Temporal connection, the SDK's
+  // runtime) must not keep the process alive, or a supervisor would wait on it forever.
+  if (process.exitCode) setTimeout(() => process.exit(), 1500).unref();
+});

@@ -268,7 +268,11 @@ describe('docker-compose.yml', () => {
       });
     const [, db] = findService(compose, (_n, s) => /^(postgres|postgresql):/.test(s.image ?? ''))!;
     expect(namedVolume(db, '/var/lib/postgresql/data'), 'postgres data volume').toBe(true);
-    expect(namedVolume(compose.services.minio!, '/data'), 'minio data volume').toBe(true);
+    // Erasure-coded: four drives, each its own named volume, all of them on MinIO's command line.
+    for (const drive of ['/data1', '/data2', '/data3', '/data4']) {
+      expect(namedVolume(compose.services.minio!, drive), `minio ${drive} volume`).toBe(true);
+      expect(compose.services.minio!.command).toContain(drive);
+    }
   });
 
   it('builds from a Dockerfile that exists', () => {

@@ -1,8 +1,10 @@
-import { CancellationScope, defineQuery, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
+import { CancellationScope, defineQuery, executeChild, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import { durationMs } from './durations';
 import type { Activities } from '../activities';
 import type { GuardrailReading } from '../src/deploy/guardrails';
 import type { DeploySpec } from '../src/spec/pipeline-spec';
+import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
 
 export interface DeploymentInput {
   model: string;
@@ -32,7 +34,7 @@ export const deploymentStatusQuery = defineQuery<{ phase: string; readings: Guar
  * keeps serving.
  */
 export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentResult> {
-  const nonRetryableErrorTypes = ['NOT_FOUND', 'DATA_INVALID', 'USAGE'];
+  const nonRetryableErrorTypes = NON_RETRYABLE_ERROR_TYPES;
   // Registry and routing writes ride out a storage outage of about two minutes, like the
   // pipeline's steps; a rollback that gave up after 15 s would leave the canary routed.
   const acts = proxyActivities<Activities>({
@@ -96,5 +98,46 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     phase = 'compensating';
     await CancellationScope.nonCancellable(() => finish('rollback', `deployment failed: ${(err as Error).message}`));
     throw err;
+  }
+}
+
+/**
+ * The one workflow id a deployment of (model, alias) runs under: Temporal refuses a second open
+ * one. Installations sharing a namespace through a queue prefix (MLCYCLE_QUEUE_PREFIX) get their
+ * own: `<prefix>deploy-<model>-<alias>`, derived from the cpu queue name `<prefix>cpu`.
+ */
+export function deploymentOwnerId(model: string, alias: string, cpuQueue = 'cpu'): string {
+  const prefix = cpuQueue.endsWith('cpu') ? cpuQueue.slice(0, -'cpu'.length) : `${cpuQueue}-`;
+  return `${prefix}deploy-${model}-${alias}`;
+}
+
+/**
+ * Runs a deployment as the single owner of its (model, alias). While another pipeline's deployment
+ * of the same alias is open (a canary baking, say), starting this one is refused by Temporal
+ * (same workflow id), and this waits its turn with a durable timer and tries again. So at most one
+ * deployment is in charge of an alias at any time, and each one starts from the routing its
+ * predecessor left.
+ */
+export async function runDeploymentAsOwner(
+  input: DeploymentInput,
+  opts: { searchAttributes: SearchAttributePair[]; onWait?: (owner: string) => void },
+): Promise<DeploymentResult> {
+  const workflowId = deploymentOwnerId(input.model, input.deploy.alias, input.queue);
+  let delayMs = 1000;
+  for (;;) {
+    try {
+      return await executeChild(deploymentWorkflow, {
+        workflowId,
+        taskQueue: input.queue,
+        args: [input],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: opts.searchAttributes,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      opts.onWait?.(workflowId);
+      await sleep(delayMs);
+      delayMs = Math.min(delayMs * 2, 15_000);
+    }
   }
 }

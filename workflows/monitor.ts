@@ -6,6 +6,7 @@ import type { MonitorSpec } from '../src/spec/pipeline-spec';
 import type { PipelineInput } from './pipeline-types';
 import { KIND, MODEL, STAGE } from './search-attributes';
 import { trainingPipeline } from './training-pipeline';
+import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
 
 export interface MonitorCheckInput {
   model: string;
@@ -32,7 +33,7 @@ export async function monitorCheck(input: MonitorCheckInput): Promise<MonitorChe
     taskQueue: input.retrain.queues.cpu,
     startToCloseTimeout: '30m',
     heartbeatTimeout: '2m',
-    retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: ['DATA_INVALID', 'SPEC_INVALID'] },
+    retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
   });
   const notifyActs = proxyActivities<Activities>({
     taskQueue: input.retrain.queues.cpu,

@@ -1,5 +1,5 @@
-import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import { deploymentWorkflow } from './deployment';
+import { defineQuery, executeChild, patched, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { deploymentOwnerId, deploymentWorkflow, runDeploymentAsOwner } from './deployment';
 import { DEFAULT_MAX_TRIALS_PER_RUN, tuningStudy } from './tuning-study';
 import { KIND, MODEL } from './search-attributes';
 import type { Activities } from '../activities';
@@ -7,6 +7,7 @@ import type { PipelineInput, PipelineProgress, PipelineResult } from './pipeline
 import { approvalQuery } from './approval-definitions';
 import { approvalGate, gateApproved } from './approval-gate';
 import { StepRunner } from './step-runner';
+import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
 
 export const statusQuery = defineQuery<PipelineProgress>('status');
 
@@ -14,8 +15,8 @@ export const PIPELINE_STEPS = ['ingest', 'validate', 'train', 'evaluate', 'regis
 /** Steps a spec adds: `approval` gates promotion, `deploy` moves the alias (direct or canary). */
 type Step = (typeof PIPELINE_STEPS)[number] | 'tune' | 'approval' | 'deploy';
 
-/** Failures no retry can fix: the workflow fails at once with the activity's message. */
-const NON_RETRYABLE = ['DATA_INVALID', 'SPEC_INVALID', 'NOT_FOUND', 'ARTIFACT_INTEGRITY', 'CONFIG_INVALID'];
+/** Failures no retry can fix (the one list, src/errors.ts): the workflow fails at once with the activity's message. */
+const NON_RETRYABLE = NON_RETRYABLE_ERROR_TYPES;
 
 /**
  * The training pipeline: ingest → validate → train → evaluate → register. Orchestration only:
@@ -238,24 +239,29 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
 
   if (spec.approval || spec.deploy) {
     const deploy = spec.deploy ?? { alias: 'production', strategy: 'direct' as const };
+    const deployInput = { model: registered.name, version: registered.version, deploy, queue: input.queues.cpu, decisionId: info.workflowId };
+    const searchAttributes = [
+      { key: MODEL, value: registered.name },
+      { key: KIND, value: 'deployment' },
+    ];
+    // One deployment in charge of an alias at a time (runs recorded before this kept their own id).
+    const owned = patched('deploy-owner-per-alias');
+    const deploymentId = owned ? deploymentOwnerId(registered.name, deploy.alias, input.queues.cpu) : `${info.workflowId}-deploy`;
     const deployed = await step(
       'deploy',
       async () => ({
-        ...(await executeChild(deploymentWorkflow, {
-          workflowId: `${info.workflowId}-deploy`,
-          taskQueue: input.queues.cpu,
-          args: [{ model: registered.name, version: registered.version, deploy, queue: input.queues.cpu, decisionId: info.workflowId }],
-          typedSearchAttributes: [
-            { key: MODEL, value: registered.name },
-            { key: KIND, value: 'deployment' },
-          ],
-        })),
+        ...(owned
+          ? await runDeploymentAsOwner(deployInput, {
+              searchAttributes,
+              onWait: (owner) => steps.set('deploy', 'running', { summary: `waiting for ${owner} (another deployment of ${deploy.alias}) to finish` }),
+            })
+          : await executeChild(deploymentWorkflow, { workflowId: deploymentId, taskQueue: input.queues.cpu, args: [deployInput], typedSearchAttributes: searchAttributes })),
         cached: false,
         attempt: 1,
       }),
       (r) => `${r.outcome === 'promoted' ? `${deploy.alias} → v${registered.version}` : 'rolled back'} (${r.strategy}): ${r.reason}`,
     );
-    artifacts.deployment = `${info.workflowId}-deploy`;
+    artifacts.deployment = deploymentId;
     if (deployed.outcome === 'rolled_back') {
       runner.finish();
       return { outcome: 'rolled_back', ...progress() };

@@ -20,6 +20,7 @@ import { ashaRungs, best, createStrategy, type StrategyState, type TrialParams, 
 import type { TuneSpec } from '../src/tuning/tune-spec';
 import type { DatasetRef } from './pipeline-types';
 import { STAGE } from './search-attributes';
+import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
 
 /**
  * Trials per study run before it continues as new. A run drains its running trials before it
@@ -84,7 +85,7 @@ export async function tuningTrial(input: TrialInput): Promise<TrialResult> {
     taskQueue: input.trainQueue,
     startToCloseTimeout: '2h',
     heartbeatTimeout: '30s',
-    retry: { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: ['DATA_INVALID', 'SPEC_INVALID', 'NOT_FOUND'] },
+    retry: { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
   });
   const parent = workflowInfo().parent;
   let checkpointUri: string | null = null;
@@ -139,7 +140,7 @@ export async function tuningStudy(input: StudyInput): Promise<StudyResult> {
     taskQueue: input.trainQueue === 'gpu' ? input.queues.gpu : input.queues.cpu,
     startToCloseTimeout: '2h',
     heartbeatTimeout: '30s',
-    retry: { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: ['DATA_INVALID', 'SPEC_INVALID', 'NOT_FOUND'] },
+    retry: { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
   });
   const running = new Map<number, CancellationScope>();
   setHandler(trialReportSignal, ({ trialId, resource, metric }) => {

@@ -5,10 +5,12 @@ import { MlcycleError, isMlcycleError } from '../errors';
 import { MlcycleClient, rootMessage } from '../client/mlcycle-client';
 import { loadPipelineSpec } from '../spec/pipeline-spec';
 import { configureRuntime, startDevEnvironment, installRuntime } from '../dev/dev-environment';
-import { MINIO, TEMPORAL_CLI, resolveBinary } from '../stack/binaries';
+import { MINIO, TEMPORAL_CLI, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, resolveBinary } from '../stack/binaries';
 import { createMlcycleWorker } from '../worker/worker';
 import { writeWorkflowBundle } from '../worker/workflow-bundle';
-import { parsePort, parsePositiveInt, parseQueue } from './options';
+import { parseDurationMs, parsePort, parsePositiveInt, parseQueue } from './options';
+import { preflightWorker, watchConnection } from '../worker/worker-guard';
+import { createS3Client } from '../storage/s3-client';
 import { RunProgress } from './run-progress';
 import { waitForRun } from '../client/wait-for-run';
 import { runDemo } from './demo';
@@ -20,6 +22,8 @@ import { untilSignal } from './signals';
 import { addMonitorCommands } from './monitor';
 import { addCodecServerCommands } from './codec-server';
 import { addKeysCommands } from './keys';
+import { addClusterCommands } from './cluster';
+import { explainClusterError } from '../cluster/cluster-setup';
 import { loadKeyring } from '../codec/keyring';
 import { fatalLine, processLineLogger } from '../observability/logging';
 import { parseMetricsAddress } from '../observability/settings';
@@ -82,7 +86,14 @@ export function buildProgram(): Command {
       }
       console.log(`Workers:    ${dev.workers.map((w) => `${w.queue}${w.queue === 'gpu' ? ` (${w.gpus.length} GPU)` : ''}`).join(', ') || 'none (--no-workers)'}`);
       console.log('mlcycle dev ready — press Ctrl-C to stop');
-      await signal;
+      // Supervision: a service that dies takes the whole stack down with a non-zero status (a
+      // half-alive stack would accept runs it cannot finish); a supervisor or the user restarts it.
+      const outcome = await Promise.race([signal.then(() => undefined), dev.stack.died]);
+      if (outcome) {
+        log(`${outcome.service} (pid ${outcome.pid ?? '?'}) exited unexpectedly with status ${outcome.code ?? 'unknown'}; stopping mlcycle dev. Last output:\n${outcome.tail || '(none)'}\nlog: ${outcome.logPath}`);
+        await dev.stop();
+        throw new MlcycleError('SERVICE_UNREACHABLE', `mlcycle dev stopped: ${outcome.service} died (status ${outcome.code ?? 'unknown'}); see ${outcome.logPath}`);
+      }
       log('stopping: draining workers, then services…');
       await dev.stop();
       log('stopped');
@@ -94,6 +105,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--queue <queue>', 'task queue to poll: cpu or gpu').argParser(parseQueue).makeOptionMandatory())
     .option('--concurrency <n>', 'activities at once (gpu default: one per GPU)', parsePositiveInt)
     .option('--metrics-address <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (MLCYCLE_METRICS_ADDRESS)', parseMetricsAddress)
+    .option('--shutdown-grace <duration>', 'on SIGTERM/SIGINT, how long in-flight activities may run to completion before they are cancelled (and retried elsewhere)', parseDurationMs, 20_000)
+    .option('--connection-grace <duration>', 'exit with status 1 after losing the Temporal server for longer than this', parseDurationMs, 60_000)
     .action(async (opts) => {
       const env = parseEnv();
       installRuntime({ metricsAddress: opts.metricsAddress });
@@ -106,21 +119,11 @@ export function buildProgram(): Command {
       } catch (err) {
         throw new MlcycleError('SERVICE_UNREACHABLE', `Temporal server not reachable at ${address} (TEMPORAL_ADDRESS): ${(err as Error).message}`);
       }
-      const worker = await createMlcycleWorker({
-        queue: opts.queue,
-        queuePrefix: env.MLCYCLE_QUEUE_PREFIX,
-        concurrency: opts.concurrency,
-        connection,
-        namespace: env.TEMPORAL_NAMESPACE,
-        s3: s3Settings(env, DEFAULT_S3_ENDPOINT),
-        keyring: loadKeyring(env),
-        log,
-      });
-      const running = worker.run();
-      log(`worker ready on queue ${opts.queue} (${address}, namespace ${env.TEMPORAL_NAMESPACE})`);
-      await Promise.race([untilSignal().then(() => worker.shutdown()), running]);
-      await running;
-      await connection.close();
+      try {
+        await runWorker(connection, { ...opts, env, address, log });
+      } finally {
+        await connection.close().catch(() => undefined);
+      }
     });
 
   program
@@ -200,13 +203,15 @@ export function buildProgram(): Command {
   addMonitorCommands(program);
   addCodecServerCommands(program);
   addKeysCommands(program);
+  addClusterCommands(program);
 
   program
     .command('setup')
     .description('Find or build the Temporal CLI and MinIO binaries (cached per user)')
-    .action(async () => {
+    .option('--temporal-server', 'also the production Temporal server and its SQL schema tool (for test/topology)')
+    .action(async (opts: { temporalServer?: boolean }) => {
       const env = parseEnv();
-      for (const spec of [TEMPORAL_CLI, MINIO]) {
+      for (const spec of [TEMPORAL_CLI, MINIO, ...(opts.temporalServer ? [TEMPORAL_SERVER, TEMPORAL_SQL_TOOL] : [])]) {
         const bin = await resolveBinary(spec, env, { log });
         console.log(`${spec.name}: ${bin.path} (${bin.source}${bin.version ? `, ${bin.version}` : ''})`);
       }
@@ -234,6 +239,61 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A worker process under a supervisor: refuses an unprepared cluster, exits 1 when its server has
+ * been gone longer than the connection grace, drains in-flight activities on a signal.
+ */
+async function runWorker(
+  connection: NativeConnection,
+  o: { queue: 'cpu' | 'gpu'; concurrency?: number; shutdownGrace: number; connectionGrace: number; env: ReturnType<typeof parseEnv>; address: string; log: (line: string) => void },
+): Promise<void> {
+  const { env, address, log } = o;
+  const s3 = s3Settings(env, DEFAULT_S3_ENDPOINT);
+  const s3Client = createS3Client(s3);
+  try {
+    await preflightWorker({ connection, address, namespace: env.TEMPORAL_NAMESPACE, s3: s3Client, bucket: s3.bucket, endpoint: s3.endpoint ?? 'AWS S3' });
+  } finally {
+    s3Client.destroy();
+  }
+  const worker = await createMlcycleWorker({
+    queue: o.queue,
+    queuePrefix: env.MLCYCLE_QUEUE_PREFIX,
+    concurrency: o.concurrency,
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    s3,
+    keyring: loadKeyring(env),
+    shutdownGraceMs: o.shutdownGrace,
+    log,
+  });
+  const running = worker.run();
+  log(`worker ready on queue ${o.queue} (${address}, namespace ${env.TEMPORAL_NAMESPACE})`);
+  const watch = watchConnection(connection, address, { graceMs: o.connectionGrace, log });
+  const outcome = await Promise.race([
+    untilSignal().then((signal) => ({ kind: 'signal' as const, signal })),
+    watch.lost.then((err) => ({ kind: 'lost' as const, err })),
+    running.then(
+      () => ({ kind: 'stopped' as const }),
+      (err: unknown) => ({ kind: 'failed' as const, err }),
+    ),
+  ]);
+  watch.stop();
+  if (outcome.kind === 'failed') {
+    throw explainClusterError(outcome.err, { namespace: env.TEMPORAL_NAMESPACE, address }) ?? new MlcycleError('SERVICE_UNREACHABLE', `worker stopped: ${rootMessage(outcome.err)}`, { cause: outcome.err });
+  }
+  if (outcome.kind === 'stopped') return;
+  log(`${outcome.kind === 'signal' ? outcome.signal : 'connection lost'}: draining in-flight activities (up to ${Math.round(o.shutdownGrace / 1000)}s)…`);
+  worker.shutdown();
+  // The SDK cancels what is still running at the grace time; a worker whose server is gone may
+  // never hear its shutdown confirmed, so the wait is bounded either way.
+  const drained = await Promise.race([
+    running.then(() => true, () => true),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), o.shutdownGrace + 10_000).unref()),
+  ]);
+  log(drained ? 'worker stopped' : 'worker did not stop within the grace time; exiting anyway');
+  if (outcome.kind === 'lost') throw outcome.err;
+}
+
 function printOutcome(status: Awaited<ReturnType<MlcycleClient['status']>>): void {
   console.log(`${status.workflowId}: ${status.status}`);
   if (status.model) console.log(`model ${status.model.name} version ${status.model.version}`);
@@ -242,16 +302,29 @@ function printOutcome(status: Awaited<ReturnType<MlcycleClient['status']>>): voi
   if (status.webUiUrl) console.log(`Web UI: ${status.webUiUrl}`);
 }
 
+/** For error lines: which namespace and server a command talked to (best effort, env may be bad). */
+function clusterContext(): { namespace?: string; address?: string } {
+  try {
+    const env = parseEnv();
+    return { namespace: env.TEMPORAL_NAMESPACE, address: temporalAddress(env) };
+  } catch {
+    return {};
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-  } catch (err) {
+  } catch (caught) {
+    let err = caught;
     if (err instanceof CommanderError) {
       // Help and version are not errors; everything else commander rejects is a usage error.
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
+    const explained = explainClusterError(err, clusterContext());
+    if (explained && (!isMlcycleError(err) || err.code !== 'CLUSTER_NOT_READY')) err = explained;
     if (isMlcycleError(err)) {
       process.stderr.write(`${fatalLine(err.message, err.code)}\n`);
       process.exitCode = err.exitCode;

@@ -38,6 +38,9 @@ export const EnvSchema = z.object({
   XDG_CACHE_HOME: z.string().min(1).optional(),
   MLCYCLE_TEMPORAL_BIN: z.string().min(1).optional(),
   MLCYCLE_MINIO_BIN: z.string().min(1).optional(),
+  /** The production Temporal server and its SQL schema tool (topology tests, `mlcycle setup --production`). */
+  MLCYCLE_TEMPORAL_SERVER_BIN: z.string().min(1).optional(),
+  MLCYCLE_TEMPORAL_SQL_TOOL_BIN: z.string().min(1).optional(),
   MLCYCLE_CODE_VERSION: z.string().min(1).optional(),
   MLCYCLE_WEB_UI_URL: httpUrl.optional(),
   /** Payload encryption keys: a JSON key file ({"active": id, "keys": {id: base64}}) or the same JSON inline. */

@@ -9,9 +9,9 @@ import { MlcycleError } from '../errors';
 
 /** A service binary the local stack needs, and the Go module it can be built from. */
 export interface BinarySpec {
-  name: 'temporal' | 'minio';
+  name: 'temporal' | 'minio' | 'temporal-server' | 'temporal-sql-tool';
   service: string;
-  envVar: 'MLCYCLE_TEMPORAL_BIN' | 'MLCYCLE_MINIO_BIN';
+  envVar: 'MLCYCLE_TEMPORAL_BIN' | 'MLCYCLE_MINIO_BIN' | 'MLCYCLE_TEMPORAL_SERVER_BIN' | 'MLCYCLE_TEMPORAL_SQL_TOOL_BIN';
   goPackage: string;
   version: string;
 }
@@ -33,6 +33,25 @@ export const MINIO: BinarySpec = {
   envVar: 'MLCYCLE_MINIO_BIN',
   goPackage: 'github.com/minio/minio',
   version: 'v0.0.0-20260212201848-7aac2a2c5b7c',
+};
+
+// The production server and its schema tool at the version docker-compose.yml runs
+// (temporalio/server and temporalio/admin-tools 1.31.2). go.temporal.io/server's go.mod has no
+// replace directive, so `go install pkg@version` builds them like the others.
+export const TEMPORAL_SERVER: BinarySpec = {
+  name: 'temporal-server',
+  service: 'Temporal server',
+  envVar: 'MLCYCLE_TEMPORAL_SERVER_BIN',
+  goPackage: 'go.temporal.io/server/cmd/server',
+  version: 'v1.31.2',
+};
+
+export const TEMPORAL_SQL_TOOL: BinarySpec = {
+  name: 'temporal-sql-tool',
+  service: 'Temporal SQL schema tool',
+  envVar: 'MLCYCLE_TEMPORAL_SQL_TOOL_BIN',
+  goPackage: 'go.temporal.io/server/cmd/tools/sql',
+  version: 'v1.31.2',
 };
 
 export type BinarySource = 'env' | 'path' | 'cache' | 'built';

@@ -4,6 +4,7 @@ import { MlcycleError } from '../errors';
 import { checkS3Reachable, createS3Client, ensureBucket } from '../storage/s3-client';
 import { MINIO, TEMPORAL_CLI, resolveBinary } from './binaries';
 import { startMinio, type RunningMinio } from './minio-server';
+import type { ManagedProcess } from './managed-process';
 import { startTemporalDevServer, temporalHealthy, type RunningTemporal } from './temporal-server';
 
 export interface StackOptions {
@@ -25,6 +26,25 @@ export interface RunningStack {
   temporal: { address: string; namespace: string; uiUrl?: string; embedded: boolean };
   s3: S3Settings & { endpoint: string | undefined; embedded: boolean };
   stop(): Promise<void>;
+  /**
+   * Resolves when a service this stack started exits on its own (not through stop()): the
+   * supervisor's signal. Never resolves for a stack with nothing embedded.
+   */
+  died: Promise<ServiceDeath>;
+}
+
+export interface ServiceDeath {
+  service: string;
+  pid: number | undefined;
+  code: number | null;
+  logPath: string;
+  tail: string;
+}
+
+function deathOf(service: string, proc: ManagedProcess, stopping: () => boolean): Promise<ServiceDeath> {
+  return proc.exited.then((code) =>
+    stopping() ? new Promise<ServiceDeath>(() => undefined) : { service, pid: proc.pid, code, logPath: proc.logPath, tail: proc.tail(10) },
+  );
 }
 
 /**
@@ -39,7 +59,10 @@ export async function startLocalStack(opts: StackOptions): Promise<RunningStack>
   const dir = opts.stateDir ?? stateDir(env);
   const logDir = path.join(dir, 'logs');
   const stops: Array<() => Promise<void>> = [];
+  let stopping = false;
+  const deaths: Promise<ServiceDeath>[] = [];
   const stopAll = async () => {
+    stopping = true;
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     stops.length = 0;
   };
@@ -69,6 +92,7 @@ export async function startLocalStack(opts: StackOptions): Promise<RunningStack>
         codecEndpoint: opts.codecEndpoint,
       });
       stops.push(running.stop);
+      if (running.process) deaths.push(deathOf('Temporal dev server', running.process, () => stopping));
       temporal = { address: running.address, namespace: running.namespace, uiUrl: running.uiUrl, embedded: true };
     } else {
       const address = env.TEMPORAL_ADDRESS as string;
@@ -90,6 +114,7 @@ export async function startLocalStack(opts: StackOptions): Promise<RunningStack>
         ...EMBEDDED_S3_CREDENTIALS,
       });
       stops.push(minio.stop);
+      deaths.push(deathOf('MinIO', minio.process, () => stopping));
     }
     const settings = s3Settings(env, minio?.endpoint);
     const client = createS3Client(settings);
@@ -103,6 +128,7 @@ export async function startLocalStack(opts: StackOptions): Promise<RunningStack>
       temporal,
       s3: { ...settings, endpoint: settings.endpoint, embedded: Boolean(minio) },
       stop: stopAll,
+      died: deaths.length ? Promise.race(deaths) : new Promise<ServiceDeath>(() => undefined),
     };
   } catch (err) {
     await stopAll();

@@ -39,12 +39,17 @@ export function startManagedProcess(opts: {
   env?: NodeJS.ProcessEnv;
   logPath: string;
   cwd?: string;
+  /** Run as this user and group (the caller must be root): services that refuse to run as root. */
+  uid?: number;
+  gid?: number;
 }): ManagedProcess {
   const log = fs.createWriteStream(opts.logPath, { flags: 'a' });
   const child = spawn(opts.command, opts.args, {
     env: opts.env ?? process.env,
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
   live.add(child);
   const recent: string[] = [];

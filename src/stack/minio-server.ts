@@ -1,6 +1,6 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { startManagedProcess, waitUntilHealthy } from './managed-process';
+import { startManagedProcess, waitUntilHealthy, type ManagedProcess } from './managed-process';
 import { assertPortFree } from './ports';
 
 export interface MinioOptions {
@@ -18,6 +18,8 @@ export interface RunningMinio {
   endpoint: string;
   consoleUrl: string;
   stop(): Promise<void>;
+  /** MinIO's own process, for supervision. */
+  process: ManagedProcess;
 }
 
 export async function minioLive(endpoint: string): Promise<boolean> {
@@ -60,5 +62,5 @@ export async function startMinio(opts: MinioOptions): Promise<RunningMinio> {
     await proc.stop(2000);
     throw err;
   }
-  return { endpoint, consoleUrl: `http://${opts.host}:${opts.consolePort}`, stop: () => proc.stop() };
+  return { endpoint, consoleUrl: `http://${opts.host}:${opts.consolePort}`, stop: () => proc.stop(), process: proc };
 }

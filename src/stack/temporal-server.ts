@@ -33,6 +33,8 @@ export interface RunningTemporal {
   namespace: string;
   source: 'binary' | 'sdk-download';
   stop(): Promise<void>;
+  /** The server's own process, for supervision (absent on the SDK-download fallback). */
+  process?: ManagedProcess;
 }
 
 function searchAttributeArgs(): string[] {
@@ -99,7 +101,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     await waitUntilHealthy(proc, 'Temporal dev server', address, () => temporalHealthy(address));
     const uiUrl = opts.ui ? `http://${opts.host}:${opts.uiPort}` : undefined;
     if (uiUrl) await waitUntilHealthy(proc, 'Temporal Web UI', uiUrl, () => httpOk(uiUrl), 60_000);
-    return { address, uiUrl, namespace: opts.namespace, source: 'binary', stop: () => proc.stop() };
+    return { address, uiUrl, namespace: opts.namespace, source: 'binary', stop: () => proc.stop(), process: proc };
   } catch (err) {
     await proc.stop(2000);
     throw err;

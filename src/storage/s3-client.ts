@@ -134,6 +134,9 @@ export function wrapS3Error(err: unknown, service: string, action: string): Mlcy
       { cause: err },
     );
   }
+  if (s3ErrorName(err) === 'NoSuchBucket') {
+    return new MlcycleError('CLUSTER_NOT_READY', `${service}: the bucket does not exist (${action}): run \`mlcycle cluster init\``, { cause: err });
+  }
   if (isS3NotFound(err)) {
     return new MlcycleError('NOT_FOUND', `${service}: not found (${action}): ${s3ErrorName(err)}`, { cause: err });
   }

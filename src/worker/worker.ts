@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { failureBoundaryInterceptors } from '../../activities/failures';
 import type { S3Settings } from '../config/env';
 import { createArtifactStore } from '../storage/artifact-store';
 import { createS3Client } from '../storage/s3-client';
@@ -27,6 +28,8 @@ export interface MlcycleWorkerOptions {
   log?: (line: string) => void;
   /** Payload encryption keys; undefined writes plaintext (and fails clearly on encrypted input). */
   keyring?: Keyring;
+  /** How long shutdown lets in-flight activities finish before cancelling them (default 20 s). */
+  shutdownGraceMs?: number;
 }
 
 export interface MlcycleWorker {
@@ -68,12 +71,13 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
     maxConcurrentActivityTaskExecutions: concurrency,
     // Long trainings get time to reach their next checkpoint; what is still running after the
     // grace time is cancelled and retried elsewhere, resuming from that checkpoint.
-    shutdownGraceTime: '20s',
+    shutdownGraceTime: opts.shutdownGraceMs ?? '20s',
     // Heartbeats carry live progress (epoch/step) and the last checkpoint; the SDK's default
     // throttle (up to 80% of the heartbeat timeout) would leave `mlcycle status` seconds behind.
     maxHeartbeatThrottleInterval: '2s',
     // mlcycle's activity metrics and log ids; with tracing, the spans and their workflow sink.
-    interceptors: observability.interceptors,
+    // The failure boundary is innermost: telemetry and tracing see the failure as Temporal will.
+    interceptors: { ...observability.interceptors, activity: [...(observability.interceptors.activity ?? []), failureBoundaryInterceptors] },
     ...(observability.sinks ? { sinks: observability.sinks } : {}),
   });
   let stopped = false;

@@ -74,4 +74,31 @@ describe('mlcycle dev', () => {
       blocker.close();
     }
   }, 180_000);
+
+  it('supervises its services: a killed MinIO is reported and the whole stack exits non-zero', async () => {
+    const [tp, up, mp, mcp] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const child = spawnCli(
+      ['dev', '--no-workers', '--no-ui', '--temporal-port', String(tp), '--ui-port', String(up), '--minio-port', String(mp), '--minio-console-port', String(mcp), '--state-dir', path.join(dir, 'supervised')],
+      bare,
+    );
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    try {
+      await waitForOutput(child, /ready/, 180_000);
+      const [temporal] = childPids(child.pid as number, /temporal[^/\s]*\s+server/);
+      const [minio] = childPids(child.pid as number, /minio[^/\s]*\s+server/);
+      expect(temporal).toBeDefined();
+      expect(minio).toBeDefined();
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      process.kill(minio!, 'SIGKILL');
+      const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/MinIO \(pid \d+\) exited unexpectedly with status \d+; stopping mlcycle dev/);
+      expect(stderr).toMatch(/mlcycle dev stopped: MinIO died/);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(isAlive(temporal!)).toBe(false);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 240_000);
 });

@@ -6,6 +6,7 @@ import { createPredictionServer, type PredictionServer } from '../../src/serving
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
 import { captureHistory } from '../helpers/history-capture';
+import { deploymentOwnerId } from '../../workflows/deployment';
 
 const ROW = { customer_id: 'c1', tenure_months: 12, monthly_charges: 70, support_tickets: 2, plan: 'pro', region: 'north', autopay: true };
 
@@ -59,7 +60,7 @@ describe('deployment: direct, canary promote, canary rollback', () => {
     const v1 = await waitForRun(env.client, (await env.client.startPipeline(await specFor('v1.yaml', 20, { alias: 'production', strategy: 'direct' }), { cache: false })).workflowId);
     expect(v1.status).toBe('completed');
     await captureHistory(env.client.temporal, v1.workflowId, 'deploy-direct');
-    await captureHistory(env.client.temporal, `${v1.workflowId}-deploy`, 'direct');
+    await captureHistory(env.client.temporal, deploymentOwnerId('deploy-m', 'production', `${env.queuePrefix}cpu`), 'direct');
     expect(await registry.getAliases('deploy-m')).toEqual({ production: 1 });
     await expect.poll(() => server.current().stable, { timeout: 10_000 }).toBe(1);
 
@@ -74,7 +75,7 @@ describe('deployment: direct, canary promote, canary rollback', () => {
     expect(v2.error).toBeUndefined();
     expect(v2.status).toBe('completed');
     await captureHistory(env.client.temporal, v2.workflowId, 'deploy-canary-promoted');
-    await captureHistory(env.client.temporal, `${v2.workflowId}-deploy`, 'canary-promoted');
+    await captureHistory(env.client.temporal, deploymentOwnerId('deploy-m', 'production', `${env.queuePrefix}cpu`), 'canary-promoted');
     expect(v2.steps.find((s) => s.name === 'deploy')?.summary).toContain('canary baked 4s clean');
     expect(served.get(1) ?? 0).toBeGreaterThan(0);
     expect(served.get(2) ?? 0).toBeGreaterThan(0);
@@ -86,7 +87,7 @@ describe('deployment: direct, canary promote, canary rollback', () => {
     const v3 = await waitForRun(env.client, (await env.client.startPipeline(await specFor('v3.yaml', 40, canary({ p99LatencyMs: 0.0001 })), { cache: false })).workflowId);
     expect(v3.status).toBe('failed');
     await captureHistory(env.client.temporal, v3.workflowId, 'deploy-canary-rolled-back');
-    await captureHistory(env.client.temporal, `${v3.workflowId}-deploy`, 'canary-rolled-back');
+    await captureHistory(env.client.temporal, deploymentOwnerId('deploy-m', 'production', `${env.queuePrefix}cpu`), 'canary-rolled-back');
     expect(v3.error).toMatch(/rolled back.*guardrail breach: canary v3: p99 latency/);
     expect(await registry.getAliases('deploy-m')).toEqual({ production: 2 });
     const record = await readDeploymentRecord(env.store, 'deploy-m', 'production');

@@ -3,10 +3,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MlcycleError } from '../../src/errors';
 import { createModelRegistry, type ModelRegistry } from '../../src/registry/model-registry';
 import {
-  deploymentRecordKey,
+  deploymentRecordPrefix,
   readDeploymentRecord,
   writeDeploymentRecord,
 } from '../../src/serving/deployment-record';
+import { stateKey } from '../../src/storage/numbered-states';
 import { predictionLogPrefix, readPredictionLogs } from '../../src/serving/prediction-log';
 import { createPredictionServer, type PredictionServer, type PredictionServerOptions } from '../../src/serving/prediction-server';
 import { predict, type ModelArtifact } from '../../src/training/model-artifact';
@@ -332,7 +333,9 @@ describe('prediction server on the real store', () => {
     // A record naming a version that does not exist, then one whose artifact is not a model.
     await writeDeploymentRecord(env.store, { model: MODEL, alias: 'fragile', stable: { version: 99 } });
     await until(async () => logs.some((l) => l.includes('has no version 99')) || undefined, 5000, 'the load failure');
-    await env.store.putNamed(deploymentRecordKey(MODEL, 'fragile'), '{"model": "churn-serve", "alias": "fragile"}');
+    // A damaged latest state (written behind the product's back).
+    const states = await env.store.listNamed(deploymentRecordPrefix(MODEL, 'fragile'));
+    await env.store.putNamed(stateKey(deploymentRecordPrefix(MODEL, 'fragile'), states.length + 1), '{"model": "churn-serve", "alias": "fragile"}');
     await until(async () => logs.some((l) => l.includes('is malformed')) || undefined, 5000, 'the malformed record');
     expect(logs.filter((l) => l.includes('is malformed'))).toHaveLength(1); // once, not every refresh
     expect(server.current()).toEqual({ stable: 1 });

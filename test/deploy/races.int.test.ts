@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForRun } from '../../src/client/wait-for-run';
+import { promote, rollback } from '../../src/deploy/promotion';
+import { createModelRegistry, type ModelRegistry } from '../../src/registry/model-registry';
+import { deploymentRecordPrefix, parseDeploymentRecord, readDeploymentRecord } from '../../src/serving/deployment-record';
+import { createPredictionServer, type PredictionServer } from '../../src/serving/prediction-server';
+import { createMonitorActivities, retrainClaimPrefix } from '../../activities/monitor';
+import { deploymentOwnerId } from '../../workflows/deployment';
+import { startTestEnv, type TestEnv } from '../helpers/test-env';
+import { SpecWorkspace } from '../helpers/specs';
+
+/**
+ * Runs that overlap: each race is provoked for real (concurrent pipelines on real workers, or
+ * concurrent calls against the real MinIO) and judged by what was stored, state by state.
+ */
+
+const ROW = { customer_id: 'c1', tenure_months: 12, monthly_charges: 70, support_tickets: 2, plan: 'pro', region: 'north', autopay: true };
+
+async function recordStates(env: TestEnv, model: string, alias: string): Promise<number[]> {
+  const prefix = deploymentRecordPrefix(model, alias);
+  const keys = (await env.store.listNamed(prefix)).sort();
+  const out: number[] = [];
+  for (const key of keys) out.push(parseDeploymentRecord(JSON.parse((await env.store.getNamed(key))!.toString('utf8'))).stable.version);
+  return out;
+}
+
+/** Every version the alias held, in order (from the registry's own alias history). */
+async function aliasHolders(env: TestEnv, model: string, alias: string): Promise<number[]> {
+  const prefix = `registry/${model}/aliases/${alias}/`;
+  const keys = (await env.store.listNamed(prefix)).sort();
+  const last = JSON.parse((await env.store.getNamed(keys[keys.length - 1]!))!.toString('utf8')) as { history: { to: number }[] };
+  return last.history.map((h) => h.to);
+}
+
+/** `sub` appears in `seq` in order (not necessarily contiguously). */
+function isSubsequence(sub: number[], seq: number[]): boolean {
+  let i = 0;
+  for (const x of seq) if (i < sub.length && sub[i] === x) i++;
+  return i === sub.length;
+}
+
+describe('races between overlapping runs', () => {
+  let env: TestEnv;
+  let ws: SpecWorkspace;
+  let registry: ModelRegistry;
+  let server: PredictionServer;
+  let url: string;
+  let traffic = true;
+  let trafficLoop: Promise<void>;
+
+  beforeAll(async () => {
+    env = await startTestEnv();
+    ws = await SpecWorkspace.create({ rows: 600 });
+    registry = createModelRegistry({ store: env.store });
+    server = createPredictionServer({ store: env.store, registry, model: 'race-m', refreshMs: 200, log: () => undefined });
+    url = (await server.start()).url;
+    trafficLoop = (async () => {
+      while (traffic) {
+        await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: [ROW] }) }).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+  });
+  afterAll(async () => {
+    traffic = false;
+    await trafficLoop;
+    await server?.stop();
+    await env?.close();
+    await ws?.remove();
+  });
+
+  const specFor = (file: string, epochs: number, deploy: Record<string, unknown>) =>
+    ws.spec(file, (d) => {
+      d.name = 'race-m';
+      d.train.params.epochs = epochs;
+      delete d.evaluate.compareToChampion;
+      d.deploy = deploy;
+    });
+
+  it('two pipelines of one model deploying at once (canary and direct): one deployment in charge at a time, the record follows the alias', async () => {
+    const first = await waitForRun(env.client, (await env.client.startPipeline(await specFor('v1.yaml', 10, { alias: 'production', strategy: 'direct' }), { cache: false })).workflowId);
+    expect(first.status).toBe('completed');
+
+    const canary = { alias: 'production', strategy: 'canary', canary: { percent: 50, bake: '4s', rollbackIf: { errorRate: 0.5, p99LatencyMs: 10_000 }, serviceUrl: url, minRequests: 3 } };
+    const [a, b] = await Promise.all([
+      env.client.startPipeline(await specFor('canary.yaml', 12, canary), { cache: false }),
+      env.client.startPipeline(await specFor('direct.yaml', 14, { alias: 'production', strategy: 'direct' }), { cache: false }),
+    ]);
+    const [ra, rb] = await Promise.all([waitForRun(env.client, a.workflowId), waitForRun(env.client, b.workflowId)]);
+    expect([ra.status, rb.status, ra.error, rb.error]).toEqual(['completed', 'completed', undefined, undefined]);
+
+    // One owner: every deployment of the alias ran under the same id, and no two runs overlapped.
+    const owner = deploymentOwnerId('race-m', 'production', `${env.queuePrefix}cpu`);
+    const runs: { start: number; close: number }[] = [];
+    for await (const w of env.client.temporal.workflow.list({ query: `WorkflowId = '${owner}'` })) {
+      runs.push({ start: w.startTime.getTime(), close: w.closeTime?.getTime() ?? Number.POSITIVE_INFINITY });
+    }
+    expect(runs).toHaveLength(3);
+    runs.sort((x, y) => x.start - y.start);
+    for (let i = 1; i < runs.length; i++) expect(runs[i]!.start).toBeGreaterThanOrEqual(runs[i - 1]!.close);
+
+    // Every record state named a version the alias held, in the alias's order; the last one is the holder now.
+    const holders = await aliasHolders(env, 'race-m', 'production');
+    const states = await recordStates(env, 'race-m', 'production');
+    expect(holders).toHaveLength(3);
+    expect(new Set(holders).size).toBe(3);
+    expect(isSubsequence(states.filter((v, i) => states[i - 1] !== v), holders)).toBe(true);
+    const record = await readDeploymentRecord(env.store, 'race-m', 'production');
+    expect(record).toMatchObject({ stable: { version: holders[holders.length - 1] } });
+    expect(record?.canary).toBeUndefined();
+    expect((await registry.resolveAlias('race-m', 'production'))?.version).toBe(holders[holders.length - 1]);
+    await expect.poll(() => server.current(), { timeout: 10_000 }).toEqual({ stable: holders[holders.length - 1] });
+  }, 240_000);
+
+  it('a promotion retried after a manual rollback does not move routing', async () => {
+    const versions = (await registry.listVersions('race-m')).map((v) => v.version);
+    expect(versions.length).toBeGreaterThanOrEqual(3);
+    const [older, newer] = versions.slice(-2) as [number, number];
+    await promote(env.store, registry, { model: 'race-m', alias: 'retry', version: older, actor: 'test', reason: 'base' });
+    const key = 'decision-42/promote/retry';
+    expect(await promote(env.store, registry, { model: 'race-m', alias: 'retry', version: newer, actor: 'deployment', reason: 'approved', idempotencyKey: key })).toMatchObject({ moved: true, serving: newer });
+    expect((await readDeploymentRecord(env.store, 'race-m', 'retry'))?.stable.version).toBe(newer);
+
+    await rollback(env.store, registry, { model: 'race-m', alias: 'retry', actor: 'operator', reason: 'bad model' });
+    expect((await readDeploymentRecord(env.store, 'race-m', 'retry'))?.stable.version).toBe(older);
+    const before = (await env.store.listNamed(deploymentRecordPrefix('race-m', 'retry'))).length;
+
+    // The same decision delivered again (an activity retry): neither the alias nor routing moves.
+    expect(await promote(env.store, registry, { model: 'race-m', alias: 'retry', version: newer, actor: 'deployment', reason: 'approved', idempotencyKey: key })).toMatchObject({ moved: false, serving: older });
+    expect((await registry.resolveAlias('race-m', 'retry'))?.version).toBe(older);
+    expect((await readDeploymentRecord(env.store, 'race-m', 'retry'))?.stable.version).toBe(older);
+    expect((await env.store.listNamed(deploymentRecordPrefix('race-m', 'retry'))).length).toBe(before);
+  });
+
+  it('concurrent promotions and rollbacks of one alias leave the record on the alias holder', async () => {
+    const versions = (await registry.listVersions('race-m')).map((v) => v.version);
+    await promote(env.store, registry, { model: 'race-m', alias: 'churny', version: versions[0]!, actor: 'test', reason: 'base' });
+    const ops = Array.from({ length: 12 }, (_, i) =>
+      i % 3 === 2
+        ? rollback(env.store, registry, { model: 'race-m', alias: 'churny', actor: 'op', reason: `rb ${i}` }).catch(() => undefined)
+        : promote(env.store, registry, { model: 'race-m', alias: 'churny', version: versions[i % versions.length]!, actor: 'op', reason: `p ${i}` }),
+    );
+    await Promise.all(ops);
+    const holder = (await registry.resolveAlias('race-m', 'churny'))?.version;
+    expect((await readDeploymentRecord(env.store, 'race-m', 'churny'))?.stable.version).toBe(holder);
+    const states = await recordStates(env, 'race-m', 'churny');
+    expect(isSubsequence(states.filter((v, i) => states[i - 1] !== v), await aliasHolders(env, 'race-m', 'churny'))).toBe(true);
+  });
+
+  it('monitor checks claiming a retrain at once inside the cooldown: exactly one wins', async () => {
+    const acts = createMonitorActivities({ store: env.store, s3: undefined as never, workDir: '/tmp', queue: 'cpu', gpuDevices: [] });
+    const nowIso = new Date().toISOString();
+    const claims = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => acts.claimRetrain({ model: 'race-claims', cooldown: '1h', checkId: `check-${i}`, nowIso })),
+    );
+    expect(claims.filter((c) => c.allowed)).toHaveLength(1);
+    const refused = claims.filter((c) => !c.allowed);
+    expect(refused).toHaveLength(7);
+    for (const r of refused) expect(r.reason).toMatch(/^cooldown: last retrain \d+s ago \(cooldown 1h, by check-\d\)$/);
+    expect(await env.store.listNamed(retrainClaimPrefix('race-claims'))).toHaveLength(1);
+
+    // The winner's retried claim stands; after the cooldown the next check may claim again.
+    const winner = `check-${claims.findIndex((c) => c.allowed)}`;
+    expect(await acts.claimRetrain({ model: 'race-claims', cooldown: '1h', checkId: winner, nowIso })).toEqual({ allowed: true, reason: 'claimed by this check' });
+    const later = new Date(Date.parse(nowIso) + 3_600_001).toISOString();
+    const next = await Promise.all([0, 1, 2].map((i) => acts.claimRetrain({ model: 'race-claims', cooldown: '1h', checkId: `later-${i}`, nowIso: later })));
+    expect(next.filter((c) => c.allowed)).toHaveLength(1);
+  });
+});
