@@ -3,6 +3,8 @@ import { auditOnce } from './audit-once';
 import { readGuardrails, type GuardrailLimits, type GuardrailReading } from '../src/deploy/guardrails';
 import { promote } from '../src/deploy/promotion';
 import { createModelRegistry } from '../src/registry/model-registry';
+import { createTrustRecords } from '../src/registry/trust-records';
+import { assertPromotionAllowed } from '../src/approval/approval-policy';
 import { readDeploymentRecord, writeDeploymentRecord } from '../src/serving/deployment-record';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
@@ -16,6 +18,7 @@ export interface CanaryTarget {
 /** The deployment saga's steps; each is idempotent, so retries and replays are safe. */
 export function createDeployActivities(deps: ActivityDeps) {
   const registry = createModelRegistry({ store: deps.store });
+  const trust = createTrustRecords({ store: deps.store });
   return {
     /** Routes `percent` of traffic to the candidate; returns the stable version (null: nothing serves yet). */
     async startCanary(input: CanaryTarget & { percent: number; reason: string }): Promise<{ stable: number | null }> {
@@ -23,6 +26,8 @@ export function createDeployActivities(deps: ActivityDeps) {
         const current = await readDeploymentRecord(deps.store, input.model, input.alias);
         const stable = current?.stable.version ?? (await registry.resolveAlias(input.model, input.alias))?.version ?? null;
         if (stable === null || stable === input.version) return { stable };
+        // Serving a protected alias's traffic is deploying to it, even a share of it.
+        await assertPromotionAllowed(registry, trust, input);
         await writeDeploymentRecord(deps.store, {
           model: input.model,
           alias: input.alias,
@@ -55,6 +60,7 @@ export function createDeployActivities(deps: ActivityDeps) {
     async finishCanary(input: CanaryTarget & { stable: number | null; outcome: 'promote' | 'rollback'; reason: string; idempotencyKey: string }): Promise<{ serving: number | null }> {
       try {
         if (input.outcome === 'promote') {
+          await assertPromotionAllowed(registry, trust, input);
           await promote(deps.store, registry, { model: input.model, alias: input.alias, version: input.version, actor: 'deployment', reason: input.reason, idempotencyKey: input.idempotencyKey });
           return { serving: input.version };
         }

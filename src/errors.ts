@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'TRAINING_FAILED'
   | 'DECISION_REFUSED'
   | 'CODEC_KEY_UNKNOWN'
-  | 'CODEC_DECRYPT_FAILED';
+  | 'CODEC_DECRYPT_FAILED'
+  | 'CODEC_PLAINTEXT_REFUSED'
+  | 'PERMISSION_DENIED';
 
 /** Exit status 2 is reserved for bad input (flags, env, spec), as the CLI contract says. */
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set(['USAGE', 'CONFIG_INVALID', 'SPEC_INVALID']);

@@ -177,7 +177,8 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
   const token = validateToken(opts.token, 'codec server');
   const session = sessionValue(token);
   const origins = new Set(opts.origins.map(normalizeOrigin));
-  const codec = new AesGcmPayloadCodec(opts.keyring);
+  // Display only: a plaintext payload in an old history is shown as it is.
+  const codec = new AesGcmPayloadCodec(opts.keyring, { strict: false });
   const log = opts.log ?? (() => undefined);
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true } });
 

@@ -9,7 +9,7 @@ import { createS3Client } from '../storage/s3-client';
 import { detectGpus } from './gpus';
 import { loadWorkflowBundle } from './workflow-bundle';
 import { workerObservability } from '../observability/worker';
-import { mlcycleDataConverter } from '../codec/data-converter';
+import { workerDataConverter } from '../codec/data-converter';
 import type { Keyring } from '../codec/keyring';
 
 export type Queue = 'cpu' | 'gpu';
@@ -64,7 +64,7 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
     // Both queues run workflow tasks too, so a pipeline keeps moving with only one kind of worker up.
     workflowBundle: await loadWorkflowBundle({ tracing: observability.tracing }),
     activities,
-    dataConverter: mlcycleDataConverter(opts.keyring),
+    dataConverter: workerDataConverter(opts.keyring),
     maxConcurrentActivityTaskExecutions: concurrency,
     // Long trainings get time to reach their next checkpoint; what is still running after the
     // grace time is cancelled and retried elsewhere, resuming from that checkpoint.
