@@ -74,7 +74,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   let referenceManifestUri: string | undefined;
   if (spec.validation.reference) {
     const reference = await cpu.ingestDataset.executeWithOptions({ ...cpuOptions, summary: `ingest reference ${spec.validation.reference}` }, [
-      { source: input.referenceSource ?? spec.validation.reference, format: undefined, schema: spec.data.schema, codeVersion: input.codeVersion, cache: input.cache },
+      { source: input.referenceSource ?? spec.validation.reference, field: 'validation.reference', format: undefined, schema: spec.data.schema, codeVersion: input.codeVersion, cache: input.cache },
     ]);
     referenceManifestUri = reference.manifestUri;
   }

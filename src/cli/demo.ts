@@ -21,6 +21,7 @@ import fsSync from 'node:fs';
 import { generateApproverKey, loadApproverKey, publicKeyText } from '../approval/approver-keys';
 import { activeKeys, createTrustRecords } from '../registry/trust-records';
 import type { ArtifactStore } from '../storage/artifact-store';
+import { workerPermissions } from '../worker/worker-permissions';
 
 type Signer = { name: string; key: KeyObject };
 
@@ -72,6 +73,8 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     minioPort: await portOr(9000),
     minioConsolePort: await portOr(9001),
     workers: true,
+    // The demo's data lives beside its spec in the package; its trainers are built in.
+    permissions: workerPermissions({ dataRoot: [path.dirname(specPath)] }, opts.env),
     log: opts.log,
   });
   let ok = false;

@@ -7,6 +7,7 @@ import { loadPipelineSpec } from '../spec/pipeline-spec';
 import { configureRuntime, startDevEnvironment, installRuntime } from '../dev/dev-environment';
 import { MINIO, TEMPORAL_CLI, resolveBinary } from '../stack/binaries';
 import { createMlcycleWorker } from '../worker/worker';
+import { workerPermissions } from '../worker/worker-permissions';
 import { writeWorkflowBundle } from '../worker/workflow-bundle';
 import { parsePort, parsePositiveInt, parseQueue } from './options';
 import { RunProgress } from './run-progress';
@@ -26,6 +27,7 @@ import { fatalLine, processLineLogger } from '../observability/logging';
 import { parseMetricsAddress } from '../observability/settings';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 
 
@@ -50,6 +52,9 @@ export function buildProgram(): Command {
     .option('--no-encryption', 'write payloads to the history in plaintext (default: AES-256-GCM with the project key file)')
     .option('--codec-port <port>', 'codec server port for the Web UI (default 8888, or a free port when taken)', parsePort)
     .option('--metrics-address <host:port>', "serve the workers' Prometheus metrics at http://<host:port>/metrics (MLCYCLE_METRICS_ADDRESS)", parseMetricsAddress)
+    .option('--allow-command <program>', "a program the workers' command trainers may run (repeatable; MLCYCLE_ALLOWED_COMMANDS)", collect, [])
+    .option('--data-root <dir>', 'a folder the workers may read local data from (repeatable; MLCYCLE_DATA_ROOTS; default the working directory)', collect, [])
+    .option('--allow-env <name>', 'a variable command trainers may receive via train.env (repeatable; MLCYCLE_ALLOWED_ENV)', collect, [])
     .action(async (opts) => {
       const env = parseEnv();
       // Installed by startDevEnvironment once its workers connect, not before the stack is up.
@@ -68,6 +73,7 @@ export function buildProgram(): Command {
         workers: opts.workers,
         encryption: opts.encryption,
         codecPort: opts.codecPort,
+        permissions: workerPermissions({ allowCommand: opts.allowCommand, dataRoot: opts.dataRoot, allowEnv: opts.allowEnv }),
         log,
       });
       const signal = untilSignal();
@@ -95,8 +101,12 @@ export function buildProgram(): Command {
     .addOption(new Option('--queue <queue>', 'task queue to poll: cpu or gpu').argParser(parseQueue).makeOptionMandatory())
     .option('--concurrency <n>', 'activities at once (gpu default: one per GPU)', parsePositiveInt)
     .option('--metrics-address <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (MLCYCLE_METRICS_ADDRESS)', parseMetricsAddress)
+    .option('--allow-command <program>', 'a program command trainers may run (repeatable; MLCYCLE_ALLOWED_COMMANDS; default none)', collect, [])
+    .option('--data-root <dir>', 'a folder local data may be read from (repeatable; MLCYCLE_DATA_ROOTS; default the working directory)', collect, [])
+    .option('--allow-env <name>', 'a variable command trainers may receive when their spec lists it in train.env (repeatable; MLCYCLE_ALLOWED_ENV)', collect, [])
     .action(async (opts) => {
       const env = parseEnv();
+      const permissions = workerPermissions({ allowCommand: opts.allowCommand, dataRoot: opts.dataRoot, allowEnv: opts.allowEnv });
       installRuntime({ metricsAddress: opts.metricsAddress });
       // mlcycle's own lines follow MLCYCLE_LOG_FORMAT like the SDK's (JSON for a log collector).
       const log = processLineLogger();
@@ -115,6 +125,7 @@ export function buildProgram(): Command {
         namespace: env.TEMPORAL_NAMESPACE,
         s3: s3Settings(env, DEFAULT_S3_ENDPOINT),
         keyring: loadKeyring(env),
+        permissions,
         log,
       });
       const running = worker.run();

@@ -11,6 +11,7 @@ import { loadWorkflowBundle } from './workflow-bundle';
 import { workerObservability } from '../observability/worker';
 import { workerDataConverter } from '../codec/data-converter';
 import type { Keyring } from '../codec/keyring';
+import { workerPermissions, type WorkerPermissions } from './worker-permissions';
 
 export type Queue = 'cpu' | 'gpu';
 
@@ -27,6 +28,8 @@ export interface MlcycleWorkerOptions {
   log?: (line: string) => void;
   /** Payload encryption keys; undefined writes plaintext (and fails clearly on encrypted input). */
   keyring?: Keyring;
+  /** What specs may make this worker do; default from MLCYCLE_ALLOWED_COMMANDS / MLCYCLE_DATA_ROOTS / MLCYCLE_ALLOWED_ENV. */
+  permissions?: WorkerPermissions;
 }
 
 export interface MlcycleWorker {
@@ -54,7 +57,7 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
   await fs.mkdir(workDir, { recursive: true });
   const s3 = createS3Client(opts.s3);
   const store = createArtifactStore({ client: s3, bucket: opts.s3.bucket, prefix: opts.s3.prefix });
-  const activities = createActivities({ store, s3, workDir, queue: opts.queue, gpuDevices: gpus });
+  const activities = createActivities({ store, s3, workDir, queue: opts.queue, gpuDevices: gpus, permissions: opts.permissions ?? workerPermissions() });
 
   const observability = workerObservability();
   const worker = await Worker.create({
