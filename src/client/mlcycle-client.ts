@@ -179,9 +179,13 @@ export class MlcycleClient {
     if (link) status.webUiUrl = link;
 
     switch (description.status.name) {
-      case 'RUNNING':
+      case 'RUNNING': {
         status.status = progress?.stage === 'approval' ? 'awaiting_approval' : 'running';
+        // RUNNING says nothing about whether it moves: a failing workflow task is shown, not hidden.
+        const trouble = await this.workflowTaskTrouble(workflowId);
+        if (trouble) status.error = trouble;
         break;
+      }
       case 'COMPLETED': {
         const result = (await handle.result()) as PipelineResult;
         const outcome: string = result.outcome;

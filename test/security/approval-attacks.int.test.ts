@@ -189,4 +189,19 @@ describe('approval attacks from the security review', () => {
     const admin = await createTrustRecords({ store: env.store }).adminAudit();
     expect(admin.map((a) => a.action)).toEqual(expect.arrayContaining(['approver.add', 'approver.revoke', 'policy.set']));
   }, 300_000);
+
+  it('a run whose workflow tasks keep failing says so in status instead of "running"', async () => {
+    const workflowId = `stuck-${randomBytes(4).toString('hex')}`;
+    // A workflow type no worker registers: every workflow task fails, the run never moves.
+    await env.client.temporal.workflow.start('noSuchWorkflow', { taskQueue: `${env.queuePrefix}cpu`, workflowId, args: [] });
+    const stuck = await until('the failing task to show', async () => {
+      const s = await env.client.status(workflowId);
+      return s.error ? s : undefined;
+    }, 90_000);
+    expect(stuck.status).toBe('running');
+    expect(stuck.error).toMatch(/workflow task failing \(attempt \d+\)/);
+    const cli = await runCliAsync(['status', workflowId], env.cliEnv);
+    expect(cli.stdout).toMatch(/error: workflow task failing/);
+    await env.client.temporal.workflow.getHandle(workflowId).terminate('test done');
+  }, 120_000);
 });
