@@ -262,7 +262,7 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
   canaryPercent.set(0);
   const logRows = new Counter({
     name: 'mlcycle_prediction_log_rows_total',
-    help: 'Prediction log rows written to the artifact store or dropped',
+    help: 'Prediction log rows written to the artifact store, dropped (store down too long, or not JSON), or truncated (larger than the row limit; written truncated)',
     labelNames: ['outcome'] as const,
     registers: [metrics],
   });
@@ -282,6 +282,7 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
     log,
     onWritten: (n) => logRows.inc({ outcome: 'written' }, n),
     onDropped: (n) => logRows.inc({ outcome: 'dropped' }, n),
+    onTruncated: (n) => logRows.inc({ outcome: 'truncated' }, n),
   });
 
   // ---- what serves, and the refresher ----------------------------------------------------------
