@@ -46,7 +46,9 @@ export function createDeployActivities(deps: ActivityDeps) {
     async checkGuardrails(input: { serviceUrl: string; version: number; limits: GuardrailLimits }): Promise<GuardrailReading> {
       let text: string;
       try {
-        const res = await fetch(`${input.serviceUrl.replace(/\/$/, '')}/metrics`, { signal: AbortSignal.timeout(5000) });
+        // A service started with --token-file wants the same token (MLCYCLE_SERVE_TOKEN on the worker).
+        const token = (deps.env ?? process.env).MLCYCLE_SERVE_TOKEN;
+        const res = await fetch(`${input.serviceUrl.replace(/\/$/, '')}/metrics`, { signal: AbortSignal.timeout(5000), ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
         if (!res.ok) throw new Error(`answered ${res.status}`);
         text = await res.text();
       } catch (err) {
