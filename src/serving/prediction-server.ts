@@ -81,9 +81,9 @@ export interface PredictionServerOptions {
   log?: (line: string) => void;
   /**
    * Numeric inputs far outside what the model was trained on: `refuse` (400, the default) a value
-   * that is not finite or lies more than 1e6 training standard deviations from the training mean
-   * (the encoder keeps mean and spread, not min/max), `clip` it to that bound (non-finite still
-   * refused), or `allow` it.
+   * that is not finite or lies further from the training mean than 1e6 × the training scale (the
+   * larger of the standard deviation and |mean|: the encoder keeps mean and spread, not min/max),
+   * `clip` it to that bound (non-finite still refused), or `allow` it.
    */
   outOfRange?: OutOfRangeRule;
   /** When set, /predict and /metrics require `Authorization: Bearer <token>`; /healthz stays open. */
@@ -91,7 +91,7 @@ export interface PredictionServerOptions {
 }
 
 export type OutOfRangeRule = 'refuse' | 'clip' | 'allow';
-/** "Beyond 1e6× the training range", in training standard deviations from the training mean. */
+/** "Beyond 1e6× the training range", as a multiple of the training scale (see outOfRange). */
 export const OUT_OF_RANGE_Z = 1e6;
 
 /**
@@ -107,7 +107,8 @@ export function applyOutOfRange(artifact: ModelArtifact, rows: readonly Row[], r
     for (const c of numeric) {
       const v = row[c.name];
       if (typeof v !== 'number') continue;
-      const bound = OUT_OF_RANGE_Z * Math.max(c.std, 1e-12);
+      // The encoder keeps mean and spread: their larger is the scale of the training values.
+      const bound = OUT_OF_RANGE_Z * Math.max(c.std, Math.abs(c.mean), 1e-12);
       if (!Number.isFinite(v)) {
         issues.push({ path: `rows.${i}.${c.name}`, message: `${String(v)} is not a finite number` });
       } else if (Math.abs(v - c.mean) > bound) {
@@ -115,7 +116,7 @@ export function applyOutOfRange(artifact: ModelArtifact, rows: readonly Row[], r
           copy ??= { ...row };
           copy[c.name] = Math.min(c.mean + bound, Math.max(c.mean - bound, v));
         } else {
-          issues.push({ path: `rows.${i}.${c.name}`, message: `${v} is outside the range this model accepts (training mean ${c.mean.toPrecision(4)} ± ${OUT_OF_RANGE_Z.toExponential(0)} standard deviations; serve.outOfRange: refuse)` });
+          issues.push({ path: `rows.${i}.${c.name}`, message: `${v} is outside the range this model accepts (training mean ${c.mean.toPrecision(4)} ± ${OUT_OF_RANGE_Z.toExponential(0)} × the training scale; --out-of-range refuse)` });
         }
       }
     }
