@@ -2,6 +2,9 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { promote } from '../src/deploy/promotion';
 import { createModelRegistry } from '../src/registry/model-registry';
+import { activeKeys, createTrustRecords } from '../src/registry/trust-records';
+import { assertPromotionAllowed, effectiveApproval } from '../src/approval/approval-policy';
+import type { ApprovalSpec } from '../src/spec/pipeline-spec';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 import { auditOnce } from './audit-once';
@@ -33,9 +36,34 @@ export interface PromoteInput {
   idempotencyKey: string;
 }
 
+export interface ApprovalContext {
+  /** The gate to open (undefined: none, nothing protects the alias and the spec asks for none). */
+  approval?: ApprovalSpec;
+  /** Active approver keys by name, from the registry's approver directory. */
+  keys: Record<string, string>;
+  /** Scope of the policy that applies (a model name or `_default`). */
+  policy?: string;
+}
+
 export function createApprovalActivities(deps: ActivityDeps) {
   const registry = createModelRegistry({ store: deps.store });
+  const trust = createTrustRecords({ store: deps.store });
   return {
+    /**
+     * What the gate of a run needs from the registry, read once when it opens so the workflow
+     * stays deterministic: the policy-merged approval section and the approvers' public keys.
+     */
+    async approvalContext(input: { model: string; alias: string; approval?: ApprovalSpec }): Promise<ApprovalContext> {
+      try {
+        const policy = await trust.policyFor(input.model);
+        const approval = effectiveApproval(input.approval, policy, input.alias);
+        const applies = policy !== undefined && policy.policy.protect.includes(input.alias);
+        return { ...(approval ? { approval } : {}), keys: activeKeys(await trust.directory()), ...(applies ? { policy: policy.scope } : {}) };
+      } catch (err) {
+        throw asActivityFailure(err);
+      }
+    },
+
     async recordAudit(input: AuditInput): Promise<void> {
       try {
         const once = auditOnce();
@@ -75,6 +103,7 @@ export function createApprovalActivities(deps: ActivityDeps) {
 
     async promoteModel(input: PromoteInput): Promise<{ moved: boolean; previous: number | null }> {
       try {
+        await assertPromotionAllowed(registry, trust, input);
         return await promote(deps.store, registry, input);
       } catch (err) {
         throw asActivityFailure(err);

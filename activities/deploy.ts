@@ -3,6 +3,8 @@ import { auditOnce } from './audit-once';
 import { readGuardrails, type GuardrailLimits, type GuardrailReading } from '../src/deploy/guardrails';
 import { promote } from '../src/deploy/promotion';
 import { createModelRegistry } from '../src/registry/model-registry';
+import { createTrustRecords } from '../src/registry/trust-records';
+import { assertPromotionAllowed } from '../src/approval/approval-policy';
 import { syncDeploymentRecord } from '../src/serving/deployment-record';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
@@ -16,6 +18,7 @@ export interface CanaryTarget {
 /** The deployment saga's steps; each is idempotent, so retries and replays are safe. */
 export function createDeployActivities(deps: ActivityDeps) {
   const registry = createModelRegistry({ store: deps.store });
+  const trust = createTrustRecords({ store: deps.store });
   return {
     /** Routes `percent` of traffic to the candidate; returns the stable version (null: nothing serves yet). */
     async startCanary(input: CanaryTarget & { percent: number; reason: string }): Promise<{ stable: number | null }> {
@@ -24,6 +27,8 @@ export function createDeployActivities(deps: ActivityDeps) {
         // concurrent alias move is never overwritten with a stale stable version.
         const stable = (await registry.resolveAlias(input.model, input.alias))?.version ?? null;
         if (stable === null || stable === input.version) return { stable };
+        // Serving a protected alias's traffic is deploying to it, even a share of it.
+        await assertPromotionAllowed(registry, trust, input);
         await syncDeploymentRecord(deps.store, registry, input.model, input.alias, {
           canary: { version: input.version, percent: input.percent },
           reason: input.reason,
@@ -39,7 +44,9 @@ export function createDeployActivities(deps: ActivityDeps) {
     async checkGuardrails(input: { serviceUrl: string; version: number; limits: GuardrailLimits }): Promise<GuardrailReading> {
       let text: string;
       try {
-        const res = await fetch(`${input.serviceUrl.replace(/\/$/, '')}/metrics`, { signal: AbortSignal.timeout(5000) });
+        // A service started with --token-file wants the same token (MLCYCLE_SERVE_TOKEN on the worker).
+        const token = (deps.env ?? process.env).MLCYCLE_SERVE_TOKEN;
+        const res = await fetch(`${input.serviceUrl.replace(/\/$/, '')}/metrics`, { signal: AbortSignal.timeout(5000), ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
         if (!res.ok) throw new Error(`answered ${res.status}`);
         text = await res.text();
       } catch (err) {
@@ -53,6 +60,7 @@ export function createDeployActivities(deps: ActivityDeps) {
     async finishCanary(input: CanaryTarget & { stable: number | null; outcome: 'promote' | 'rollback'; reason: string; idempotencyKey: string }): Promise<{ serving: number | null }> {
       try {
         if (input.outcome === 'promote') {
+          await assertPromotionAllowed(registry, trust, input);
           const { serving } = await promote(deps.store, registry, { model: input.model, alias: input.alias, version: input.version, actor: 'deployment', reason: input.reason, idempotencyKey: input.idempotencyKey });
           return { serving };
         }

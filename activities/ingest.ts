@@ -13,9 +13,12 @@ import type { DatasetRef, IngestResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 import { createStepCache, stepCacheKey } from './step-cache';
+import { assertInDataRoots } from '../src/data/data-roots';
 
 export interface IngestInput {
   source: string;
+  /** The spec field the source came from, for refusals (default data.source). */
+  field?: string;
   format?: DatasetRef['format'];
   schema: PipelineSpec['data']['schema'];
   codeVersion: string;
@@ -52,6 +55,7 @@ export function createIngestActivities(deps: ActivityDeps) {
   const cache = createStepCache(deps.store);
   return {
     async ingestDataset(input: IngestInput): Promise<IngestResult> {
+      await assertInDataRoots(input.source, deps.permissions?.dataRoots ?? [process.cwd()], input.field ?? 'data.source').catch((err: unknown) => { throw asActivityFailure(err); });
       const ctx = Context.current();
       const format = detectFormat(input.source, input.format);
       const scratch = await fs.mkdtemp(path.join(deps.workDir, 'ingest-'));

@@ -4,6 +4,10 @@ import { Context } from '@temporalio/activity';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import { recordTrainingResume } from '../src/observability/activity-telemetry';
 import { runCommandTrainer } from '../src/training/command-trainer';
+import { assertCommandAllowed, redactSecrets, trainerBaseEnv, workerPermissions, type WorkerPermissions } from '../src/worker/worker-permissions';
+
+/** Handed in by the worker; a bare deps (unit tests) gets the environment's settings. */
+const permissionsOf = (deps: ActivityDeps): WorkerPermissions => deps.permissions ?? workerPermissions({}, deps.env ?? process.env);
 import { encode, fitEncoder } from '../src/training/features';
 import { createModelArtifact } from '../src/training/model-artifact';
 import { runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
@@ -57,6 +61,15 @@ export function createTrainActivities(deps: ActivityDeps) {
   return {
     async trainModel(input: TrainInput): Promise<TrainResult> {
       const ctx = Context.current();
+      if (input.train.trainer === 'command') {
+        // The spec only asks: this worker's --allow-command / --allow-env decide, before anything runs.
+        try {
+          assertCommandAllowed(input.train.command?.[0] ?? '', input.specDir, permissionsOf(deps).allowedCommands);
+          trainerBaseEnv(deps.env ?? process.env, input.train.env ?? [], permissionsOf(deps).allowedEnv);
+        } catch (err) {
+          throw asActivityFailure(err);
+        }
+      }
       const seed = seedOf(input);
       const key = stepCacheKey('train', {
         code: input.codeVersion,
@@ -83,6 +96,8 @@ export function createTrainActivities(deps: ActivityDeps) {
         await cache.put('train', key, output);
         return { ...output, cached: false, attempt: ctx.info.attempt };
       } catch (err) {
+        // A trainer's output may quote what it found; the worker's secrets never travel on in a failure.
+        if (err instanceof Error) err.message = redactSecrets(err.message, deps.env ?? process.env);
         throw asActivityFailure(err);
       } finally {
         await fs.rm(scratch, { recursive: true, force: true });
@@ -164,6 +179,7 @@ async function trainWithCommand(
     const result = await runCommandTrainer({
       command: input.train.command ?? [],
       cwd: input.specDir,
+      baseEnv: trainerBaseEnv(deps.env ?? process.env, input.train.env ?? [], permissionsOf(deps).allowedEnv),
       env: {
         MLCYCLE_DATA_FILE: dataFile,
         MLCYCLE_DATA_FORMAT: input.dataset.format,

@@ -18,7 +18,9 @@ export type ErrorCode =
   | 'TRAINING_FAILED'
   | 'DECISION_REFUSED'
   | 'CODEC_KEY_UNKNOWN'
-  | 'CODEC_DECRYPT_FAILED';
+  | 'CODEC_DECRYPT_FAILED'
+  | 'CODEC_PLAINTEXT_REFUSED'
+  | 'PERMISSION_DENIED';
 
 /**
  * The one list of failures no retry can fix: bad input, missing things, refused decisions, keys

@@ -21,6 +21,9 @@ export interface Vote {
   /** Workflow time of the decision (ISO). */
   at: string;
   via: 'signal' | 'update';
+  /** Signed gates: the exact statement the approver signed and the signature (base64). */
+  statement?: string;
+  signature?: string;
 }
 
 export type GateStatus = 'Pending' | 'Approved' | 'Rejected' | 'TimedOut';
@@ -38,6 +41,12 @@ export interface PendingGate {
   status: GateStatus;
   deadline: string;
   onTimeout: 'approve' | 'reject';
+  /** What a signed statement must bind: the run (true for every gate opened since signed approvals). */
+  signed?: boolean;
+  workflowId?: string;
+  runId?: string;
+  /** The registry policy that set the approvers and quorum (its scope: a model or `_default`). */
+  policy?: string;
 }
 
 const MAX_TEXT = 10_000;
@@ -85,8 +94,9 @@ export function parseVoteInput(input: unknown): VoteInput {
   return r.data;
 }
 
-export const approveSignal = defineSignal<[VoteInput]>('approve');
-export const rejectSignal = defineSignal<[VoteInput]>('reject');
+/** Signals and the update carry a SignedVote (`{statement, signature}`); typed unknown because anyone can send anything. */
+export const approveSignal = defineSignal<[unknown]>('approve');
+export const rejectSignal = defineSignal<[unknown]>('reject');
 /** The validated path: a refused decision never reaches history. */
-export const decideUpdate = defineUpdate<PendingGate, [DecisionInput]>('decide');
+export const decideUpdate = defineUpdate<PendingGate, [unknown]>('decide');
 export const approvalQuery = defineQuery<PendingGate | null>('approval');

@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
 import { CancellationScope, defineQuery, executeChild, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { refuseUndecodableInput } from './input-guard';
 import { durationMs } from './durations';
 import type { Activities } from '../activities';
 import type { GuardrailReading } from '../src/deploy/guardrails';
@@ -34,6 +35,7 @@ export const deploymentStatusQuery = defineQuery<{ phase: string; readings: Guar
  * keeps serving.
  */
 export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentResult> {
+  refuseUndecodableInput(input);
   const nonRetryableErrorTypes = NON_RETRYABLE_ERROR_TYPES;
   // Registry and routing writes ride out a storage outage of about two minutes, like the
   // pipeline's steps; a rollback that gave up after 15 s would leave the canary routed.

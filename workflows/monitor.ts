@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, defineQuery, proxyActivities, setHandler, startChild, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { refuseUndecodableInput } from './input-guard';
 import type { Activities } from '../activities';
 import type { DriftCheckResult } from '../activities/monitor';
 import type { MonitorSpec } from '../src/spec/pipeline-spec';
@@ -28,6 +29,7 @@ export const monitorCheckQuery = defineQuery<Partial<MonitorCheckResult>>('monit
  * training within the cooldown, never two retrains of a model at once.
  */
 export async function monitorCheck(input: MonitorCheckInput): Promise<MonitorCheckResult> {
+  refuseUndecodableInput(input);
   const info = workflowInfo();
   const acts = proxyActivities<Activities>({
     taskQueue: input.retrain.queues.cpu,

@@ -1,4 +1,5 @@
 import { defineQuery, executeChild, patched, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { refuseUndecodableInput } from './input-guard';
 import { deploymentOwnerId, deploymentWorkflow, runDeploymentAsOwner } from './deployment';
 import { DEFAULT_MAX_TRIALS_PER_RUN, tuningStudy } from './tuning-study';
 import { KIND, MODEL } from './search-attributes';
@@ -24,6 +25,9 @@ const NON_RETRYABLE = NON_RETRYABLE_ERROR_TYPES;
  * table backs `mlcycle status`; the stage search attribute lets the Web UI filter runs.
  */
 export async function trainingPipeline(input: PipelineInput): Promise<PipelineResult> {
+  refuseUndecodableInput(input);
+  // Runs recorded before signed approvals keep their unsigned gate on replay; every new run signs.
+  const signedGates = patched('signed-approvals');
   const { spec } = input;
   const info = workflowInfo();
   const cpuOptions: ActivityOptions = {
@@ -47,7 +51,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   const cpu = proxyActivities<Activities>(cpuOptions);
   const trainer = proxyActivities<Activities>(trainOptions);
 
-  const names: Step[] = [...PIPELINE_STEPS.slice(0, 2), ...(spec.tune ? (['tune'] as const) : []), ...PIPELINE_STEPS.slice(2), ...(spec.approval ? (['approval'] as const) : []), ...(spec.approval || spec.deploy ? (['deploy'] as const) : [])];
+  const names: Step[] = [...PIPELINE_STEPS.slice(0, 2), ...(spec.tune ? (['tune'] as const) : []), ...PIPELINE_STEPS.slice(2), ...(spec.approval || (signedGates && spec.deploy) ? (['approval'] as const) : []), ...(spec.approval || spec.deploy ? (['deploy'] as const) : [])];
   const runner = new StepRunner<Step>(names, { model: spec.name });
   setHandler(approvalQuery, () => null);
   const steps = runner.tracker;
@@ -71,7 +75,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   let referenceManifestUri: string | undefined;
   if (spec.validation.reference) {
     const reference = await cpu.ingestDataset.executeWithOptions({ ...cpuOptions, summary: `ingest reference ${spec.validation.reference}` }, [
-      { source: input.referenceSource ?? spec.validation.reference, format: undefined, schema: spec.data.schema, codeVersion: input.codeVersion, cache: input.cache },
+      { source: input.referenceSource ?? spec.validation.reference, field: 'validation.reference', format: undefined, schema: spec.data.schema, codeVersion: input.codeVersion, cache: input.cache },
     ]);
     referenceManifestUri = reference.manifestUri;
   }
@@ -212,8 +216,18 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   );
   model = { name: registered.name, version: registered.version };
 
-  if (spec.approval) {
-    const approval = spec.approval;
+  // The registry's policy may protect the deploy alias: then a gate opens whatever the spec says.
+  let approvalSpec = spec.approval;
+  let signed: { keys: Record<string, string>; policy?: string } | undefined;
+  if (signedGates && (spec.approval || spec.deploy)) {
+    const ctx = await cpu.approvalContext({ model: registered.name, alias: spec.deploy?.alias ?? 'production', ...(spec.approval ? { approval: spec.approval } : {}) });
+    approvalSpec = ctx.approval;
+    signed = { keys: ctx.keys, ...(ctx.policy ? { policy: ctx.policy } : {}) };
+    if (!approvalSpec && !spec.approval) steps.set('approval', 'skipped');
+  }
+
+  if (approvalSpec) {
+    const approval = approvalSpec;
     const gate = await step(
       'approval',
       async () => ({
@@ -224,6 +238,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
           metrics: evaluation.metrics,
           reports: { validation: validation.htmlUri, evaluation: evaluation.htmlUri },
           queue: input.queues.cpu,
+          ...(signed ? { signed } : {}),
         }),
         cached: false,
         attempt: 1,

@@ -13,6 +13,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { refuseUndecodableInput } from './input-guard';
 import type { Activities } from '../activities';
 import type { TrialSegmentResult } from '../activities/tuning';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
@@ -81,6 +82,7 @@ export const leaderboardQuery = defineQuery<{ trials: TrialRecord[]; best: Trial
 
 /** One trial: training split at the early-stopping rungs, reporting to the study after each. */
 export async function tuningTrial(input: TrialInput): Promise<TrialResult> {
+  refuseUndecodableInput(input);
   const acts = proxyActivities<Activities>({
     taskQueue: input.trainQueue,
     startToCloseTimeout: '2h',
@@ -115,6 +117,7 @@ export async function tuningTrial(input: TrialInput): Promise<TrialResult> {
  * cancelling bad trials, continue-as-new every `maxTrialsPerRun` trials with all results carried.
  */
 export async function tuningStudy(input: StudyInput): Promise<StudyResult> {
+  refuseUndecodableInput(input);
   const info = workflowInfo();
   const studyId = info.workflowId;
   const cpu = proxyActivities<Activities>({ taskQueue: input.queues.cpu, startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: { maximumAttempts: 5 } });

@@ -16,6 +16,28 @@ import { describeMonitor, scheduleIdFor, startMonitor } from '../client/monitor-
 import { generateChurnDataset } from '../demo/dataset-generator';
 import { loadPipelineSpec } from '../spec/pipeline-spec';
 import type { MonitorCheckResult } from '../../workflows/monitor';
+import type { KeyObject } from 'node:crypto';
+import fsSync from 'node:fs';
+import { generateApproverKey, loadApproverKey, publicKeyText } from '../approval/approver-keys';
+import { activeKeys, createTrustRecords } from '../registry/trust-records';
+import type { ArtifactStore } from '../storage/artifact-store';
+import { workerPermissions } from '../worker/worker-permissions';
+
+type Signer = { name: string; key: KeyObject };
+
+/**
+ * --auto-approve signs like any approver: a demo key under the state folder, registered in the
+ * approver directory before the gate opens (the gate reads the directory when it opens).
+ */
+async function demoSigner(store: ArtifactStore, stateDir: string, name: string): Promise<Signer> {
+  const file = path.resolve(stateDir, 'approvers', `${name}.key`);
+  if (!fsSync.existsSync(file)) await generateApproverKey(file);
+  const key = loadApproverKey(file);
+  const trust = createTrustRecords({ store });
+  const publicKey = publicKeyText(key);
+  if (activeKeys(await trust.directory())[name] !== publicKey) await trust.addApprover(name, publicKey, 'mlcycle demo');
+  return { name, key };
+}
 
 export interface DemoOptions {
   env: Env;
@@ -51,6 +73,8 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     minioPort: await portOr(9000),
     minioConsolePort: await portOr(9001),
     workers: true,
+    // The demo's data lives beside its spec in the package; its trainers are built in.
+    permissions: workerPermissions({ dataRoot: [path.dirname(specPath)] }, opts.env),
     log: opts.log,
   });
   let ok = false;
@@ -61,9 +85,12 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     try {
       if (temporal.uiUrl) console.log(`Web UI: ${temporal.uiUrl}`);
       if (dev.codec) console.log(`Codec server: ${dev.codec.url} — payloads are encrypted; to read them in the Web UI, log in there with the token in ${dev.codec.tokenFile ?? 'MLCYCLE_CODEC_TOKEN'} (see README, Encryption)`);
+      const demoStore = createArtifactStore({ client: s3, bucket: dev.stack.s3.bucket, prefix: dev.stack.s3.prefix });
+      const approvers = (await loadPipelineSpec(specPath)).spec.approval?.approvers ?? ['alice'];
+      const signer = opts.autoApprove ? await demoSigner(demoStore, opts.stateDir, approvers[0] ?? 'alice') : undefined;
       const { workflowId } = await client.startPipeline(specPath);
       console.log(`pipeline started: ${workflowId}`);
-      const status = await runThroughGate(client, workflowId, opts.autoApprove);
+      const status = await runThroughGate(client, workflowId, signer);
       ok = status.status === 'completed';
       console.log(`\nrun ${workflowId}: ${status.status}`);
       if (ok && status.model) await demoPrediction(dev.stack.s3, status.model.name);
@@ -91,7 +118,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
       }
       const link = client.webUiLink(workflowId);
       if (link) console.log(`Web UI run: ${link}`);
-      if (ok && opts.autoApprove) ok = await lastAct(client, dev.stack.s3, specPath, dataFile, opts);
+      if (ok && signer) ok = await lastAct(client, dev.stack.s3, specPath, dataFile, opts, signer);
       console.log(`demo finished in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     } finally {
       await client.close();
@@ -124,17 +151,18 @@ async function demoPrediction(settings: S3Settings, model: string): Promise<void
 }
 
 /** Waits for a run, approving at its gate on the user's behalf when asked to. */
-async function runThroughGate(client: MlcycleClient, workflowId: string, autoApprove: boolean) {
+async function runThroughGate(client: MlcycleClient, workflowId: string, signer: Signer | undefined) {
   const progress = new RunProgress();
   let status = await waitForRun(client, workflowId, progress, 500, (s) => s.status === 'awaiting_approval');
   if (status.status === 'awaiting_approval') {
     const gate = await client.pendingApprovals().then((all) => all.find((p) => p.workflowId === workflowId)?.gate);
-    const approver = gate?.approvers[0] ?? 'alice';
-    console.log(`\nwaiting for approval of ${gate?.model ?? 'the model'} v${gate?.version ?? '?'} — approve with:`);
+    const approver = signer?.name ?? gate?.approvers[0] ?? 'alice';
+    console.log(`\nwaiting for approval of ${gate?.model ?? 'the model'} v${gate?.version ?? '?'} — approve with a registered key:`);
+    console.log(`  npx mlcycle approvers keygen ${approver} && npx mlcycle approvers add ${approver} <printed key>   # once, before the gate opens`);
     console.log(`  npx mlcycle approve ${workflowId} --as ${approver} --comment "looks good"`);
-    if (autoApprove) {
-      console.log(`(--auto-approve: approving as ${approver})`);
-      await client.decide(workflowId, { decision: 'approve', identity: approver, comment: 'approved by the demo (--auto-approve)' });
+    if (signer) {
+      console.log(`(--auto-approve: approving as ${approver}, signed with the demo key)`);
+      await client.decide(workflowId, { decision: 'approve', approver, comment: 'approved by the demo (--auto-approve)' }, signer.key);
     }
     status = await waitForRun(client, workflowId, progress);
   }
@@ -145,7 +173,7 @@ async function runThroughGate(client: MlcycleClient, workflowId: string, autoApp
  * The lifecycle closes its loop: drifted traffic through the service, the monitor finds drift,
  * continuous training retrains on the fresh data, the new version is approved and promoted.
  */
-async function lastAct(client: MlcycleClient, settings: S3Settings, specPath: string, dataFile: string, opts: DemoOptions): Promise<boolean> {
+async function lastAct(client: MlcycleClient, settings: S3Settings, specPath: string, dataFile: string, opts: DemoOptions, signer: Signer): Promise<boolean> {
   console.log('\n— the world moves: drifted traffic through the prediction service —');
   const s3 = createS3Client(settings);
   const store = createArtifactStore({ client: s3, bucket: settings.bucket, prefix: settings.prefix });
@@ -185,7 +213,7 @@ async function lastAct(client: MlcycleClient, settings: S3Settings, specPath: st
       return check.verdict === 'drift' ? check.retrain.reason.startsWith('cooldown') : true;
     }
     console.log(`continuous training: ${check.retrain.workflowId}`);
-    const retrain = await runThroughGate(client, check.retrain.workflowId, opts.autoApprove);
+    const retrain = await runThroughGate(client, check.retrain.workflowId, signer);
     console.log(`retrain ${check.retrain.workflowId}: ${retrain.status}${retrain.model ? `, churn v${retrain.model.version} now serves production` : ''}${retrain.error ? ` (${retrain.error})` : ''}`);
     return retrain.status === 'completed';
   } finally {

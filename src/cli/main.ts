@@ -7,6 +7,7 @@ import { loadPipelineSpec } from '../spec/pipeline-spec';
 import { configureRuntime, startDevEnvironment, installRuntime } from '../dev/dev-environment';
 import { MINIO, TEMPORAL_CLI, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, resolveBinary } from '../stack/binaries';
 import { createMlcycleWorker } from '../worker/worker';
+import { workerPermissions, type WorkerPermissions } from '../worker/worker-permissions';
 import { writeWorkflowBundle } from '../worker/workflow-bundle';
 import { parseDurationMs, parsePort, parsePositiveInt, parseQueue } from './options';
 import { preflightWorker, watchConnection } from '../worker/worker-guard';
@@ -24,11 +25,13 @@ import { addCodecServerCommands } from './codec-server';
 import { addKeysCommands } from './keys';
 import { addClusterCommands } from './cluster';
 import { explainClusterError } from '../cluster/cluster-setup';
+import { addTrustCommands } from './trust';
 import { loadKeyring } from '../codec/keyring';
 import { fatalLine, processLineLogger } from '../observability/logging';
 import { parseMetricsAddress } from '../observability/settings';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 
 
@@ -53,6 +56,9 @@ export function buildProgram(): Command {
     .option('--no-encryption', 'write payloads to the history in plaintext (default: AES-256-GCM with the project key file)')
     .option('--codec-port <port>', 'codec server port for the Web UI (default 8888, or a free port when taken)', parsePort)
     .option('--metrics-address <host:port>', "serve the workers' Prometheus metrics at http://<host:port>/metrics (MLCYCLE_METRICS_ADDRESS)", parseMetricsAddress)
+    .option('--allow-command <program>', "a program the workers' command trainers may run (repeatable; MLCYCLE_ALLOWED_COMMANDS)", collect, [])
+    .option('--data-root <dir>', 'a folder the workers may read local data from (repeatable; MLCYCLE_DATA_ROOTS; default the working directory)', collect, [])
+    .option('--allow-env <name>', 'a variable command trainers may receive via train.env (repeatable; MLCYCLE_ALLOWED_ENV)', collect, [])
     .action(async (opts) => {
       const env = parseEnv();
       // Installed by startDevEnvironment once its workers connect, not before the stack is up.
@@ -71,6 +77,7 @@ export function buildProgram(): Command {
         workers: opts.workers,
         encryption: opts.encryption,
         codecPort: opts.codecPort,
+        permissions: workerPermissions({ allowCommand: opts.allowCommand, dataRoot: opts.dataRoot, allowEnv: opts.allowEnv }),
         log,
       });
       const signal = untilSignal();
@@ -107,8 +114,12 @@ export function buildProgram(): Command {
     .option('--metrics-address <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (MLCYCLE_METRICS_ADDRESS)', parseMetricsAddress)
     .option('--shutdown-grace <duration>', 'on SIGTERM/SIGINT, how long in-flight activities may run to completion before they are cancelled (and retried elsewhere)', parseDurationMs, 20_000)
     .option('--connection-grace <duration>', 'exit with status 1 after losing the Temporal server for longer than this', parseDurationMs, 60_000)
+    .option('--allow-command <program>', 'a program command trainers may run (repeatable; MLCYCLE_ALLOWED_COMMANDS; default none)', collect, [])
+    .option('--data-root <dir>', 'a folder local data may be read from (repeatable; MLCYCLE_DATA_ROOTS; default the working directory)', collect, [])
+    .option('--allow-env <name>', 'a variable command trainers may receive when their spec lists it in train.env (repeatable; MLCYCLE_ALLOWED_ENV)', collect, [])
     .action(async (opts) => {
       const env = parseEnv();
+      const permissions = workerPermissions({ allowCommand: opts.allowCommand, dataRoot: opts.dataRoot, allowEnv: opts.allowEnv });
       installRuntime({ metricsAddress: opts.metricsAddress });
       // mlcycle's own lines follow MLCYCLE_LOG_FORMAT like the SDK's (JSON for a log collector).
       const log = processLineLogger();
@@ -120,7 +131,7 @@ export function buildProgram(): Command {
         throw new MlcycleError('SERVICE_UNREACHABLE', `Temporal server not reachable at ${address} (TEMPORAL_ADDRESS): ${(err as Error).message}`);
       }
       try {
-        await runWorker(connection, { ...opts, env, address, log });
+        await runWorker(connection, { ...opts, env, address, log, permissions });
       } finally {
         await connection.close().catch(() => undefined);
       }
@@ -204,6 +215,7 @@ export function buildProgram(): Command {
   addCodecServerCommands(program);
   addKeysCommands(program);
   addClusterCommands(program);
+  addTrustCommands(program);
 
   program
     .command('setup')
@@ -245,7 +257,7 @@ export function buildProgram(): Command {
  */
 async function runWorker(
   connection: NativeConnection,
-  o: { queue: 'cpu' | 'gpu'; concurrency?: number; shutdownGrace: number; connectionGrace: number; env: ReturnType<typeof parseEnv>; address: string; log: (line: string) => void },
+  o: { queue: 'cpu' | 'gpu'; concurrency?: number; shutdownGrace: number; connectionGrace: number; env: ReturnType<typeof parseEnv>; address: string; log: (line: string) => void; permissions: WorkerPermissions },
 ): Promise<void> {
   const { env, address, log } = o;
   const s3 = s3Settings(env, DEFAULT_S3_ENDPOINT);
@@ -264,6 +276,7 @@ async function runWorker(
     s3,
     keyring: loadKeyring(env),
     shutdownGraceMs: o.shutdownGrace,
+    permissions: o.permissions,
     log,
   });
   const running = worker.run();

@@ -5,8 +5,10 @@ import { createArtifactStore, type ArtifactStore } from '../storage/artifact-sto
 import { promote, rollback } from '../deploy/promotion';
 import { checkS3Reachable, createS3Client } from '../storage/s3-client';
 import { MlcycleError } from '../errors';
+import { createTrustRecords } from '../registry/trust-records';
+import { assertPromotionAllowed } from '../approval/approval-policy';
 
-async function withRegistry<T>(fn: (registry: ModelRegistry, store: ArtifactStore) => Promise<T>): Promise<T> {
+export async function withRegistry<T>(fn: (registry: ModelRegistry, store: ArtifactStore) => Promise<T>): Promise<T> {
   const settings = s3Settings(parseEnv(), DEFAULT_S3_ENDPOINT);
   const client = createS3Client(settings);
   try {
@@ -38,6 +40,8 @@ export function addModelCommands(program: Command): void {
       if (!Number.isInteger(version) || version < 1) throw new MlcycleError('USAGE', `<version>: expected a whole number >= 1, got "${versionArg}"`);
       await withRegistry(async (registry, store) => {
         if (!(await registry.getVersion(name, version))) throw new MlcycleError('NOT_FOUND', `model "${name}" has no version ${version}`);
+        // The same check the deployment activities make: a protected alias needs the policy's signed approvals.
+        await assertPromotionAllowed(registry, createTrustRecords({ store }), { model: name, version, alias: opts.alias });
         const r = await promote(store, registry, { model: name, alias: opts.alias, version, actor: opts.as, reason: opts.reason ?? 'manual promotion' });
         console.log(r.moved ? `${name}: ${opts.alias} → v${version}${r.previous !== null ? ` (was v${r.previous})` : ''}` : `${name}: ${opts.alias} already at v${version}`);
       });

@@ -1,7 +1,9 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import fs from 'node:fs';
+import { MlcycleError } from '../errors';
 import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings } from '../config/env';
 import { ALIAS_NAME, MODEL_NAME, createModelRegistry } from '../registry/model-registry';
-import { createPredictionServer } from '../serving/prediction-server';
+import { createPredictionServer, type OutOfRangeRule } from '../serving/prediction-server';
 import { createArtifactStore } from '../storage/artifact-store';
 import { checkS3Reachable, createS3Client } from '../storage/s3-client';
 import { untilSignal } from './signals';
@@ -17,6 +19,17 @@ function matching(re: RegExp, what: string) {
 }
 
 
+function readServeToken(file: string): string {
+  let token: string;
+  try {
+    token = fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new MlcycleError('CONFIG_INVALID', `--token-file: cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (token.length < 16 || /\s/.test(token)) throw new MlcycleError('CONFIG_INVALID', `--token-file: the token in ${file} must be at least 16 characters without spaces`);
+  return token;
+}
+
 /** `mlcycle serve`: the HTTP prediction service for one model alias (see src/serving/prediction-server.ts). */
 export function addServeCommand(program: Command): void {
   program
@@ -27,7 +40,10 @@ export function addServeCommand(program: Command): void {
     .option('--host <ip>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on', parsePort, 8080)
     .option('--refresh-ms <ms>', 'how often to re-read the deployment record / alias', parsePositiveInt, 1000)
-    .action(async (opts: { model: string; alias: string; host: string; port: number; refreshMs: number }) => {
+    .option('--token-file <file>', 'require Authorization: Bearer <token> (the file\'s content) on /predict and /metrics')
+    .addOption(new Option('--out-of-range <rule>', 'numeric inputs far outside the training data (non-finite, or beyond 1e6 × the training scale)').choices(['refuse', 'clip', 'allow']).default('refuse'))
+    .action(async (opts: { model: string; alias: string; host: string; port: number; refreshMs: number; tokenFile?: string; outOfRange: OutOfRangeRule }) => {
+      const token = opts.tokenFile ? readServeToken(opts.tokenFile) : undefined;
       const settings = s3Settings(parseEnv(), DEFAULT_S3_ENDPOINT);
       const client = createS3Client(settings);
       try {
@@ -41,6 +57,8 @@ export function addServeCommand(program: Command): void {
           host: opts.host,
           port: opts.port,
           refreshMs: opts.refreshMs,
+          outOfRange: opts.outOfRange,
+          ...(token ? { token } : {}),
           log,
         });
         const signal = untilSignal();

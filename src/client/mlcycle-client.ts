@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { approvalQuery, decideUpdate, type DecisionInput, type PendingGate } from '../../workflows/approval-definitions';
+import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
+import type { KeyObject } from 'node:crypto';
+import { signVote } from '../approval/approver-keys';
+import { approvalQuery, decideUpdate, type PendingGate } from '../../workflows/approval-definitions';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { execSync } from 'node:child_process';
 import { packageVersion } from '../package-info';
@@ -26,6 +28,21 @@ export interface ClientOptions {
   webUiUrl?: string;
   /** Payload encryption keys (loadKeyring); undefined sends plaintext but still refuses to guess at encrypted results. */
   keyring?: Keyring;
+}
+
+export interface DecisionRequest {
+  decision: 'approve' | 'reject';
+  /** The approver whose key signs (must be in the registry's approver directory and on the gate's list). */
+  approver: string;
+  comment?: string;
+  reason?: string;
+}
+
+export interface DecideOutcome {
+  accepted: true;
+  /** The gate after the vote; absent when the result could not be decoded here. */
+  gate?: PendingGate;
+  unreadable?: string;
 }
 
 export interface StartOptions {
@@ -162,9 +179,13 @@ export class MlcycleClient {
     if (link) status.webUiUrl = link;
 
     switch (description.status.name) {
-      case 'RUNNING':
+      case 'RUNNING': {
         status.status = progress?.stage === 'approval' ? 'awaiting_approval' : 'running';
+        // RUNNING says nothing about whether it moves: a failing workflow task is shown, not hidden.
+        const trouble = await this.workflowTaskTrouble(workflowId);
+        if (trouble) status.error = trouble;
         break;
+      }
       case 'COMPLETED': {
         const result = (await handle.result()) as PipelineResult;
         const outcome: string = result.outcome;
@@ -225,40 +246,102 @@ export class MlcycleClient {
   }
 
   /**
-   * Records an approval decision through the validated update: a refused decision (identity not on
-   * the list, second vote, closed gate, rejection without reason) throws DECISION_REFUSED and
-   * leaves the run's history untouched.
+   * Signs and records an approval decision through the validated update. The statement binds this
+   * run (workflow id + run id), the model version and the decision; a refused decision (bad or
+   * unknown key, approver not on the list, second vote, closed gate, rejection without reason)
+   * throws DECISION_REFUSED and leaves the run's history untouched. An update the server accepted
+   * is reported as accepted even when its result cannot be read here.
    */
-  async decide(workflowId: string, decision: DecisionInput): Promise<PendingGate> {
+  async decide(workflowId: string, decision: DecisionRequest, key: KeyObject): Promise<DecideOutcome> {
     const handle = this.temporal.workflow.getHandle(workflowId);
+    const refused = (why: string) => new MlcycleError('DECISION_REFUSED', `${decision.decision} refused: ${why}`);
+    let description;
     try {
-      return await handle.executeUpdate(decideUpdate, { args: [decision] });
+      description = await handle.describe();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) {
-        // A closed run answers updates as "not found": tell the two apart for the reviewer.
-        const closed = await handle.describe().then((d) => d.status.name, () => undefined);
-        if (closed) throw new MlcycleError('DECISION_REFUSED', `${decision.decision} refused: run ${workflowId} is ${closed.toLowerCase()}, its approval gate is closed`);
-        throw new MlcycleError('NOT_FOUND', `no workflow run with id "${workflowId}"`);
-      }
-      if (err instanceof WorkflowUpdateFailedError) {
-        throw new MlcycleError('DECISION_REFUSED', `${decision.decision} refused: ${rootMessage(err)}`);
-      }
+      if (err instanceof WorkflowNotFoundError) throw new MlcycleError('NOT_FOUND', `no workflow run with id "${workflowId}"`);
+      throw err;
+    }
+    if (description.status.name !== 'RUNNING') throw refused(`run ${workflowId} is ${description.status.name.toLowerCase()}, its approval gate is closed`);
+    let gate: PendingGate | null;
+    try {
+      gate = await handle.query(approvalQuery);
+    } catch (err) {
+      throw refused(`cannot read the approval gate of ${workflowId}: ${rootMessage(err)}`);
+    }
+    if (!gate) throw refused(`run ${workflowId} has no open approval gate`);
+    const vote: unknown = gate.signed
+      ? signVote(key, {
+          workflowId,
+          runId: gate.runId ?? description.runId,
+          model: gate.model,
+          version: gate.version,
+          decision: decision.decision,
+          approver: decision.approver,
+          ...(decision.comment !== undefined ? { comment: decision.comment } : {}),
+          ...(decision.reason !== undefined ? { reason: decision.reason } : {}),
+        })
+      : // A run opened before signed approvals replays its unsigned gate until it ends.
+        { decision: decision.decision, identity: decision.approver, ...(decision.comment ? { comment: decision.comment } : {}), ...(decision.reason ? { reason: decision.reason } : {}) };
+    let update;
+    try {
+      update = await handle.startUpdate(decideUpdate, { args: [vote], waitForStage: WorkflowUpdateStage.ACCEPTED });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw refused(rootMessage(err));
       const message = (err as Error).message ?? String(err);
-      if (/not found|unknown update|workflow execution already completed/i.test(message)) {
-        throw new MlcycleError('DECISION_REFUSED', `${decision.decision} refused: run ${workflowId} has no open approval gate (${message})`);
+      if (err instanceof WorkflowNotFoundError || /not found|unknown update|workflow execution already completed/i.test(message)) {
+        throw refused(`run ${workflowId} has no open approval gate (${message})`);
       }
       throw err;
     }
+    try {
+      return { accepted: true, gate: (await update.result()) as PendingGate };
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw refused(rootMessage(err));
+      // The outcome exists but could not be decoded here: ask the server which it was, undecoded.
+      const raw = await this.temporal.workflowService.pollWorkflowExecutionUpdate({
+        namespace: this.options.namespace,
+        updateRef: { workflowExecution: { workflowId, runId: update.workflowRunId ?? description.runId }, updateId: update.updateId },
+        waitPolicy: { lifecycleStage: 3 /* COMPLETED */ },
+      });
+      if (raw.outcome?.success) return { accepted: true, unreadable: rootMessage(err) };
+      throw refused(`the gate refused it (its reason cannot be read here: ${rootMessage(err)})`);
+    }
   }
 
-  /** Pending approval gates, found through the ApprovalStatus search attribute (as the Web UI can). */
-  async pendingApprovals(): Promise<Array<{ workflowId: string; gate: PendingGate }>> {
-    const out: Array<{ workflowId: string; gate: PendingGate }> = [];
+  /**
+   * Pending approval gates, found through the ApprovalStatus search attribute (as the Web UI can).
+   * A gate that cannot be read (its workflow tasks failing, or payloads this client cannot decode)
+   * is listed with `error` instead of being left out.
+   */
+  async pendingApprovals(): Promise<Array<{ workflowId: string; gate?: PendingGate; error?: string }>> {
+    const out: Array<{ workflowId: string; gate?: PendingGate; error?: string }> = [];
     for await (const wf of this.temporal.workflow.list({ query: `ApprovalStatus = "Pending" AND ExecutionStatus = "Running"` })) {
-      const gate = await this.temporal.workflow.getHandle(wf.workflowId).query(approvalQuery).catch(() => null);
-      if (gate && gate.status === 'Pending') out.push({ workflowId: wf.workflowId, gate });
+      const handle = this.temporal.workflow.getHandle(wf.workflowId);
+      let gate: PendingGate | null = null;
+      let error: string | undefined;
+      try {
+        gate = await handle.query(approvalQuery);
+      } catch (err) {
+        error = rootMessage(err);
+      }
+      const stuck = await this.workflowTaskTrouble(wf.workflowId);
+      if (stuck) error = stuck;
+      if (error) out.push({ workflowId: wf.workflowId, ...(gate ? { gate } : {}), error });
+      else if (gate && gate.status === 'Pending') out.push({ workflowId: wf.workflowId, gate });
     }
     return out;
+  }
+
+  /**
+   * A run whose workflow tasks keep failing makes no progress although it says RUNNING: the
+   * pending workflow task's attempt count tells. Undefined when nothing is wrong.
+   */
+  async workflowTaskTrouble(workflowId: string): Promise<string | undefined> {
+    const raw = await this.temporal.workflowService.describeWorkflowExecution({ namespace: this.options.namespace, execution: { workflowId } }).catch(() => undefined);
+    const attempt = raw?.pendingWorkflowTask?.attempt ?? 0;
+    if (attempt < 2) return undefined;
+    return `workflow task failing (attempt ${attempt}): the run makes no progress until a worker can process it (see the run's history for the error)`;
   }
 
   async studyResult(studyId: string): Promise<StudyResult> {

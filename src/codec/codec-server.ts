@@ -56,8 +56,13 @@ export const DEFAULT_CODEC_PORT = 8888;
 export const SESSION_COOKIE = 'mlcycle_codec_session';
 const SESSION_MAX_AGE_S = 30 * 24 * 3600;
 const ALLOWED_HEADERS = 'Authorization, Authorization-Extras, Content-Type, X-Namespace';
-/** Payload batches of a long history can be large; Temporal's own limit is 2 MiB per payload. */
-const BODY_LIMIT = 64 * 1024 * 1024;
+/**
+ * Payload batches of a long history can be large (Temporal's own limit is 2 MiB per payload);
+ * the UI sends one event's payloads at a time. Only an authorized request's body is read at all.
+ */
+export const CODEC_BODY_LIMIT = 16 * 1024 * 1024;
+/** Everything else (the login form) is small, and unauthenticated. */
+const BODY_LIMIT = 16 * 1024;
 const MIN_TOKEN_LENGTH = 16;
 
 export interface CodecServerOptions {
@@ -177,7 +182,8 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
   const token = validateToken(opts.token, 'codec server');
   const session = sessionValue(token);
   const origins = new Set(opts.origins.map(normalizeOrigin));
-  const codec = new AesGcmPayloadCodec(opts.keyring);
+  // Display only: a plaintext payload in an old history is shown as it is.
+  const codec = new AesGcmPayloadCodec(opts.keyring, { strict: false });
   const log = opts.log ?? (() => undefined);
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true } });
 
@@ -231,6 +237,13 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
   // Preflights end in the hook above; this route only exists so they are routed at all.
   app.options('/*', async (_req, reply) => reply.code(403).send({ error: 'CORS preflight without an allowed Origin' }));
 
+  // Checked before the body is read: an unauthenticated client cannot make the server buffer anything.
+  const requireAuth = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (authorized(req)) return;
+    reply.header('WWW-Authenticate', 'Bearer realm="mlcycle-codec"');
+    reply.header('Connection', 'close');
+    return reply.code(401).send({ error: 'codec server: a Bearer token or a login session (POST /login) is required' });
+  };
   const codecRoute = (kind: 'encode' | 'decode') => async (req: FastifyRequest, reply: FastifyReply) => {
     if (!authorized(req)) {
       reply.header('WWW-Authenticate', 'Bearer realm="mlcycle-codec"');
@@ -250,8 +263,8 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
       throw err;
     }
   };
-  app.post('/decode', codecRoute('decode'));
-  app.post('/encode', codecRoute('encode'));
+  app.post('/decode', { onRequest: requireAuth, bodyLimit: CODEC_BODY_LIMIT }, codecRoute('decode'));
+  app.post('/encode', { onRequest: requireAuth, bodyLimit: CODEC_BODY_LIMIT }, codecRoute('encode'));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { MlcycleError } from '../errors';
+import { readEmbeddedCredentials } from '../stack/embedded-credentials';
 import { formatIssues } from './zod-issues';
 
 const hostPort = z
@@ -69,7 +70,11 @@ export const EnvSchema = z.object({
 });
 export type Env = z.infer<typeof EnvSchema>;
 
-/** Credentials of the embedded MinIO: loopback-only, so fixed development values are fine. */
+/**
+ * What clients fall back to for an embedded MinIO whose state folder has no generated
+ * credentials (a folder from before they were generated). New folders get random ones
+ * (src/stack/embedded-credentials.ts); test and bench stacks that start MinIO themselves use these.
+ */
 export const EMBEDDED_S3_CREDENTIALS = {
   accessKeyId: 'mlcycle',
   secretAccessKey: 'mlcycle-dev-secret',
@@ -119,7 +124,7 @@ export interface S3Settings {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
-export function s3Settings(env: Env, embeddedEndpoint?: string): S3Settings {
+export function s3Settings(env: Env, embeddedEndpoint?: string, embeddedStateDir?: string): S3Settings {
   const endpoint = env.MLCYCLE_S3_ENDPOINT ?? embeddedEndpoint;
   const explicit =
     env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
@@ -131,7 +136,7 @@ export function s3Settings(env: Env, embeddedEndpoint?: string): S3Settings {
     prefix: env.MLCYCLE_S3_PREFIX,
   };
   if (endpoint) settings.endpoint = endpoint;
-  const credentials = explicit ?? (env.MLCYCLE_S3_ENDPOINT ? undefined : EMBEDDED_S3_CREDENTIALS);
+  const credentials = explicit ?? (env.MLCYCLE_S3_ENDPOINT ? undefined : (readEmbeddedCredentials(embeddedStateDir ?? stateDir(env)) ?? EMBEDDED_S3_CREDENTIALS));
   if (credentials) settings.credentials = { ...credentials };
   return settings;
 }

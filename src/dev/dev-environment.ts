@@ -9,6 +9,7 @@ import { installObservableRuntime } from '../observability/runtime';
 import { observabilitySettings } from '../observability/settings';
 import { startLocalStack, type RunningStack, type StackOptions } from '../stack/local-stack';
 import { createMlcycleWorker, type MlcycleWorker } from '../worker/worker';
+import type { WorkerPermissions } from '../worker/worker-permissions';
 
 type RuntimeOverrides = { metricsAddress?: string };
 let runtimeInstalled = false;
@@ -63,6 +64,8 @@ export async function startDevEnvironment(
     encryption?: boolean;
     /** Codec server port; unset: 8888, or a free port when 8888 is taken. */
     codecPort?: number;
+    /** What the workers let specs do (`--allow-command`, `--data-root`, `--allow-env`). */
+    permissions?: WorkerPermissions;
   },
 ): Promise<DevEnvironment> {
   const { keyring, keyFile } = await devKeyring(opts);
@@ -90,6 +93,7 @@ export async function startDevEnvironment(
           namespace: stack.temporal.namespace,
           s3: stack.s3,
           keyring,
+          ...(opts.permissions ? { permissions: opts.permissions } : {}),
           log: opts.log,
         });
         workers.push(w);

@@ -11,7 +11,10 @@
  *
  * Logging never blocks or fails a prediction: `add` only appends to an in-memory buffer, writes
  * happen in the background (one at a time), a failed write keeps its rows for the next attempt,
- * and the buffer is bounded: past `maxBufferedRows` the oldest rows are dropped (and counted).
+ * and the buffer is bounded in rows and in bytes: past `maxBufferedRows` or `maxBufferedBytes`
+ * the oldest rows are dropped (and counted). Rows are serialized when they arrive, so what is held
+ * is exactly what is counted; a row above `maxRowBytes` (a client sending huge extra fields) has
+ * its largest input fields replaced by a marker until it fits, and is counted as truncated.
  */
 import { randomBytes } from 'node:crypto';
 import { MlcycleError } from '../errors';
@@ -37,6 +40,11 @@ export interface PredictionLoggerOptions {
   batchRows: number;
   /** Past this many buffered rows (the store being down), the oldest are dropped. Default 100,000. */
   maxBufferedRows?: number;
+  /** Past this many buffered bytes of JSON, the oldest rows are dropped. Default 64 MiB. */
+  maxBufferedBytes?: number;
+  /** A row's JSON above this is truncated (largest input fields first). Default 16 KiB. */
+  maxRowBytes?: number;
+  onTruncated?: (rows: number) => void;
   log?: (line: string) => void;
   onWritten?: (rows: number) => void;
   onDropped?: (rows: number) => void;
@@ -49,6 +57,8 @@ export interface PredictionLogger {
   flush(): Promise<void>;
   /** Rows buffered, not yet written. */
   pending(): number;
+  /** Bytes (of JSON) buffered, not yet written. */
+  pendingBytes(): number;
   /** Stops the timer and flushes; rows a final failed write could not store are dropped (and logged). */
   close(): Promise<void>;
 }
@@ -70,59 +80,77 @@ export function predictionLogKey(model: string, firstTs: string, suffix = random
   return `${predictionLogPrefix(model)}${iso.slice(0, 10)}/${iso.slice(11, 13)}/${sortableTime(iso)}-${suffix}.jsonl`;
 }
 
+/** A row as buffered: its time (for the hour split) and its JSON line. */
+interface Line {
+  ts: string;
+  json: string;
+}
+
+export const TRUNCATED_MARKER = '(mlcycle: truncated)';
+
+/**
+ * The entry's JSON line within `maxBytes`: the largest input fields are replaced by a marker,
+ * one at a time, until it fits (`truncated: true` is added). Undefined when it cannot be
+ * serialized at all.
+ */
+export function serializeEntry(e: PredictionLogEntry, maxBytes: number): { json: string; truncated: boolean } | undefined {
+  let json: string;
+  try {
+    json = JSON.stringify(e);
+  } catch {
+    return undefined;
+  }
+  if (json.length <= maxBytes) return { json, truncated: false };
+  const inputs: Record<string, unknown> = { ...e.inputs };
+  const sizes = Object.entries(inputs)
+    .map(([k, v]) => [k, JSON.stringify(v)?.length ?? 0] as const)
+    .sort((a, b) => b[1] - a[1]);
+  for (const [k] of sizes) {
+    inputs[k] = TRUNCATED_MARKER;
+    json = JSON.stringify({ ...e, inputs, truncated: true });
+    if (json.length <= maxBytes) break;
+  }
+  if (json.length > maxBytes) json = JSON.stringify({ ts: e.ts, model: e.model, version: e.version, inputs: {}, probability: e.probability, truncated: true });
+  return { json, truncated: true };
+}
+
 export function createPredictionLogger(opts: PredictionLoggerOptions): PredictionLogger {
   const { store, model } = opts;
   const batchRows = Math.max(1, Math.floor(opts.batchRows));
   const maxBuffered = Math.max(batchRows, opts.maxBufferedRows ?? 100_000);
+  const maxBytes = Math.max(1024, opts.maxBufferedBytes ?? 64 * 1024 * 1024);
+  const maxRowBytes = Math.max(512, opts.maxRowBytes ?? 16 * 1024);
   const log = opts.log ?? (() => undefined);
-  let buffer: PredictionLogEntry[] = [];
+  let buffer: Line[] = [];
+  let bytes = 0;
   let running: Promise<void> | undefined;
   let failing = false;
   let closed = false;
 
   function trim(): void {
-    const excess = buffer.length - maxBuffered;
+    let excess = Math.max(0, buffer.length - maxBuffered);
+    let freed = 0;
+    for (let i = 0; i < excess; i++) freed += buffer[i]!.json.length;
+    while (excess < buffer.length && bytes - freed > maxBytes) freed += buffer[excess++]!.json.length;
     if (excess <= 0) return;
     buffer.splice(0, excess);
+    bytes -= freed;
     opts.onDropped?.(excess);
   }
 
   /** One object: rows of one hour (see `take`), as JSON lines. */
-  async function writeBatch(batch: readonly PredictionLogEntry[], lines: readonly string[]): Promise<void> {
-    await store.putNamed(predictionLogKey(model, batch[0]!.ts), lines.join('\n') + '\n', { contentType: 'application/x-ndjson' });
-  }
-
-  /**
-   * The rows of `batch` that serialize, with their lines. A row that does not (an extra field
-   * nested too deeply for JSON.stringify) is dropped here: kept, it would fail every retry and
-   * hold up all the rows behind it.
-   */
-  function serialize(batch: readonly PredictionLogEntry[]): { kept: PredictionLogEntry[]; lines: string[] } {
-    const kept: PredictionLogEntry[] = [];
-    const lines: string[] = [];
-    let problem: unknown;
-    for (const e of batch) {
-      try {
-        lines.push(JSON.stringify(e));
-        kept.push(e);
-      } catch (err) {
-        problem = err;
-      }
-    }
-    const dropped = batch.length - kept.length;
-    if (dropped > 0) {
-      opts.onDropped?.(dropped);
-      log(`prediction log: dropped ${dropped} row${dropped === 1 ? '' : 's'} that cannot be written as JSON: ${problem instanceof Error ? problem.message : String(problem)}`);
-    }
-    return { kept, lines };
+  async function writeBatch(batch: readonly Line[]): Promise<void> {
+    await store.putNamed(predictionLogKey(model, batch[0]!.ts), batch.map((l) => l.json).join('\n') + '\n', { contentType: 'application/x-ndjson' });
   }
 
   /** Removes the next batch: at most `max` rows, all from the hour of the first one. */
-  function take(max: number): PredictionLogEntry[] {
+  function take(max: number): Line[] {
     const hour = buffer[0]!.ts.slice(0, 13);
     let n = 1;
     while (n < max && n < buffer.length && buffer[n]!.ts.slice(0, 13) === hour) n++;
-    return buffer.splice(0, n);
+    const taken = buffer.splice(0, n);
+    for (const l of taken) bytes -= l.json.length;
+    return taken;
   }
 
   /**
@@ -133,18 +161,17 @@ export function createPredictionLogger(opts: PredictionLoggerOptions): Predictio
   async function drain(all: boolean): Promise<void> {
     let owed = all ? buffer.length : 0;
     while (buffer.length >= batchRows || (owed > 0 && buffer.length > 0)) {
-      const taken = take(buffer.length >= batchRows ? batchRows : Math.min(batchRows, owed));
-      owed -= taken.length;
-      const { kept: batch, lines } = serialize(taken);
-      if (batch.length === 0) continue;
+      const batch = take(buffer.length >= batchRows ? batchRows : Math.min(batchRows, owed));
+      owed -= batch.length;
       try {
-        await writeBatch(batch, lines);
+        await writeBatch(batch);
         opts.onWritten?.(batch.length);
         if (failing) log(`prediction log: writing to the store works again`);
         failing = false;
       } catch (err) {
         // Keep the rows for the next attempt (oldest first), within the bound.
         buffer = batch.concat(buffer);
+        for (const l of batch) bytes += l.json.length;
         trim();
         if (!failing) {
           log(`prediction log: writing ${batch.length} rows failed (kept for retry): ${err instanceof Error ? err.message : String(err)}`);
@@ -180,12 +207,30 @@ export function createPredictionLogger(opts: PredictionLoggerOptions): Predictio
         timer = setInterval(() => void flush(), Math.max(10, opts.flushMs));
         timer.unref();
       }
-      for (const e of entries) buffer.push(e);
+      let truncated = 0;
+      let unwritable = 0;
+      for (const e of entries) {
+        const line = serializeEntry(e, maxRowBytes);
+        if (!line) {
+          // Kept, a row that cannot be JSON would fail every write and hold up the rows behind it.
+          unwritable++;
+          continue;
+        }
+        if (line.truncated) truncated++;
+        buffer.push({ ts: e.ts, json: line.json });
+        bytes += line.json.length;
+      }
+      if (unwritable > 0) {
+        opts.onDropped?.(unwritable);
+        log(`prediction log: dropped ${unwritable} row${unwritable === 1 ? '' : 's'} that cannot be written as JSON`);
+      }
+      if (truncated > 0) opts.onTruncated?.(truncated);
       trim();
       if (buffer.length >= batchRows) void start(false);
     },
     flush,
     pending: () => buffer.length,
+    pendingBytes: () => bytes,
     async close() {
       if (closed) return;
       closed = true;
@@ -195,6 +240,7 @@ export function createPredictionLogger(opts: PredictionLoggerOptions): Predictio
         log(`prediction log: dropping ${buffer.length} rows that could not be written on shutdown`);
         opts.onDropped?.(buffer.length);
         buffer = [];
+        bytes = 0;
       }
     },
   };

@@ -45,6 +45,7 @@
  *
  * Prediction logs: see prediction-log.ts.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifySchema } from 'fastify';
@@ -78,6 +79,50 @@ export interface PredictionServerOptions {
   bodyLimit?: number;
   /** Operational messages (loads, swaps, failures). Default: stderr. */
   log?: (line: string) => void;
+  /**
+   * Numeric inputs far outside what the model was trained on: `refuse` (400, the default) a value
+   * that is not finite or lies further from the training mean than 1e6 × the training scale (the
+   * larger of the standard deviation and |mean|: the encoder keeps mean and spread, not min/max),
+   * `clip` it to that bound (non-finite still refused), or `allow` it.
+   */
+  outOfRange?: OutOfRangeRule;
+  /** When set, /predict and /metrics require `Authorization: Bearer <token>`; /healthz stays open. */
+  token?: string;
+}
+
+export type OutOfRangeRule = 'refuse' | 'clip' | 'allow';
+/** "Beyond 1e6× the training range", as a multiple of the training scale (see outOfRange). */
+export const OUT_OF_RANGE_Z = 1e6;
+
+/**
+ * Applies the rule to each row's numeric features: the rows to score (clipped copies where the
+ * rule clips) and the issues of what is refused.
+ */
+export function applyOutOfRange(artifact: ModelArtifact, rows: readonly Row[], rule: OutOfRangeRule): { rows: Row[]; issues: Issue[] } {
+  const issues: Issue[] = [];
+  if (rule === 'allow') return { rows: [...rows], issues };
+  const numeric = artifact.encoder.columns.filter((c): c is Extract<typeof c, { kind: 'number' }> => c.kind === 'number');
+  const out = rows.map((row, i) => {
+    let copy: Record<string, unknown> | undefined;
+    for (const c of numeric) {
+      const v = row[c.name];
+      if (typeof v !== 'number') continue;
+      // The encoder keeps mean and spread: their larger is the scale of the training values.
+      const bound = OUT_OF_RANGE_Z * Math.max(c.std, Math.abs(c.mean), 1e-12);
+      if (!Number.isFinite(v)) {
+        issues.push({ path: `rows.${i}.${c.name}`, message: `${String(v)} is not a finite number` });
+      } else if (Math.abs(v - c.mean) > bound) {
+        if (rule === 'clip') {
+          copy ??= { ...row };
+          copy[c.name] = Math.min(c.mean + bound, Math.max(c.mean - bound, v));
+        } else {
+          issues.push({ path: `rows.${i}.${c.name}`, message: `${v} is outside the range this model accepts (training mean ${c.mean.toPrecision(4)} ± ${OUT_OF_RANGE_Z.toExponential(0)} × the training scale; --out-of-range refuse)` });
+        }
+      }
+    }
+    return (copy as Row | undefined) ?? row;
+  });
+  return { rows: out, issues };
 }
 
 export interface ServingState {
@@ -262,7 +307,7 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
   canaryPercent.set(0);
   const logRows = new Counter({
     name: 'mlcycle_prediction_log_rows_total',
-    help: 'Prediction log rows written to the artifact store or dropped',
+    help: 'Prediction log rows written to the artifact store, dropped (store down too long, or not JSON), or truncated (larger than the row limit; written truncated)',
     labelNames: ['outcome'] as const,
     registers: [metrics],
   });
@@ -282,6 +327,7 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
     log,
     onWritten: (n) => logRows.inc({ outcome: 'written' }, n),
     onDropped: (n) => logRows.inc({ outcome: 'dropped' }, n),
+    onTruncated: (n) => logRows.inc({ outcome: 'truncated' }, n),
   });
 
   // ---- what serves, and the refresher ----------------------------------------------------------
@@ -403,6 +449,20 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
     },
   };
 
+  // Checked before the body is read; /healthz stays open for liveness probes.
+  if (options.token !== undefined) {
+    const expected = Buffer.from(`Bearer ${options.token}`);
+    app.addHook('onRequest', async (request, reply) => {
+      const path = request.url.split('?')[0];
+      if (path === '/healthz') return;
+      const given = Buffer.from(request.headers.authorization ?? '');
+      if (given.length === expected.length && timingSafeEqual(given, expected)) return;
+      reply.header('WWW-Authenticate', 'Bearer realm="mlcycle-serve"');
+      reply.header('Connection', 'close');
+      return reply.code(401).send({ error: 'a Bearer token is required (the service was started with --token-file)' });
+    });
+  }
+
   app.post('/predict', { schema: predictSchema }, async (request, reply) => {
     const started = performance.now();
     // The one read of the routing: everything below uses the model chosen here, whatever swaps.
@@ -425,7 +485,17 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
         ...(total > issues.length ? { issuesOmitted: total - issues.length } : {}),
       });
     }
-    const rows = parsed.data.rows;
+    const ranged = applyOutOfRange(served.artifact, parsed.data.rows, options.outOfRange ?? 'refuse');
+    if (ranged.issues.length > 0) {
+      countAnswer(version, 400, started);
+      const total = ranged.issues.length;
+      return reply.code(400).send({
+        error: `invalid request: ${total} problem${total === 1 ? '' : 's'}, first ${ranged.issues[0]!.path}: ${ranged.issues[0]!.message}`,
+        issues: ranged.issues.slice(0, MAX_ISSUES),
+        ...(total > MAX_ISSUES ? { issuesOmitted: total - MAX_ISSUES } : {}),
+      });
+    }
+    const rows = ranged.rows;
     let probabilities: number[];
     try {
       probabilities = predict(served.artifact, rows);

@@ -82,6 +82,8 @@ const TrainSection = z
     checkpointEvery: z.number().int().positive().default(5),
     /** For trainer `command`: the program and its arguments, run in the spec's folder. */
     command: z.array(z.string().min(1)).min(1).optional(),
+    /** For trainer `command`: worker variables to pass through (each must be allowed by the worker's --allow-env). */
+    env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')).optional(),
     timeout: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 30m or 2h').default('2h'),
     /** Attempts of the training step (a killed worker or a crashing program counts as one). */
     maxAttempts: z.number().int().min(1).max(100).default(5),

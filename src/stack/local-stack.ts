@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { EMBEDDED_S3_CREDENTIALS, s3Settings, stateDir, type Env, type S3Settings } from '../config/env';
+import { s3Settings, stateDir, type Env, type S3Settings } from '../config/env';
+import { ensureEmbeddedCredentials, secureStateDir } from './embedded-credentials';
 import { MlcycleError } from '../errors';
 import { checkS3Reachable, createS3Client, ensureBucket } from '../storage/s3-client';
 import { MINIO, TEMPORAL_CLI, resolveBinary } from './binaries';
@@ -67,6 +68,8 @@ export async function startLocalStack(opts: StackOptions): Promise<RunningStack>
     stops.length = 0;
   };
 
+  // Owner-only: it holds the dev server's database, MinIO's data and credentials, the codec keys.
+  secureStateDir(dir);
   try {
     // Resolve (and if need be build) both binaries before starting anything, so a failed build
     // never leaves a half-started stack.
@@ -103,7 +106,8 @@ export async function startLocalStack(opts: StackOptions): Promise<RunningStack>
     }
 
     let minio: RunningMinio | undefined;
-    if (minioBin) {
+    const embeddedCredentials = minioBin ? ensureEmbeddedCredentials(dir) : undefined;
+    if (minioBin && embeddedCredentials) {
       minio = await startMinio({
         binary: minioBin,
         host,
@@ -111,12 +115,12 @@ export async function startLocalStack(opts: StackOptions): Promise<RunningStack>
         consolePort: opts.minioConsolePort ?? 9001,
         dataDir: path.join(dir, 'minio'),
         logDir,
-        ...EMBEDDED_S3_CREDENTIALS,
+        ...embeddedCredentials,
       });
       stops.push(minio.stop);
       deaths.push(deathOf('MinIO', minio.process, () => stopping));
     }
-    const settings = s3Settings(env, minio?.endpoint);
+    const settings = s3Settings(env, minio?.endpoint, dir);
     const client = createS3Client(settings);
     try {
       await checkS3Reachable(client, settings);

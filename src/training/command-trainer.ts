@@ -85,8 +85,10 @@ export interface CommandTrainerOptions {
   /** The program and its arguments (not run through a shell). */
   command: readonly string[];
   cwd?: string;
-  /** Added to (and overriding) the worker's own environment. */
+  /** Added to (and overriding) the base environment. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** What the program starts from; default the worker's whole environment (workers pass a scrubbed one). */
+  baseEnv?: Readonly<Record<string, string | undefined>>;
   params?: Readonly<Record<string, number | string | boolean>>;
   /** Created if missing; becomes MLCYCLE_OUTPUT_DIR. */
   outputDir: string;
@@ -186,7 +188,7 @@ export async function runCommandTrainer(options: CommandTrainerOptions): Promise
   await fs.writeFile(paramsFile, `${JSON.stringify(params, null, 2)}\n`);
 
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ...options.env })) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries({ ...(options.baseEnv ?? process.env), ...options.env })) if (v !== undefined) env[k] = v;
   for (const [k, v] of Object.entries(params)) env[paramEnvName(k)] = String(v);
   env.MLCYCLE_PARAMS_FILE = paramsFile;
   env.MLCYCLE_OUTPUT_DIR = outputDir;

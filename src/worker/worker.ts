@@ -10,8 +10,9 @@ import { createS3Client } from '../storage/s3-client';
 import { detectGpus } from './gpus';
 import { loadWorkflowBundle } from './workflow-bundle';
 import { workerObservability } from '../observability/worker';
-import { mlcycleDataConverter } from '../codec/data-converter';
+import { workerDataConverter } from '../codec/data-converter';
 import type { Keyring } from '../codec/keyring';
+import { workerPermissions, type WorkerPermissions } from './worker-permissions';
 
 export type Queue = 'cpu' | 'gpu';
 
@@ -30,6 +31,8 @@ export interface MlcycleWorkerOptions {
   keyring?: Keyring;
   /** How long shutdown lets in-flight activities finish before cancelling them (default 20 s). */
   shutdownGraceMs?: number;
+  /** What specs may make this worker do; default from MLCYCLE_ALLOWED_COMMANDS / MLCYCLE_DATA_ROOTS / MLCYCLE_ALLOWED_ENV. */
+  permissions?: WorkerPermissions;
 }
 
 export interface MlcycleWorker {
@@ -57,7 +60,7 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
   await fs.mkdir(workDir, { recursive: true });
   const s3 = createS3Client(opts.s3);
   const store = createArtifactStore({ client: s3, bucket: opts.s3.bucket, prefix: opts.s3.prefix });
-  const activities = createActivities({ store, s3, workDir, queue: opts.queue, gpuDevices: gpus });
+  const activities = createActivities({ store, s3, workDir, queue: opts.queue, gpuDevices: gpus, permissions: opts.permissions ?? workerPermissions() });
 
   const observability = workerObservability();
   const worker = await Worker.create({
@@ -67,7 +70,7 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
     // Both queues run workflow tasks too, so a pipeline keeps moving with only one kind of worker up.
     workflowBundle: await loadWorkflowBundle({ tracing: observability.tracing }),
     activities,
-    dataConverter: mlcycleDataConverter(opts.keyring),
+    dataConverter: workerDataConverter(opts.keyring),
     maxConcurrentActivityTaskExecutions: concurrency,
     // Long trainings get time to reach their next checkpoint; what is still running after the
     // grace time is cancelled and retried elsewhere, resuming from that checkpoint.

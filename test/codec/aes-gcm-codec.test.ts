@@ -3,6 +3,7 @@ import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow'
 import { describe, expect, it } from 'vitest';
 import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, METADATA_KEY_ID } from '../../src/codec/aes-gcm-codec';
 import { mlcycleDataConverter } from '../../src/codec/data-converter';
+import { undecodableReason } from '../../src/codec/undecodable';
 import { generateKeyringFile, parseKeyring, rotateKeyringFile, type KeyringFile } from '../../src/codec/keyring';
 import { MlcycleError } from '../../src/errors';
 
@@ -30,9 +31,30 @@ describe('AesGcmPayloadCodec', () => {
     expect(Buffer.from(a!.data!).equals(Buffer.from(b!.data!))).toBe(false);
   });
 
-  it('passes unencrypted payloads through on decode', async () => {
+  it('refuses plaintext on decode where keys are configured, unless told not to be strict', async () => {
     const plain = payload({ a: 1 });
-    expect(await codec.decode([plain])).toEqual([plain]);
+    await expect(codec.decode([plain])).rejects.toThrow(/plaintext payload .* refused: codec keys are configured/);
+    expect(await new AesGcmPayloadCodec(keyring(file), { strict: false }).decode([plain])).toEqual([plain]);
+    expect(await new AesGcmPayloadCodec(undefined).decode([plain])).toEqual([plain]);
+  });
+
+  it('in a worker, turns what cannot be decoded into the refusal marker instead of throwing', async () => {
+    const worker = new AesGcmPayloadCodec(keyring(file), { onUndecodable: 'marker' });
+    const [good] = await codec.encode([payload({ ok: true })]);
+    const unknownKey = { ...good!, metadata: { ...good!.metadata, [METADATA_KEY_ID]: Buffer.from('nope') } };
+    const tampered = { ...good!, data: Buffer.from(good!.data!).fill(7, 20, 24) };
+    const foreign = { metadata: { encoding: Buffer.from('foo/bar') }, data: Buffer.from('x') };
+    const decoded = await worker.decode([good!, unknownKey, tampered, foreign, payload({ a: 1 })]);
+    const values = decoded.map((p) => JSON.parse(Buffer.from(p.data!).toString()) as Record<string, unknown>);
+    expect(values[0]).toEqual({ ok: true });
+    expect(undecodableReason(values[1])).toMatch(/key "nope"/);
+    expect(undecodableReason(values[2])).toMatch(/failed authentication/);
+    expect(undecodableReason(values[3])).toMatch(/plaintext payload/);
+    expect(undecodableReason(values[4])).toMatch(/plaintext payload/);
+    const keyless = new AesGcmPayloadCodec(undefined, { onUndecodable: 'marker' });
+    const [unknownEncoding, bad] = await keyless.decode([foreign, { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('{nope') }]);
+    expect(undecodableReason(JSON.parse(Buffer.from(unknownEncoding!.data!).toString()))).toMatch(/unknown payload encoding "foo\/bar"/);
+    expect(undecodableReason(JSON.parse(Buffer.from(bad!.data!).toString()))).toMatch(/not valid JSON/);
   });
 
   it('reads payloads written before a rotation and writes with the new key', async () => {

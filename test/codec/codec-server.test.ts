@@ -1,3 +1,4 @@
+import http from 'node:http';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -273,4 +274,43 @@ describe('mlcycle codec-server and mlcycle keys (CLI)', () => {
       child.kill('SIGTERM');
     }
   }, 90_000);
+
+  it('24 unauthenticated 50 MB bodies are refused before they are read: the server stays under 300 MB peak RSS and keeps serving', async () => {
+    await runCliAsync(['keys', 'init', '--file', path.join(dir, 'flood-keys.json')], clean());
+    const tokenFile = path.join(dir, 'flood-token');
+    await fs.writeFile(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+    const port = await freePort();
+    const child = spawnCli(['codec-server', '--port', String(port), '--token-file', tokenFile], { ...clean(), MLCYCLE_CODEC_KEY_FILE: path.join(dir, 'flood-keys.json') });
+    // VmHWM: the peak resident set of the process that runs the server (the CLI runs it in-process).
+    const peakMiB = async () => Number(/VmHWM:\s+(\d+) kB/.exec(await fs.readFile(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024;
+    try {
+      await waitForOutput(child, /ready/, 60_000);
+      const before = await peakMiB();
+      const body = Buffer.alloc(50 * 1024 * 1024, 0x61);
+      const send = () =>
+        new Promise<number>((resolve) => {
+          const req = http.request({ host: '127.0.0.1', port, path: '/decode', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          // The server answers 401 and closes while the body is still being sent.
+          req.on('error', () => resolve(-1));
+          req.end(body);
+        });
+      const codes = await Promise.all(Array.from({ length: 24 }, send));
+      expect(codes.filter((c) => c !== 401 && c !== -1)).toEqual([]);
+      expect(codes).toContain(401);
+      const peak = await peakMiB();
+      // Before the fix the bodies were parsed before the token was checked: 140 MB → 1.2 GB.
+      console.log(`codec server flood: peak RSS ${peak.toFixed(0)} MiB (before the flood ${before.toFixed(0)} MiB)`);
+      expect(peak, `peak RSS ${peak.toFixed(0)} MiB (before the flood ${before.toFixed(0)} MiB)`).toBeLessThan(300);
+      const ok = await fetch(`http://127.0.0.1:${port}/encode`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ payloads: [toJson(defaultPayloadConverter.toPayload('after'))] }) });
+      expect(ok.status).toBe(200);
+      // An authorized body above the cap is refused too (413), not buffered.
+      const big = await fetch(`http://127.0.0.1:${port}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: Buffer.alloc(17 * 1024 * 1024, 0x20) });
+      expect(big.status).toBe(413);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 120_000);
 });

@@ -58,7 +58,7 @@ describe.skipIf(!haveBrowser)('the dev Web UI decodes through the codec server, 
     const [tp, up, mp, mcp, cp] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     const state = path.join(dir, 'state');
     dev = spawnCli(
-      ['dev', '--temporal-port', String(tp), '--ui-port', String(up), '--minio-port', String(mp), '--minio-console-port', String(mcp), '--codec-port', String(cp), '--state-dir', state],
+      ['dev', '--temporal-port', String(tp), '--ui-port', String(up), '--minio-port', String(mp), '--minio-console-port', String(mcp), '--codec-port', String(cp), '--state-dir', state, '--data-root', os.tmpdir()],
       bare,
     );
     const out = await waitForOutput(dev, /mlcycle dev ready/, 300_000);

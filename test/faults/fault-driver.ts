@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { MlcycleClient } from '../../src/client/mlcycle-client';
 import type { RunStatus } from '../../src/client/run-status';
 import { isMlcycleError } from '../../src/errors';
@@ -58,6 +59,8 @@ export interface DriveOptions {
   faults: Fault[];
   inject: Injector;
   approver: string;
+  /** The approver's signing key (registered in the run's approver directory). */
+  approverKey: KeyObject;
   timeoutMs: number;
   /** Runs on every poll, e.g. to bring back workers that died on their own. */
   tick?: () => Promise<void>;
@@ -160,7 +163,7 @@ export async function driveRun(o: DriveOptions): Promise<{ status: RunStatus; fa
 
     if (p.stage === 'approval' && !approved && next?.target !== 'approval') {
       try {
-        await o.client.decide(o.workflowId, { decision: 'approve', identity: o.approver, comment: 'fault suite' });
+        await o.client.decide(o.workflowId, { decision: 'approve', approver: o.approver, comment: 'fault suite' }, o.approverKey);
         approved = true;
       } catch (err) {
         // A vote that already counted (an earlier attempt that looked failed) is as good as cast.

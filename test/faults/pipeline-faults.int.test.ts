@@ -17,6 +17,10 @@ import { loadKeyring } from '../../src/codec/keyring';
 import { parseEnv } from '../../src/config/env';
 import type { RunStatus } from '../../src/client/run-status';
 import { createModelRegistry } from '../../src/registry/model-registry';
+import { createTrustRecords } from '../../src/registry/trust-records';
+import { publicKeyText, signVote } from '../../src/approval/approver-keys';
+import { MODEL } from '../../workflows/search-attributes';
+import { newKey } from '../helpers/approvers';
 import { createPredictionServer } from '../../src/serving/prediction-server';
 import { createArtifactStore, type ArtifactStore } from '../../src/storage/artifact-store';
 import { createS3Client } from '../../src/storage/s3-client';
@@ -45,6 +49,8 @@ import { checkRegistry, type RegistryCheck, type RunOutcome } from './invariants
 import { ACTIVITY_OF, STAGES, probeRun, sleep, stageIndex, until, type Stage } from './run-probe';
 
 const APPROVER = 'alice';
+/** The approver's signing key, registered in every fault stack's approver directory. */
+const APPROVER_KEY = newKey();
 const ALIAS = 'production';
 /** Long enough that a kill lands well inside training, past a checkpoint, with epochs to spare. */
 const LONG_TRAIN = { epochs: 300, checkpointEvery: 20 };
@@ -111,9 +117,11 @@ async function clientFor(stack: FaultStack, queuePrefix: string): Promise<Mlcycl
   return MlcycleClient.connect({ address: stack.temporalAddress, namespace: stack.namespace, queuePrefix, ...(keyring ? { keyring } : {}) });
 }
 
-function storeFor(stack: FaultStack): { store: ArtifactStore; close(): void } {
+async function storeFor(stack: FaultStack): Promise<{ store: ArtifactStore; close(): void }> {
   const client = createS3Client(stack.s3);
-  return { store: createArtifactStore({ client, bucket: stack.s3.bucket, prefix: stack.s3.prefix }), close: () => client.destroy() };
+  const store = createArtifactStore({ client, bucket: stack.s3.bucket, prefix: stack.s3.prefix });
+  await createTrustRecords({ store }).addApprover(APPROVER, publicKeyText(APPROVER_KEY), 'fault-suite');
+  return { store, close: () => client.destroy() };
 }
 
 interface RunResult {
@@ -263,7 +271,18 @@ function killWorkers(group: WorkerGroup, stack: FaultStack): Injector {
       const notes: string[] = pin ? ['MinIO held still while the workers were frozen and killed'] : [];
       if (fault.target === 'approval' && landed === 'approval') {
         // The decision arrives while no worker runs: the gate must pick it up from history later.
-        await client.temporal.workflow.getHandle(workflowId).signal('approve', { identity: APPROVER, comment: 'approved while no worker was running' });
+        // No worker answers queries now: the statement is built from the server and the registry.
+        const handle = client.temporal.workflow.getHandle(workflowId);
+        const description = await handle.describe();
+        const model = description.typedSearchAttributes.get(MODEL);
+        if (!model) throw new Error(`${workflowId} has no ${MODEL.name} search attribute`);
+        const { store, close } = await storeFor(stack);
+        const version = await createModelRegistry({ store })
+          .listVersions(model)
+          .then((vs) => vs.find((v) => v.lineage.workflowId === workflowId)?.version)
+          .finally(close);
+        if (version === undefined) throw new Error(`no registered version for ${workflowId}`);
+        await handle.signal('approve', signVote(APPROVER_KEY, { workflowId, runId: description.runId, model, version, decision: 'approve', approver: APPROVER, comment: 'approved while no worker was running' }));
         markApproved();
         notes.push('approved by signal while the workers were down');
       }
@@ -429,7 +448,7 @@ async function runLane(stack: FaultStack, lane: Lane): Promise<RunResult[]> {
         if (fired.length === faults.length) settle();
         return out;
       };
-      const done = driveRun({ client, workflowId, scenario: label, faults, inject: counting, approver: APPROVER, timeoutMs: runTimeoutMs(faults.length), tick, log }).then((driven) => {
+      const done = driveRun({ client, workflowId, scenario: label, faults, inject: counting, approver: APPROVER, approverKey: APPROVER_KEY, timeoutMs: runTimeoutMs(faults.length), tick, log }).then((driven) => {
         const r: RunResult = { scenario: label, workflowId, ...driven, ...(intendedFailure ? { intendedFailure } : {}) };
         record(r);
         return r;
@@ -474,7 +493,7 @@ function sharedServices(): Promise<Services> {
     const stack = await startFaultStack({ name: 'services' });
     cleanups.push(() => stack.close());
     log(`services: Temporal at ${stack.temporalAddress}, MinIO at ${stack.s3.endpoint}`);
-    const { store, close } = storeFor(stack);
+    const { store, close } = await storeFor(stack);
     cleanups.push(async () => close());
     const prefix = 'svc-';
     const group = new WorkerGroup(['cpu', 'gpu'], childEnv(stack, prefix));
@@ -535,7 +554,7 @@ describe.concurrent(`fault injection (seed ${SEED}, ${MODE})`, () => {
       const stack = await startFaultStack({ name: 'kill' });
       cleanups.push(() => stack.close());
       log(`kill: Temporal at ${stack.temporalAddress}, MinIO at ${stack.s3.endpoint}`);
-      const { store, close } = storeFor(stack);
+      const { store, close } = await storeFor(stack);
       cleanups.push(async () => close());
       const model = 'fault-churn';
       // The canary's guardrails read a real prediction service's /metrics.
@@ -595,7 +614,7 @@ describe.concurrent(`fault injection (seed ${SEED}, ${MODE})`, () => {
             downMs: uniform(rng, 1000, 4000),
           }));
           const { workflowId } = await client.startPipeline(await writeSpec(spec), { cache: false });
-          const driven = await driveRun({ client, workflowId, scenario: 'temporal-restart', faults, inject: restartTemporal(stack), approver: APPROVER, timeoutMs: runTimeoutMs(faults.length), tick, log });
+          const driven = await driveRun({ client, workflowId, scenario: 'temporal-restart', faults, inject: restartTemporal(stack), approver: APPROVER, approverKey: APPROVER_KEY, timeoutMs: runTimeoutMs(faults.length), tick, log });
           const r: RunResult = { scenario: 'temporal-restart', workflowId, ...driven };
           record(r);
           out.push(r);
@@ -645,7 +664,7 @@ describe.concurrent(`fault injection (seed ${SEED}, ${MODE})`, () => {
             downMs: MINIO_OUTAGE_MS,
           };
           const { workflowId } = await client.startPipeline(await writeSpec(spec), { cache: false });
-          const driven = await driveRun({ client, workflowId, scenario: 'minio-outage', faults: [fault], inject: minioOutage(stack), approver: APPROVER, timeoutMs: runTimeoutMs(1), tick, log });
+          const driven = await driveRun({ client, workflowId, scenario: 'minio-outage', faults: [fault], inject: minioOutage(stack), approver: APPROVER, approverKey: APPROVER_KEY, timeoutMs: runTimeoutMs(1), tick, log });
           const r: RunResult = { scenario: 'minio-outage', workflowId, ...driven };
           record(r);
           out.push(r);

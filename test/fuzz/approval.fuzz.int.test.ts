@@ -1,8 +1,9 @@
 /**
- * Arbitrary approval payloads as real `decide` updates (and a few as vote signals) to a real
- * approval gate on the real stack: each update is refused with a message naming the field, none
- * reaches history or the gate's votes, no signal breaks the workflow, and a valid decision then
- * still goes through.
+ * Arbitrary approval payloads as real `decide` updates (and a few as vote signals) to a real,
+ * signed approval gate on the real stack: unsigned, signed-but-malformed statements and
+ * tampered signatures are each refused with a message naming the problem, none reaches history
+ * or the gate's votes, no signal breaks the workflow, and a valid signed decision then still goes
+ * through.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import fc from 'fast-check';
@@ -12,7 +13,10 @@ import { createModelRegistry } from '../../src/registry/model-registry';
 import type { PendingGate } from '../../workflows/approval-definitions';
 import { SpecWorkspace } from '../helpers/specs';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
-import { acceptable, APPROVERS, buildPayload, namesProblem, payload } from './decisions';
+import { acceptable, APPROVERS, buildPayload, payload } from './decisions';
+import { registerApprovers, sign } from '../helpers/approvers';
+import type { KeyObject } from 'node:crypto';
+import { sign as edSign } from 'node:crypto';
 
 import { FUZZ_SEED, fuzzTarget } from './fuzz-support';
 import { until } from '../helpers/until';
@@ -22,6 +26,8 @@ describe('fuzz: approval payloads on a real gate', () => {
   let env: TestEnv;
   let ws: SpecWorkspace;
   let handle: WorkflowHandle;
+  let keys: Map<string, KeyObject>;
+  let run: { workflowId: string; runId: string; model: string; version: number };
 
   const gate = async (): Promise<PendingGate> => {
     const g = await handle.query<PendingGate | null>('approval');
@@ -31,6 +37,7 @@ describe('fuzz: approval payloads on a real gate', () => {
 
   beforeAll(async () => {
     env = await startTestEnv();
+    keys = await registerApprovers(env.store, APPROVERS);
     ws = await SpecWorkspace.create({ rows: 600 });
     const spec = await ws.spec('fuzz-gate.yaml', (d) => {
       d.name = 'fuzz-gate';
@@ -44,6 +51,8 @@ describe('fuzz: approval payloads on a real gate', () => {
     const { workflowId } = await env.client.startPipeline(spec, { cache: false });
     handle = env.client.temporal.workflow.getHandle(workflowId);
     await until('the gate', async () => (await env.client.status(workflowId)).status === 'awaiting_approval', 240_000);
+    const g = await gate();
+    run = { workflowId, runId: (await handle.describe()).runId, model: g.model, version: g.version };
   }, 300_000);
   afterAll(async () => {
     await handle?.terminate('fuzz test done').catch(() => undefined);
@@ -51,13 +60,33 @@ describe('fuzz: approval payloads on a real gate', () => {
     await ws?.remove();
   });
 
-  it('refuses every invalid payload sent as an update, naming the field, without recording anything', async () => {
+  /**
+   * Three ways to send one arbitrary payload: as it is (unsigned), as a statement text correctly
+   * signed by a registered approver (the statement itself is arbitrary), and as a canonical
+   * statement for this very run whose signature has one byte changed.
+   */
+  const form = fc.constantFrom('raw' as const, 'signed-junk' as const, 'tampered' as const);
+  const shaped = (value: unknown, how: 'raw' | 'signed-junk' | 'tampered', flip: number) => {
+    if (how === 'raw') return { sent: value, expected: /unsigned vote|invalid signed vote/ };
+    if (how === 'signed-junk') {
+      const statement = JSON.stringify(value) ?? 'null';
+      const signature = edSign(null, Buffer.from(statement), keys.get('alice')!).toString('base64');
+      return { sent: { statement, signature }, expected: /statement|invalid signed vote/ };
+    }
+    const v = sign(keys.get('alice')!, { ...run, decision: 'approve', approver: 'alice' });
+    const sig = Buffer.from(v.signature, 'base64');
+    sig[flip % 64] = (sig[flip % 64] ?? 0) ^ (1 + (flip % 255));
+    return { sent: { ...v, signature: sig.toString('base64') }, expected: /bad signature/ };
+  };
+
+  it('refuses every invalid payload sent as an update, naming the problem, without recording anything', async () => {
     let sent = 0;
     await fc.assert(
-      fc.asyncProperty(payload, async (p) => {
-        const { value, broken } = buildPayload(p);
+      fc.asyncProperty(payload, form, fc.nat(), async (p, how, flip) => {
+        const built = buildPayload(p);
         // Only what must be refused is sent: an accepted vote would close the experiment early.
-        fc.pre(!acceptable(value));
+        fc.pre(!acceptable(built.value));
+        const { sent: value, expected } = shaped(built.value, how, flip);
         // Payloads travel as JSON; ones that cannot be written so never reach the server.
         try {
           JSON.stringify(value);
@@ -72,7 +101,7 @@ describe('fuzz: approval payloads on a real gate', () => {
         );
         expect(error, `accepted ${JSON.stringify(value)?.slice(0, 200)}`).toBeInstanceOf(WorkflowUpdateFailedError);
         const message = rootMessage(error);
-        expect(namesProblem(message, broken), `does not name ${broken?.join(', ') ?? 'the problem'}: ${message.slice(0, 300)}`).toBe(true);
+        expect(message, `${how}: ${JSON.stringify(value)?.slice(0, 200)}`).toMatch(expected);
         const g = await gate();
         expect(g.votes).toEqual([]);
         expect(g.status).toBe('Pending');
@@ -85,7 +114,7 @@ describe('fuzz: approval payloads on a real gate', () => {
     expect((history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toHaveLength(0);
   });
 
-  it('malformed vote signals are recorded as refused and break nothing; a valid decision then goes through', async () => {
+  it('malformed vote signals are recorded as refused and break nothing; a valid signed decision then goes through', async () => {
     const before = (await gate()).refused.length;
     // A vote is what a signal carries; the signal's name is the decision.
     const acceptableVote = (v: unknown, name: 'approve' | 'reject') =>
@@ -101,6 +130,11 @@ describe('fuzz: approval payloads on a real gate', () => {
       [[], 'reject'],
       [{ identity: 'alice', reason: 5 }, 'reject'],
       [{ identity: ['alice'], comment: { a: 1 } }, 'approve'],
+      [{ identity: 'alice' }, 'approve'],
+      [shaped({ decision: 'approve', identity: 'alice' }, 'signed-junk', 0).sent, 'approve'],
+      [shaped(null, 'tampered', 7).sent, 'approve'],
+      // A valid signed approval sent as a rejection: the statement says otherwise.
+      [sign(keys.get('alice')!, { ...run, decision: 'approve', approver: 'alice' }), 'reject'],
     ];
     for (const [v, name] of [...sampled, ...extra]) {
       target.hit();
@@ -118,7 +152,7 @@ describe('fuzz: approval payloads on a real gate', () => {
     expect((history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
 
     target.hit();
-    const after = await handle.executeUpdate<PendingGate, [unknown]>('decide', { args: [{ decision: 'approve', identity: 'alice', comment: 'after the fuzz' }] });
+    const after = (await env.client.decide(run.workflowId, { decision: 'approve', approver: 'alice', comment: 'after the fuzz' }, keys.get('alice')!)).gate!;
     expect(after.votes).toMatchObject([{ identity: 'alice', decision: 'approve', comment: 'after the fuzz', via: 'update' }]);
     expect(after.status).toBe('Pending');
     // Let the accepted vote's audit write finish before the run is terminated.

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import type { WorkerPermissions } from '../../src/worker/worker-permissions';
 import { inject } from 'vitest';
 import { NativeConnection } from '@temporalio/worker';
 import { MlcycleClient } from '../../src/client/mlcycle-client';
@@ -10,6 +13,14 @@ import { createMlcycleWorker, type MlcycleWorker } from '../../src/worker/worker
 import { loadKeyring, type Keyring } from '../../src/codec/keyring';
 import { parseEnv } from '../../src/config/env';
 import '../stack-context';
+
+/**
+ * What the suite's workers allow: data from the temp folder (spec workspaces) and the repository
+ * (fixtures), and `node` as a command trainer. Workers started as processes get the same through
+ * MLCYCLE_DATA_ROOTS / MLCYCLE_ALLOWED_COMMANDS (see worker-processes.ts).
+ */
+export const TEST_DATA_ROOTS = [os.tmpdir(), path.join(__dirname, '..', '..')];
+export const TEST_PERMISSIONS: WorkerPermissions = { allowedCommands: ['node'], dataRoots: TEST_DATA_ROOTS, allowedEnv: [] };
 
 export interface TestEnv {
   client: MlcycleClient;
@@ -47,7 +58,7 @@ export async function startTestEnv(opts: { workers?: boolean } = {}): Promise<Te
   const runs: Promise<void>[] = [];
   if (opts.workers !== false) {
     for (const queue of ['cpu', 'gpu'] as const) {
-      const w = await createMlcycleWorker({ queue, queuePrefix, connection, namespace: stack.namespace, s3, keyring, log: () => undefined });
+      const w = await createMlcycleWorker({ queue, queuePrefix, connection, namespace: stack.namespace, s3, keyring, permissions: TEST_PERMISSIONS, log: () => undefined });
       workers.push(w);
       runs.push(w.run());
     }
@@ -78,6 +89,8 @@ export async function startTestEnv(opts: { workers?: boolean } = {}): Promise<Te
       AWS_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
       MLCYCLE_QUEUE_PREFIX: queuePrefix,
       MLCYCLE_CODEC_KEY_FILE: stack.codecKeyFile,
+      MLCYCLE_DATA_ROOTS: TEST_DATA_ROOTS.join(path.delimiter),
+      MLCYCLE_ALLOWED_COMMANDS: 'node',
     },
     workers,
     stopWorkers,

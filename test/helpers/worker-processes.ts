@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { TEST_DATA_ROOTS } from './test-env';
 import type { ChildProcess } from 'node:child_process';
 import { spawnCli } from './cli';
 
@@ -25,7 +27,9 @@ export interface WorkerProcess {
  */
 export function workerEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const codec = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MLCYCLE_CODEC_')));
-  return { ...codec, ...base };
+  // The suite's specs and fixtures live in the temp folder and the repository; its command trainers run node.
+  const permissions = { MLCYCLE_DATA_ROOTS: TEST_DATA_ROOTS.join(path.delimiter), MLCYCLE_ALLOWED_COMMANDS: 'node' };
+  return { ...codec, ...permissions, ...base };
 }
 
 export async function startWorkerProcess(queue: QueueName, env: NodeJS.ProcessEnv, readyTimeoutMs = 120_000): Promise<WorkerProcess> {

@@ -8,14 +8,24 @@ import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
 import { captureHistory } from '../helpers/history-capture';
 import { until } from '../helpers/until';
+import { registerApprovers, sign } from '../helpers/approvers';
+import { generateApproverKey } from '../../src/approval/approver-keys';
+import type { KeyObject } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs/promises';
 
 describe('approval gate, promotion and rollback on the real stack', () => {
   let env: TestEnv;
   let ws: SpecWorkspace;
+  let keys: Map<string, KeyObject>;
+  const key = (name: string) => keys.get(name)!;
 
   beforeAll(async () => {
     env = await startTestEnv();
     ws = await SpecWorkspace.create({ rows: 1000 });
+    // mallory has a registered key but is on no gate's approver list.
+    keys = await registerApprovers(env.store, ['alice', 'bob', 'carol', 'mallory']);
   });
   afterAll(async () => {
     await env?.close();
@@ -38,13 +48,18 @@ describe('approval gate, promotion and rollback on the real stack', () => {
     // Reviewers find it through the ApprovalStatus search attribute.
     await until('visibility', async () => (await env.client.pendingApprovals()).some((p) => p.workflowId === workflowId));
 
-    await expect(env.client.decide(workflowId, { decision: 'approve', identity: 'mallory' })).rejects.toThrow(/"mallory" is not on the approver list/);
-    const first = await env.client.decide(workflowId, { decision: 'approve', identity: 'alice', comment: 'metrics look good' });
-    expect(first.status).toBe('Pending');
-    await expect(env.client.decide(workflowId, { decision: 'approve', identity: 'alice' })).rejects.toThrow(/"alice" has already voted/);
-    await expect(env.client.decide(workflowId, { decision: 'reject', identity: 'carol' })).rejects.toThrow(/a rejection needs a reason/);
-    // The second vote arrives as a plain signal.
-    await env.client.temporal.workflow.getHandle(workflowId).signal('approve', { identity: 'bob' });
+    await expect(env.client.decide(workflowId, { decision: 'approve', approver: 'mallory' }, key('mallory'))).rejects.toThrow(/"mallory" is not on the approver list/);
+    // alice's name with bob's key: the signature does not verify.
+    await expect(env.client.decide(workflowId, { decision: 'approve', approver: 'alice' }, key('bob'))).rejects.toThrow(/bad signature/);
+    const first = await env.client.decide(workflowId, { decision: 'approve', approver: 'alice', comment: 'metrics look good' }, key('alice'));
+    expect(first.gate?.status).toBe('Pending');
+    await expect(env.client.decide(workflowId, { decision: 'approve', approver: 'alice' }, key('alice'))).rejects.toThrow(/"alice" has already voted/);
+    await expect(env.client.decide(workflowId, { decision: 'reject', approver: 'carol' }, key('carol'))).rejects.toThrow(/a rejection needs a reason/);
+    // The second vote arrives as a signal carrying a signed statement.
+    const handle = env.client.temporal.workflow.getHandle(workflowId);
+    const { runId } = await handle.describe();
+    const gate = (await env.client.pendingApprovals()).find((p) => p.workflowId === workflowId)!.gate!;
+    await handle.signal('approve', sign(key('bob'), { workflowId, runId, model: gate.model, version: gate.version, decision: 'approve', approver: 'bob' }));
 
     const status = await waitForRun(env.client, workflowId);
     await captureHistory(env.client.temporal, workflowId, 'approval-approved');
@@ -54,19 +69,23 @@ describe('approval gate, promotion and rollback on the real stack', () => {
     expect(await registry.getAliases('gate-quorum')).toEqual({ production: status.model?.version });
     const audit = await registry.audit('gate-quorum');
     expect(audit.filter((a) => a.action === 'approve').map((a) => a.actor).sort()).toEqual(['alice', 'bob']);
-    expect(audit.find((a) => a.actor === 'alice')?.detail).toMatchObject({ comment: 'metrics look good', via: 'update' });
+    expect(audit.find((a) => a.actor === 'alice')?.detail).toMatchObject({ comment: 'metrics look good', via: 'update', statement: expect.stringContaining('"approver":"alice"'), signature: expect.any(String) });
+    // Every decision in the log re-verifies against the directory.
+    const verify = await runCliAsync(['audit', 'verify', 'gate-quorum', '--json'], env.cliEnv);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ decisions: 2, verified: 2, failed: [] });
 
     // Refused updates never reached history: only alice's accepted update is there.
     const history = await env.client.temporal.workflow.getHandle(workflowId).fetchHistory();
     const updates = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
     expect(updates).toHaveLength(1);
     // The gate is closed now: a late vote is refused.
-    await expect(env.client.decide(workflowId, { decision: 'approve', identity: 'carol' })).rejects.toThrow(/refused/);
+    await expect(env.client.decide(workflowId, { decision: 'approve', approver: 'carol' }, key('carol'))).rejects.toThrow(/refused/);
   });
 
   it('a rejection with a reason ends the run as rejected and promotes nothing', async () => {
     const workflowId = await startGated('gate-reject', {});
-    await env.client.decide(workflowId, { decision: 'reject', identity: 'carol', reason: 'trained on last quarter only' });
+    await env.client.decide(workflowId, { decision: 'reject', approver: 'carol', reason: 'trained on last quarter only' }, key('carol'));
     const status = await waitForRun(env.client, workflowId);
     await captureHistory(env.client.temporal, workflowId, 'approval-rejected');
     expect(status.status).toBe('rejected');
@@ -124,13 +143,27 @@ describe('approval gate, promotion and rollback on the real stack', () => {
   });
 
   it('the CLI refuses an unauthorized approval with the validator message; promote and rollback move the alias', async () => {
-    const workflowId = await startGated('gate-cli', { required: 1 });
-    const cliEnv = env.cliEnv;
-    const denied = await runCliAsync(['approve', workflowId, '--as', 'mallory'], cliEnv);
+    // Keys as an approver makes them: keygen writes the private key 0600 and prints the public key.
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlcycle-approvers-'));
+    const cliEnv = { ...env.cliEnv, XDG_CONFIG_HOME: dir };
+    const gen = await runCliAsync(['approvers', 'keygen', 'dave'], cliEnv);
+    expect(gen.code, gen.stderr).toBe(0);
+    const daveFile = path.join(dir, 'mlcycle', 'approvers', 'dave.key');
+    expect((await fs.stat(daveFile)).mode & 0o777).toBe(0o600);
+    expect(gen.stdout.trim()).toMatch(/^ed25519:[A-Za-z0-9+/]{43}=$/);
+    expect((await runCliAsync(['approvers', 'add', 'dave', gen.stdout.trim()], cliEnv)).code).toBe(0);
+    const listed = JSON.parse((await runCliAsync(['approvers', 'list', '--json'], cliEnv)).stdout) as { approvers: Array<{ name: string; status: string }> };
+    expect(listed.approvers.find((a) => a.name === 'dave')?.status).toBe('active');
+    const malloryFile = path.join(dir, 'mallory.key');
+    await generateApproverKey(malloryFile);
+
+    const workflowId = await startGated('gate-cli', { approvers: ['bob', 'dave'], required: 1 });
+    // mallory's fresh key is in no directory; dave's name with it does not verify either.
+    const denied = await runCliAsync(['approve', workflowId, '--as', 'dave', '--key', malloryFile], cliEnv);
     expect(denied.code).not.toBe(0);
-    expect(denied.stderr).toContain('"mallory" is not on the approver list');
-    const ok = await runCliAsync(['approve', workflowId, '--as', 'bob', '--comment', 'ship it'], cliEnv);
-    expect(ok.code).toBe(0);
+    expect(denied.stderr).toContain('bad signature');
+    const ok = await runCliAsync(['approve', workflowId, '--as', 'dave', '--comment', 'ship it'], cliEnv);
+    expect(ok.code, ok.stderr).toBe(0);
     const first = await waitForRun(env.client, workflowId);
     expect(first.status).toBe('completed');
 

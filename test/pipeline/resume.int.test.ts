@@ -5,6 +5,7 @@ import { createMlcycleWorker } from '../../src/worker/worker';
 import { NativeConnection } from '@temporalio/worker';
 import { spawnCli, waitForOutput } from '../helpers/cli';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
+import { TEST_PERMISSIONS } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
 
 const CHECKPOINT_EVERY = 10;
@@ -52,7 +53,7 @@ describe('a training worker killed mid-run', () => {
 
     // A fresh worker picks up the retry once the heartbeat times out.
     const connection = await NativeConnection.connect({ address: stack.temporalAddress });
-    const rescuer = await createMlcycleWorker({ queue: 'cpu', queuePrefix: env.queuePrefix, connection, namespace: stack.namespace, s3: env.s3, keyring: env.keyring, log: () => undefined });
+    const rescuer = await createMlcycleWorker({ queue: 'cpu', queuePrefix: env.queuePrefix, connection, namespace: stack.namespace, s3: env.s3, keyring: env.keyring, permissions: TEST_PERMISSIONS, log: () => undefined });
     const running = rescuer.run();
     try {
       const status = await waitForRun(env.client, workflowId);

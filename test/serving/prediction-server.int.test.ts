@@ -179,6 +179,33 @@ describe('prediction server on the real store', () => {
     });
   });
 
+  it('out-of-range inputs: refused by default (1e200), clipped or allowed when configured; a token guards /predict and /metrics', async () => {
+    await registry.setAlias(MODEL, 'production', 1, { actor: 'test' });
+    const row = { ...requestRows(1)[0]!, monthly_charges: 1e200 };
+    const refused = await serve();
+    await until(async () => refused.server.current().stable === 1, 10_000, 'loaded');
+    const r = await post(refused.url, { rows: [row] });
+    expect(r.status).toBe(400);
+    expect(r.body.issues).toEqual([{ path: 'rows.0.monthly_charges', message: expect.stringContaining('outside the range this model accepts') }]);
+    const clipped = await serve({ outOfRange: 'clip' });
+    await until(async () => clipped.server.current().stable === 1, 10_000, 'loaded');
+    const c = await post(clipped.url, { rows: [row] });
+    expect(c.status).toBe(200);
+    expect(Number.isFinite((c.body as PredictBody).predictions[0]!.probability)).toBe(true);
+    const allowed = await serve({ outOfRange: 'allow' });
+    await until(async () => allowed.server.current().stable === 1, 10_000, 'loaded');
+    expect((await post(allowed.url, { rows: [{ ...row, monthly_charges: 5e5 }] })).status).toBe(200);
+
+    const token = 'serve-token-0123456789abcdef';
+    const guarded = await serve({ token });
+    await until(async () => guarded.server.current().stable === 1, 10_000, 'loaded');
+    expect((await post(guarded.url, { rows: requestRows(1) })).status).toBe(401);
+    expect((await fetch(`${guarded.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${guarded.url}/healthz`)).status).toBe(200);
+    const ok = await fetch(`${guarded.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ rows: requestRows(1) }) });
+    expect(ok.status).toBe(200);
+  });
+
   it('answers 503 until a version is deployed, then serves it', async () => {
     const { server, url } = await serve({ alias: 'later' });
     expect(server.current()).toEqual({ stable: null });

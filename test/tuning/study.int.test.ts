@@ -6,6 +6,7 @@ import { waitForRun } from '../../src/client/wait-for-run';
 import { createModelRegistry } from '../../src/registry/model-registry';
 import { runCliAsync, spawnCli, waitForOutput } from '../helpers/cli';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
+import { TEST_PERMISSIONS } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
 import { captureHistory } from '../helpers/history-capture';
 
@@ -143,7 +144,7 @@ describe('a study whose worker is killed', () => {
     victim.kill('SIGKILL');
 
     const connection = await NativeConnection.connect({ address: stack.temporalAddress });
-    const rescuer = await createMlcycleWorker({ queue: 'cpu', queuePrefix: env.queuePrefix, connection, namespace: stack.namespace, s3: env.s3, keyring: env.keyring, log: () => undefined });
+    const rescuer = await createMlcycleWorker({ queue: 'cpu', queuePrefix: env.queuePrefix, connection, namespace: stack.namespace, s3: env.s3, keyring: env.keyring, permissions: TEST_PERMISSIONS, log: () => undefined });
     const running = rescuer.run();
     try {
       const result = await env.client.studyResult(studyId);
