@@ -36,6 +36,11 @@ export interface DatasetRef {
   sha256: string;
   size: number;
   format: 'csv' | 'parquet' | 'jsonl';
+  /**
+   * The canonical Parquet snapshot ingest wrote from the source (typed by the schema, source row
+   * order): what every later step reads column-wise. Absent only for datasets ingested before it.
+   */
+  snapshot?: { uri: string; sha256: string; size: number };
 }
 
 /** Every stage's result says whether it came from the step cache and which attempt produced it. */
@@ -48,6 +53,8 @@ export interface IngestResult extends StepOutcome {
   dataset: DatasetRef;
   manifestUri: string;
   rowCount: number;
+  /** With `data.schema: infer`: the schema ingest inferred (later steps use it). */
+  schema?: Record<string, import('../src/spec/pipeline-spec').ColumnRule>;
 }
 
 export interface ValidateResult extends StepOutcome {

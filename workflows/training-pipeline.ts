@@ -60,7 +60,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   const ingest = await step(
     'ingest',
     () => cpu.ingestDataset.executeWithOptions({ ...cpuOptions, summary: `ingest ${spec.data.source}` }, [
-      { source: input.source, format: spec.data.format, schema: spec.data.schema, codeVersion: input.codeVersion, cache: input.cache },
+      { source: input.source, format: spec.data.format, schema: spec.data.schema, target: spec.data.target, codeVersion: input.codeVersion, cache: input.cache },
     ]),
     (r) => `${r.rowCount} rows, dataset ${r.dataset.sha256.slice(0, 12)}`,
   );
