@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     const input = (i: number): StudyInput => ({
       name: 'bench',
       tune,
-      data: { source: 'file:///dev/null', target: 'y', schema: { y: { type: 'boolean', required: true } }, split: { test: 0.2, seed: 1 } },
+      data: { source: 'file:///dev/null', target: 'y', schema: { y: { type: 'boolean', required: true } }, split: { test: 0.2, validation: 0.1, seed: 1, stratify: false }, extraColumns: 'ignore' },
       trainer: 'logistic-regression',
       baseParams: {},
       seed: i,
