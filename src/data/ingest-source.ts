@@ -42,7 +42,8 @@ export async function convertSource(options: ConvertSourceOptions): Promise<Conv
     options.onPhase?.('read');
     const staged = await stageSource(engine, file);
     options.onPhase?.('types');
-    const facts = await columnFacts(engine, staged);
+    const inferring = options.schema === 'infer';
+    const facts = await columnFacts(engine, staged, inferring ? undefined : (options.schema as DataSchema));
     const byName = new Map<string, ColumnFacts>(facts.map((f) => [f.name, f]));
     const target = options.target;
     if (target !== undefined) {
@@ -56,18 +57,16 @@ export async function convertSource(options: ConvertSourceOptions): Promise<Conv
       }
       if (f.present === 0) throw new MlcycleError('DATA_INVALID', `${file.name}: the target column "${target}" has no values in any of the ${staged.rowCount} rows`);
     }
-    const inferredAll = await inferSchema(facts, staged.rowCount, {
-      target,
-      categoryValues: (column) => distinctValues(engine, staged, column, 1000),
-    });
-    const inferred = options.schema === 'infer';
+    // Columns outside a declared schema are kept in the snapshot as text (they are not features).
+    const inferredAll = inferring
+      ? await inferSchema(facts, staged.rowCount, { target, categoryValues: (column) => distinctValues(engine, staged, column, 1000) })
+      : {};
+    const inferred = inferring;
     const schema: Record<string, ColumnRule> = inferred ? inferredAll : { ...(options.schema as DataSchema) };
-    const extraTypes = Object.fromEntries(Object.entries(inferredAll).map(([n, r]) => [n, r.type]));
-    const errors = inferred ? {} : await typeErrors(engine, staged, schema);
+    const extraTypes: Record<string, ColumnRule['type']> = {};
+    const errors = inferred ? {} : await typeErrors(engine, staged, schema, facts);
     options.onPhase?.('snapshot');
     await writeSnapshot(engine, staged, schema, extraTypes, options.snapshotPath);
-    // Reading the staged table is done: drop it before profiling, so the memory budget is the profile's.
-    await engine.run('DROP TABLE staged');
     options.onPhase?.('profile');
     const extraColumns = staged.columns.map((c) => c.name).filter((n) => !Object.hasOwn(schema, n));
     const profile = await profileSnapshot(engine, options.snapshotPath, schema, { maxCategories: engine.settings.maxProfileCategories, extraColumns });

@@ -45,11 +45,15 @@ export interface SourceFile {
 
 export interface StagedColumn {
   name: string;
+  /** The reader already turned the missing tokens into NULL (CSV). */
+  missingRead?: boolean;
   /** The engine's type of the staged column (VARCHAR for every CSV column). */
   sourceType: string;
 }
 
 export interface StagedTable {
+  source: SourceFile;
+  limits: SourceLimits;
   rowCount: number;
   columns: StagedColumn[];
 }
@@ -153,7 +157,7 @@ function readerSql(file: SourceFile, limits: SourceLimits, delimiter: string | u
   switch (file.format) {
     case 'csv':
       return (
-        `read_csv(${p}, header = true, all_varchar = true, nullstr = [''], max_line_size = ${limits.maxLineBytes}, buffer_size = ${Math.max(2 * limits.maxLineBytes, 8 * 1024 * 1024)}` +
+        `read_csv(${p}, header = true, all_varchar = true, nullstr = [${[...MISSING_TOKENS].map(lit).join(', ')}], max_line_size = ${limits.maxLineBytes}, buffer_size = ${Math.max(2 * limits.maxLineBytes, 8 * 1024 * 1024)}` +
         `${delimiter ? `, delim = ${lit(delimiter)}` : ''}, quote = '"', escape = '"', strict_mode = false, null_padding = true)`
       );
     case 'jsonl':
@@ -191,7 +195,7 @@ export async function stageSource(engine: Engine, file: SourceFile): Promise<Sta
     // Column names and types first (metadata and the sniffer's sample only): a too-wide file is
     // refused before its rows are read.
     const described = await engine.all(`DESCRIBE SELECT * FROM ${reader}`);
-    columns = described.getRowObjectsJson().map((r) => ({ name: String(r.column_name), sourceType: String(r.column_type) }));
+    columns = described.getRowObjectsJson().map((r) => ({ name: String(r.column_name), sourceType: String(r.column_type), ...(file.format === 'csv' ? { missingRead: true } : {}) }));
   } catch (err) {
     if (err instanceof MlcycleError || (err as Error).name === 'EngineAborted') throw err;
     throw readError(file, limits, err);
@@ -202,18 +206,26 @@ export async function stageSource(engine: Engine, file: SourceFile): Promise<Sta
   const dup = columns.find((c, i) => columns.findIndex((d) => d.name.toLowerCase() === c.name.toLowerCase()) !== i);
   if (dup) throw invalid(`${file.name}: duplicate column name ${JSON.stringify(dup.name)} (column names must be unique, ignoring case)`);
   try {
-    await engine.run(`CREATE OR REPLACE TABLE ${STAGED} AS SELECT * FROM ${reader}`);
+    // A view, not a table: the reader is fast enough to run once per pass (facts, type errors,
+    // snapshot), and storing every value as text first costs more than parsing it again.
+    await engine.run(`CREATE OR REPLACE VIEW ${STAGED} AS SELECT * FROM ${reader}`);
   } catch (err) {
     if ((err as Error).name === 'EngineAborted') throw err;
     throw readError(file, limits, err);
   }
-  const count = await engine.all(`SELECT count(*)::DOUBLE AS n FROM ${STAGED}`);
-  const rowCount = Number(count.getRowObjectsJson()[0]!.n);
+  let rowCount: number;
+  try {
+    const count = await engine.all(`SELECT count(*)::DOUBLE AS n FROM ${STAGED}`);
+    rowCount = Number(count.getRowObjectsJson()[0]!.n);
+  } catch (err) {
+    if ((err as Error).name === 'EngineAborted') throw err;
+    throw readError(file, limits, err);
+  }
   if (rowCount === 0) {
     throw invalid(`${file.name}: has no data rows${file.format === 'csv' ? ' (only a header line)' : ''}`);
   }
   if (columns.length === 0) throw invalid(`${file.name}: has no columns`);
-  return { rowCount, columns };
+  return { source: file, limits, rowCount, columns };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,7 +246,8 @@ function normalized(col: StagedColumn): string {
   const c = ident(col.name);
   switch (kindOf(col.sourceType)) {
     case 'varchar':
-      return `(CASE WHEN trim(${c}) IN ${MISSING_SQL} THEN NULL ELSE ${c} END)`;
+      // CSV: the reader's nullstr list did it (untrimmed tokens); other formats: here, trimmed.
+      return col.missingRead ? c : `(CASE WHEN trim(${c}) IN ${MISSING_SQL} THEN NULL ELSE ${c} END)`;
     case 'number':
       return `(CASE WHEN isnan(${c}::DOUBLE) THEN NULL ELSE ${c} END)`;
     case 'other':
@@ -252,7 +265,7 @@ export function typedExpr(col: StagedColumn, type: ColumnRule['type']): string {
     case 'number':
       if (kind === 'number') return `(CASE WHEN isfinite(${v}::DOUBLE) THEN ${v}::DOUBLE END)`;
       if (kind === 'boolean') return `(NULL::DOUBLE)`;
-      return `(CASE WHEN isfinite(TRY_CAST(trim(${v}::VARCHAR) AS DOUBLE)) THEN TRY_CAST(trim(${v}::VARCHAR) AS DOUBLE) END)`;
+      return `(CASE WHEN isfinite(TRY_CAST(${v}::VARCHAR AS DOUBLE)) THEN TRY_CAST(${v}::VARCHAR AS DOUBLE) END)`;
     case 'boolean':
       if (kind === 'boolean') return v;
       if (kind === 'number') return `(CASE WHEN ${v} = 1 THEN true WHEN ${v} = 0 THEN false END)`;
@@ -278,29 +291,58 @@ export interface ColumnFacts {
   numeric: number;
   integer: number;
   wordBoolean: number;
+  /** ... of which read as booleans by the boolean rules (word booleans, 1 and 0). */
+  anyBoolean: number;
   /** Approximate distinct non-missing values (HyperLogLog). */
   distinct: number;
   min: number | null;
   max: number | null;
 }
 
-export async function columnFacts(engine: Engine, staged: StagedTable): Promise<ColumnFacts[]> {
+/**
+ * With a declared schema only the counts type errors need are computed (`schema`); without one
+ * (inference) every fact.
+ */
+export async function columnFacts(engine: Engine, staged: StagedTable, schema?: DataSchema): Promise<ColumnFacts[]> {
   const out: ColumnFacts[] = [];
   for (let i = 0; i < staged.columns.length; i += COLUMN_BATCH) {
     engine.check();
     const batch = staged.columns.slice(i, i + COLUMN_BATCH);
+    // Each value is normalized, parsed and lower-cased once (inner projections); the aggregates
+    // read those.
+    const l1: string[] = [];
+    const l2: string[] = [];
     const parts: string[] = [];
+    const ALL_BOOL = sqlList([...TRUE_TOKENS, ...FALSE_TOKENS]);
     batch.forEach((col, j) => {
-      const v = normalized(col);
-      const num = typedExpr(col, 'number');
       const kind = kindOf(col.sourceType);
-      const word = kind === 'varchar' ? `count(*) FILTER (WHERE lower(trim(${v})) IN ${sqlList(WORD_BOOLEANS)})` : kind === 'boolean' ? `count(${v})` : '0';
+      l1.push(`${normalized(col)} AS v${j}`);
+      const x = kind === 'number' ? `v${j}::DOUBLE` : kind === 'boolean' ? 'NULL::DOUBLE' : `TRY_CAST(v${j}::VARCHAR AS DOUBLE)`;
+      l2.push(`v${j}`, `${x} AS x${j}`, kind === 'varchar' ? `lower(trim(v${j})) AS l${j}` : `NULL::VARCHAR AS l${j}`);
+      const finite = `isfinite(x${j})`;
+      const declared = schema ? (Object.hasOwn(schema, col.name) ? schema[col.name]!.type : 'string') : undefined;
+      if (declared !== undefined) {
+        // Declared: presence, and whether values fit a number or boolean column.
+        const fit =
+          declared === 'number' ? `count(*) FILTER (WHERE ${finite})` : declared === 'boolean' ? (kind === 'boolean' ? `count(v${j})` : kind === 'number' ? `count(*) FILTER (WHERE x${j} IN (0, 1))` : `count(*) FILTER (WHERE l${j} IN ${ALL_BOOL})`) : '0';
+        parts.push(`count(v${j})::DOUBLE AS p${j}, ${declared === 'number' ? fit : '0'}::DOUBLE AS n${j}, 0::DOUBLE AS i${j}, 0::DOUBLE AS w${j}, ${declared === 'boolean' ? fit : '0'}::DOUBLE AS b${j}, 0::DOUBLE AS d${j}, NULL::DOUBLE AS mn${j}, NULL::DOUBLE AS mx${j}`);
+        return;
+      }
+      const word = kind === 'boolean' ? `count(v${j})` : `count(*) FILTER (WHERE l${j} IN ${sqlList(WORD_BOOLEANS)})`;
+      const anyBool = kind === 'boolean' ? `count(v${j})` : kind === 'number' ? `count(*) FILTER (WHERE x${j} IN (0, 1))` : `count(*) FILTER (WHERE l${j} IN ${ALL_BOOL})`;
       parts.push(
-        `count(${v})::DOUBLE AS p${j}, count(${num})::DOUBLE AS n${j}, count(*) FILTER (WHERE ${num} = round(${num}))::DOUBLE AS i${j}, ` +
-          `${word}::DOUBLE AS w${j}, approx_count_distinct(${v})::DOUBLE AS d${j}, min(${num}) AS mn${j}, max(${num}) AS mx${j}`,
+        `count(v${j})::DOUBLE AS p${j}, count(*) FILTER (WHERE ${finite})::DOUBLE AS n${j}, count(*) FILTER (WHERE ${finite} AND x${j} = round(x${j}))::DOUBLE AS i${j}, ` +
+          `${word}::DOUBLE AS w${j}, ${anyBool}::DOUBLE AS b${j}, approx_count_distinct(v${j})::DOUBLE AS d${j}, ` +
+          `min(x${j}) FILTER (WHERE ${finite}) AS mn${j}, max(x${j}) FILTER (WHERE ${finite}) AS mx${j}`,
       );
     });
-    const row = (await engine.all(`SELECT ${parts.join(', ')} FROM ${STAGED}`)).getRowObjectsJson()[0]!;
+    let row: Record<string, unknown>;
+    try {
+      row = (await engine.all(`SELECT ${parts.join(', ')} FROM (SELECT ${l2.join(', ')} FROM (SELECT ${l1.join(', ')} FROM ${STAGED}))`)).getRowObjectsJson()[0]!;
+    } catch (err) {
+      if ((err as Error).name === 'EngineAborted') throw err;
+      throw readError(staged.source, staged.limits, err);
+    }
     batch.forEach((col, j) => {
       const n = (k: string) => (row[`${k}${j}`] === null ? null : Number(row[`${k}${j}`]));
       out.push({
@@ -310,6 +352,7 @@ export async function columnFacts(engine: Engine, staged: StagedTable): Promise<
         numeric: n('n') ?? 0,
         integer: n('i') ?? 0,
         wordBoolean: n('w') ?? 0,
+        anyBoolean: n('b') ?? 0,
         distinct: n('d') ?? 0,
         min: n('mn'),
         max: n('mx'),
@@ -367,24 +410,24 @@ export async function distinctValues(engine: Engine, staged: StagedTable, column
   return r.getRowObjectsJson().map((x) => String(x.v));
 }
 
-/** Values of declared columns that do not fit their type: count and the first examples (1-based rows). */
-export async function typeErrors(engine: Engine, staged: StagedTable, schema: DataSchema, maxExamples = 5): Promise<TypeErrorSummary> {
+/**
+ * Values of declared columns that do not fit their type: counts from the facts pass, and the
+ * first examples (1-based data rows) read only for the columns that have any.
+ */
+export async function typeErrors(engine: Engine, staged: StagedTable, schema: DataSchema, facts: readonly ColumnFacts[], maxExamples = 5): Promise<TypeErrorSummary> {
   const summary: TypeErrorSummary = {};
-  const declared = staged.columns.filter((c) => Object.hasOwn(schema, c.name) && schema[c.name]!.type !== 'category' && schema[c.name]!.type !== 'string');
-  for (let i = 0; i < declared.length; i += COLUMN_BATCH) {
+  for (const f of facts) {
+    if (!Object.hasOwn(schema, f.name)) continue;
+    const type = schema[f.name]!.type;
+    const count = type === 'number' ? f.present - f.numeric : type === 'boolean' ? f.present - f.anyBoolean : 0;
+    if (count <= 0) continue;
     engine.check();
-    const batch = declared.slice(i, i + COLUMN_BATCH);
-    const parts = batch.map((col, j) => `count(*) FILTER (WHERE ${normalized(col)} IS NOT NULL AND ${typedExpr(col, schema[col.name]!.type)} IS NULL)::DOUBLE AS e${j}`);
-    const row = (await engine.all(`SELECT ${parts.join(', ')} FROM ${STAGED}`)).getRowObjectsJson()[0]!;
-    for (const [j, col] of batch.entries()) {
-      const count = Number(row[`e${j}`]);
-      if (count === 0) continue;
-      const type = schema[col.name]!.type;
-      const ex = await engine.all(
-        `SELECT rowid + 1 AS r, left(${normalized(col)}::VARCHAR, 60) AS v FROM ${STAGED} WHERE ${normalized(col)} IS NOT NULL AND ${typedExpr(col, type)} IS NULL ORDER BY rowid LIMIT ${maxExamples}`,
-      );
-      summary[col.name] = { expected: type, count, examples: ex.getRowObjectsJson().map((x) => ({ row: Number(x.r), value: String(x.v) })) };
-    }
+    const col = staged.columns.find((c) => c.name === f.name)!;
+    // Rows are numbered in reading order (the reader keeps the file's order).
+    const ex = await engine.all(
+      `SELECT r, left(v::VARCHAR, 60) AS v FROM (SELECT row_number() OVER () AS r, ${normalized(col)} AS v, ${typedExpr(col, type)} AS t FROM ${STAGED}) WHERE v IS NOT NULL AND t IS NULL ORDER BY r LIMIT ${maxExamples}`,
+    );
+    summary[f.name] = { expected: type, count, examples: ex.getRowObjectsJson().map((x) => ({ row: Number(x.r), value: String(x.v) })) };
   }
   return summary;
 }
@@ -399,5 +442,5 @@ export async function writeSnapshot(engine: Engine, staged: StagedTable, schema:
     return `${typedExpr(col, type)} AS ${ident(col.name)}`;
   });
   // Declared columns absent from the data are left out: the profile reports them as absent.
-  await engine.run(`COPY (SELECT ${exprs.join(', ')} FROM ${STAGED} ORDER BY rowid) TO ${lit(outPath)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+  await engine.run(`COPY (SELECT ${exprs.join(', ')} FROM ${STAGED}) TO ${lit(outPath)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
 }
