@@ -29,8 +29,8 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
     taskQueue: input.queues.cpu,
     startToCloseTimeout: '1h',
     // Every data step beats every second from its start (engine queries run off the event loop);
-    // a minute without one means the worker is gone or stuck, and the retry starts.
-    heartbeatTimeout: '60s',
+    // 30 s without one means the worker is gone or stuck, and the retry starts.
+    heartbeatTimeout: '30s',
     // Attempts every 10 s at most, for about two minutes: a store or network outage that long is
     // ridden out and noticed within 10 s of its end (five attempts doubling from 1 s gave up ~15 s
     // in). Bad input is non-retryable and fails at once regardless.

@@ -20,6 +20,7 @@ import { untilSignal } from './signals';
 import { addMonitorCommands } from './monitor';
 import { addCodecServerCommands } from './codec-server';
 import { addKeysCommands } from './keys';
+import { addSchemaCommands } from './schema';
 import { loadKeyring } from '../codec/keyring';
 import { fatalLine, processLineLogger } from '../observability/logging';
 import { parseMetricsAddress } from '../observability/settings';
@@ -200,6 +201,7 @@ export function buildProgram(): Command {
   addMonitorCommands(program);
   addCodecServerCommands(program);
   addKeysCommands(program);
+  addSchemaCommands(program);
 
   program
     .command('setup')

@@ -109,7 +109,7 @@ const TrainSection = z
     /** What the target is trained as; default: from the target's type (boolean/2 values → binary, category → multiclass, number → regression unless 0/1). */
     task: z.enum(['binary', 'multiclass', 'regression']).optional(),
     /** A training attempt that sends no heartbeat this long is presumed dead and retried. */
-    heartbeatTimeout: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 30s or 2m').default('60s'),
+    heartbeatTimeout: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 30s or 2m').default('30s'),
   })
   .strict()
   .refine((t) => t.trainer !== 'command' || t.command !== undefined, {
