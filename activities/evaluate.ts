@@ -4,14 +4,17 @@ import { Context } from '@temporalio/activity';
 import { createModelRegistry } from '../src/registry/model-registry';
 import { METRICS, type MetricName, type PipelineSpec } from '../src/spec/pipeline-spec';
 import { renderEvaluationHtml } from '../src/training/evaluation-report';
-import { encode } from '../src/training/features';
+import { encodeColumns } from '../src/training/columnar-encoder';
+import { matrixRows } from '../src/training/trainer-adapter';
+import { getTrainer } from '../src/training/trainers';
 import { checkThresholds, compareToChampion, computeMetrics, confusionMatrix, rocCurve, type Metrics } from '../src/training/metrics';
-import { parseModelArtifact, predict } from '../src/training/model-artifact';
+import { parseModelArtifact, type ModelArtifact } from '../src/training/model-artifact';
 import type { EpochMetrics } from '../src/training/trainers';
-import type { DatasetRef, EvaluateResult, TrainResult } from '../workflows/pipeline-types';
-import { loadSplitRows } from './dataset-loader';
+import type { DatasetRef, EvaluateResult, SplitSummary, TrainResult } from '../workflows/pipeline-types';
+import { loadSnapshotSplits, type SnapshotSplits } from './dataset-loader';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
+import { startPulse } from './heartbeat';
 import { isMlcycleError } from '../src/errors';
 import { createStepCache, stepCacheKey } from './step-cache';
 
@@ -55,8 +58,10 @@ export function createEvaluateActivities(deps: ActivityDeps) {
         const hit = await cache.get<Omit<EvaluateResult, 'cached' | 'attempt'>>('evaluate', key);
         if (hit) return { ...hit, cached: true, attempt: ctx.info.attempt };
       }
+      const pulse = startPulse(ctx, { phase: 'load' });
       const scratch = await fs.mkdtemp(path.join(deps.workDir, 'evaluate-'));
       try {
+        let split: SplitSummary | undefined;
         const history = await deps.store.getJson<EpochMetrics[]>(input.model.historyUri);
         let metrics: Metrics;
         let roc: ReturnType<typeof rocCurve> = [];
@@ -67,10 +72,14 @@ export function createEvaluateActivities(deps: ActivityDeps) {
           metrics = onlyKnown(input.model.reportedMetrics ?? {});
           championMetrics = champion ? onlyKnown(champion.metrics) : undefined;
         } else {
-          const { test } = await loadSplitRows(deps, input.dataset, input.data, scratch);
+          // The final evaluation is the only step that reads the test rows.
+          const splits = await loadSnapshotSplits(deps, input.dataset, input.data, { scratch, signal: pulse.signal, onProgress: (rows) => pulse.beat({ phase: 'load', rows }) });
+          split = splits.counts;
+          const test = splits.test;
           const model = parseModelArtifact(await deps.store.getJson(input.model.modelUri));
-          const { y } = encode(model.encoder, test);
-          const proba = predict(model, test);
+          const y = Array.from(test, (i) => splits.table.target[i]!);
+          pulse.beat({ phase: 'score' });
+          const proba = scoreRows(model, splits, test);
           metrics = computeMetrics(y, proba, input.evaluate.metrics);
           roc = rocCurve(y, proba);
           confusion = confusionMatrix(y, proba);
@@ -78,7 +87,7 @@ export function createEvaluateActivities(deps: ActivityDeps) {
             championMetrics = onlyKnown(champion.metrics);
             try {
               const champModel = parseModelArtifact(await deps.store.getJson(champion.modelUri));
-              championMetrics = computeMetrics(y, predict(champModel, test), input.evaluate.metrics);
+              championMetrics = computeMetrics(y, scoreRows(champModel, splits, test), input.evaluate.metrics);
             } catch {
               // Not a built-in model (or another schema): fall back to its registered metrics.
             }
@@ -109,7 +118,8 @@ export function createEvaluateActivities(deps: ActivityDeps) {
           passed: failures.length === 0,
           failures,
           ...(championResult ? { champion: championResult } : {}),
-          reportUri: (await deps.store.putJson({ format: 'mlcycle-evaluation/v1', metrics, failures, champion: championResult, roc, confusion })).uri,
+          reportUri: (await deps.store.putJson({ format: 'mlcycle-evaluation/v1', metrics, failures, champion: championResult, roc, confusion, ...(split ? { split } : {}) })).uri,
+          ...(split ? { split } : {}),
           htmlUri: htmlRef.uri,
         };
         await cache.put('evaluate', key, output);
@@ -117,10 +127,18 @@ export function createEvaluateActivities(deps: ActivityDeps) {
       } catch (err) {
         throw asActivityFailure(err);
       } finally {
+        pulse.stop();
         await fs.rm(scratch, { recursive: true, force: true });
       }
     },
   };
+}
+
+/** Probabilities of a built-in model for the rows `rows` of the loaded snapshot. */
+function scoreRows(model: ModelArtifact, splits: SnapshotSplits, rows: Uint32Array): number[] {
+  if (rows.length === 0) return [];
+  const X = encodeColumns(model.encoder, splits.table, rows);
+  return getTrainer(model.trainer).predictProba(model.state, matrixRows(X));
 }
 
 /** No model or no alias holder yet means no champion; anything else (S3 down) is a real error. */

@@ -1,19 +1,45 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { isMlcycleError, isRetryableCode } from '../src/errors';
 
+/** The attempt number, unless outside an activity or the attempt was cancelled (its error must stay as is). */
+function currentAttempt(): number | undefined {
+  try {
+    const ctx = Context.current();
+    return ctx.cancellationSignal.aborted ? undefined : ctx.info.attempt;
+  } catch {
+    return undefined; // not inside an activity (a test calling the function directly)
+  }
+}
+
 /**
  * An MlcycleError as the failure the workflow sees: its type is the error code, and it is
- * non-retryable exactly when the code is on the one list in src/errors.ts. Anything else passes
- * through unchanged (the SDK's own failures, ApplicationFailures raised on purpose).
+ * non-retryable exactly when the code is on the one list in src/errors.ts. Other errors keep their
+ * type (the SDK's own failures, ApplicationFailures raised on purpose). Failures carry the attempt
+ * number in their details, so the step table shows the real count.
  */
 export function asActivityFailure(err: unknown): unknown {
-  if (!isMlcycleError(err)) return err;
-  const failure = isRetryableCode(err.code)
-    ? ApplicationFailure.retryable(err.message, err.code)
-    : ApplicationFailure.nonRetryable(err.message, err.code);
-  failure.stack = err.stack;
-  return failure;
+  const attempt = currentAttempt();
+  const details = attempt !== undefined ? [{ attempt }] : undefined;
+  if (isMlcycleError(err)) {
+    const failure = ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: !isRetryableCode(err.code), ...(details ? { details } : {}) });
+    failure.stack = err.stack;
+    return failure;
+  }
+  if (err instanceof ApplicationFailure) {
+    if (details && (!err.details || err.details.length === 0)) {
+      return ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: err.nonRetryable ?? undefined, details, cause: err.cause });
+    }
+    return err;
+  }
+  if (err instanceof Error && details && err.name !== 'CancelledFailure' && err.name !== 'AbortError') {
+    // The same type the SDK would give it (its class name), so retry rules are unchanged.
+    const failure = ApplicationFailure.create({ message: err.message, type: err.name, details });
+    failure.stack = err.stack;
+    return failure;
+  }
+  return err;
 }
 
 /** Applies asActivityFailure to every activity, so no activity can forget to (the worker installs it). */

@@ -5,20 +5,22 @@ import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import { recordTrainingResume } from '../src/observability/activity-telemetry';
 import { runCommandTrainer } from '../src/training/command-trainer';
 import { assertCommandAllowed, redactSecrets, trainerBaseEnv, workerPermissions, type WorkerPermissions } from '../src/worker/worker-permissions';
-
-/** Handed in by the worker; a bare deps (unit tests) gets the environment's settings. */
-const permissionsOf = (deps: ActivityDeps): WorkerPermissions => deps.permissions ?? workerPermissions({}, deps.env ?? process.env);
-import { encode, fitEncoder } from '../src/training/features';
+import { encodeSplit, fitColumnarEncoder } from '../src/training/columnar-encoder';
+import { toTrainingData } from '../src/training/trainer-adapter';
 import { createModelArtifact } from '../src/training/model-artifact';
 import { runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
 import type { DatasetRef, TrainResult } from '../workflows/pipeline-types';
-import { loadSplitRows } from './dataset-loader';
+import { loadSnapshotSplits } from './dataset-loader';
 import type { ActivityDeps } from './deps';
 import { downloadFolder, uploadFolder } from './folder-artifacts';
 import { GpuPool } from './gpu-pool';
 import { asActivityFailure } from './failures';
+import { startPulse, type ActivityPulse } from './heartbeat';
 import { createStepCache, stepCacheKey } from './step-cache';
 import { waitForStore } from './store-wait';
+
+/** Handed in by the worker; a bare deps (unit tests) gets the environment's settings. */
+const permissionsOf = (deps: ActivityDeps): WorkerPermissions => deps.permissions ?? workerPermissions({}, deps.env ?? process.env);
 
 export interface TrainInput {
   dataset: DatasetRef;
@@ -87,12 +89,14 @@ export function createTrainActivities(deps: ActivityDeps) {
         if (hit) return { ...hit, resumedFrom: 0, cached: true, attempt: ctx.info.attempt };
       }
       const previous = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
+      // Beats from the first second (loading included), carrying the last checkpoint forward.
+      const pulse = startPulse(ctx, { ...(previous ?? {}), phase: 'load' });
       const scratch = await fs.mkdtemp(path.join(deps.workDir, 'train-'));
       try {
         const output =
           input.train.trainer === 'command'
-            ? await trainWithCommand(deps, ctx, input, scratch, previous, gpus)
-            : await trainBuiltin(deps, ctx, input, scratch, previous, seed);
+            ? await trainWithCommand(deps, pulse, input, scratch, previous, gpus)
+            : await trainBuiltin(deps, pulse, input, scratch, previous, seed);
         await cache.put('train', key, output);
         return { ...output, cached: false, attempt: ctx.info.attempt };
       } catch (err) {
@@ -100,6 +104,7 @@ export function createTrainActivities(deps: ActivityDeps) {
         if (err instanceof Error) err.message = redactSecrets(err.message, deps.env ?? process.env);
         throw asActivityFailure(err);
       } finally {
+        pulse.stop();
         await fs.rm(scratch, { recursive: true, force: true });
       }
     },
@@ -108,11 +113,20 @@ export function createTrainActivities(deps: ActivityDeps) {
 
 type TrainOutput = Omit<TrainResult, 'cached' | 'attempt'>;
 
-async function trainBuiltin(deps: ActivityDeps, ctx: Context, input: TrainInput, scratch: string, previous: TrainHeartbeat | undefined, seed: number): Promise<TrainOutput> {
-  const { train: trainRows, test: testRows } = await loadSplitRows(deps, input.dataset, input.data, scratch);
-  const encoder = fitEncoder({ schema: input.data.schema, target: input.data.target, rows: trainRows });
-  const data = encode(encoder, trainRows);
-  const validation = encode(encoder, testRows);
+async function trainBuiltin(deps: ActivityDeps, pulse: ActivityPulse, input: TrainInput, scratch: string, previous: TrainHeartbeat | undefined, seed: number): Promise<TrainOutput> {
+  const loadStarted = Date.now();
+  const splits = await loadSnapshotSplits(deps, input.dataset, input.data, {
+    scratch,
+    signal: pulse.signal,
+    onProgress: (rows) => pulse.beat({ ...(previous ?? {}), phase: 'load', rows }),
+  });
+  // Curves and early stopping see the validation rows only; the test rows are evaluate's alone.
+  const fitted = fitColumnarEncoder(splits.table, input.data.target, input.data.schema[input.data.target]!, splits.train, input.train.task);
+  const encoder = fitted.state;
+  const data = toTrainingData(encodeSplit(fitted, splits.table, splits.train));
+  const validation = splits.validation.length > 0 ? toTrainingData(encodeSplit(fitted, splits.table, splits.validation)) : undefined;
+  const loadSeconds = (Date.now() - loadStarted) / 1000;
+  pulse.signal.throwIfAborted();
 
   let resumeFrom: Checkpoint | undefined;
   if (previous?.checkpointUri) {
@@ -130,18 +144,19 @@ async function trainBuiltin(deps: ActivityDeps, ctx: Context, input: TrainInput,
     seed,
     resumeFrom,
     checkpointEvery: input.train.checkpointEvery,
-    signal: ctx.cancellationSignal,
+    signal: pulse.signal,
     onEpoch: (epoch, total, metrics) => {
       beat = { ...beat, done: epoch, total, loss: metrics.loss };
-      ctx.heartbeat(beat);
+      pulse.beat({ ...beat });
     },
     onCheckpoint: async (checkpoint) => {
       const ref = await deps.store.putJson(checkpoint);
       // Only after the upload: a heartbeat must never point at a checkpoint that is not there.
       beat = { ...beat, checkpointUri: ref.uri, checkpointEpoch: checkpoint.epoch };
-      ctx.heartbeat(beat);
+      pulse.beat({ ...beat });
     },
   });
+  const fitSeconds = (Date.now() - loadStarted) / 1000 - loadSeconds;
   const model = await deps.store.putJson(createModelArtifact(encoder, result.state));
   const history = await deps.store.putJson(result.history);
   return {
@@ -150,12 +165,14 @@ async function trainBuiltin(deps: ActivityDeps, ctx: Context, input: TrainInput,
     epochs: result.state.epoch,
     resumedFrom: result.resumedFromEpoch,
     finalLoss: result.history.at(-1)?.loss,
+    split: splits.counts,
+    timings: { loadSeconds, fitSeconds },
   };
 }
 
 async function trainWithCommand(
   deps: ActivityDeps,
-  ctx: Context,
+  pulse: ActivityPulse,
   input: TrainInput,
   scratch: string,
   previous: TrainHeartbeat | undefined,
@@ -186,22 +203,23 @@ async function trainWithCommand(
         MLCYCLE_TARGET: input.data.target,
         MLCYCLE_SPLIT_TEST: String(input.data.split.test),
         MLCYCLE_SPLIT_SEED: String(input.data.split.seed),
+        MLCYCLE_SPLIT_VALIDATION: String(input.data.split.validation),
       },
       params: input.train.params,
       outputDir,
       checkpointDir,
       resumeFrom: resumeDir,
       gpuDevice: device,
-      signal: ctx.cancellationSignal,
+      signal: pulse.signal,
       onMetric: (m) => {
         if (m.name === 'loss' && m.epoch !== undefined) history.push({ epoch: m.epoch, loss: m.value });
         beat = { ...beat, done: m.epoch ?? beat.done, total: m.total ?? beat.total, ...(m.name === 'loss' ? { loss: m.value } : {}) };
-        ctx.heartbeat(beat);
+        pulse.beat({ ...beat });
       },
       onCheckpoint: async (cp) => {
         const uploaded = await uploadFolder(deps.store, cp.dir);
         beat = { ...beat, checkpointUri: uploaded.uri, checkpointEpoch: cp.epoch };
-        ctx.heartbeat(beat);
+        pulse.beat({ ...beat });
       },
     });
     const outputs = await uploadFolder(deps.store, outputDir);

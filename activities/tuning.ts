@@ -2,15 +2,18 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
-import { encode, fitEncoder } from '../src/training/features';
+import { encodeSplit, fitColumnarEncoder } from '../src/training/columnar-encoder';
+import { toTrainingData } from '../src/training/trainer-adapter';
+import { MlcycleError } from '../src/errors';
 import { computeMetrics } from '../src/training/metrics';
 import { GradientBoostingParamsSchema, LogisticRegressionParamsSchema, getTrainer, runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
 import { renderLeaderboardHtml } from '../src/tuning/leaderboard';
 import type { TrialParams, TrialRecord } from '../src/tuning/strategies';
 import type { DatasetRef } from '../workflows/pipeline-types';
-import { loadSplitRows } from './dataset-loader';
+import { loadSnapshotSplits } from './dataset-loader';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
+import { startPulse } from './heartbeat';
 
 export interface TrialSegmentInput {
   studyId: string;
@@ -59,17 +62,23 @@ export function createTuningActivities(deps: ActivityDeps) {
   return {
     async trainTrialSegment(input: TrialSegmentInput): Promise<TrialSegmentResult> {
       const ctx = Context.current();
+      const pulse = startPulse(ctx, { phase: 'load', done: 0, total: input.toEpoch });
       const scratch = await fs.mkdtemp(path.join(deps.workDir, 'trial-'));
       try {
         const trainer = (typeof input.params.trainer === 'string' ? input.params.trainer : input.trainer) as TrainerName;
         const usedParams = trainerParams(trainer, input.params);
-        const { train, test } = await loadSplitRows(deps, input.dataset, input.data, scratch);
-        const encoder = fitEncoder({ schema: input.data.schema, target: input.data.target, rows: train });
-        const data = encode(encoder, train);
-        const validation = encode(encoder, test);
+        const splits = await loadSnapshotSplits(deps, input.dataset, input.data, { scratch, signal: pulse.signal });
+        // Trials are scored on the validation rows only: the test rows stay unseen until the final evaluation.
+        if (splits.validation.length === 0) {
+          throw new MlcycleError('DATA_INVALID', 'tuning needs validation rows, and data.split.validation leaves none; set it above 0 (default 0.1)');
+        }
+        const fitted = fitColumnarEncoder(splits.table, input.data.target, input.data.schema[input.data.target]!, splits.train);
+        const data = toTrainingData(encodeSplit(fitted, splits.table, splits.train));
+        const validation = toTrainingData(encodeSplit(fitted, splits.table, splits.validation));
         const resumeFrom = input.checkpointUri ? await deps.store.getJson<Checkpoint>(input.checkpointUri) : undefined;
         const stop = new AbortController();
         const onCancel = () => stop.abort(ctx.cancellationSignal.reason);
+        if (ctx.cancellationSignal.aborted) onCancel();
         ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
         let reached: Checkpoint | undefined;
         let total = input.toEpoch;
@@ -85,7 +94,7 @@ export function createTuningActivities(deps: ActivityDeps) {
             signal: stop.signal,
             onEpoch: (epoch, t) => {
               total = t;
-              ctx.heartbeat({ done: epoch, total: Math.min(t, input.toEpoch) });
+              pulse.beat({ done: epoch, total: Math.min(t, input.toEpoch) });
             },
             onCheckpoint: (cp) => {
               if (cp.epoch >= input.toEpoch) {
@@ -108,6 +117,7 @@ export function createTuningActivities(deps: ActivityDeps) {
       } catch (err) {
         throw asActivityFailure(err);
       } finally {
+        pulse.stop();
         await fs.rm(scratch, { recursive: true, force: true });
       }
     },

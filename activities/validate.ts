@@ -14,6 +14,8 @@ export interface ValidateInput {
   referenceManifestUri?: string;
   data: PipelineSpec['data'];
   validation: PipelineSpec['validation'];
+  /** The trainer and task the target must be trainable by (checked here, before training). */
+  train?: { trainer: string; task?: PipelineSpec['train']['task'] };
   pipeline: string;
   workflowId: string;
   codeVersion: string;
@@ -41,13 +43,14 @@ export function createValidateActivities(deps: ActivityDeps) {
           reference: reference?.dataset.sha256,
           data: input.data,
           validation: input.validation,
+          train: input.train ?? null,
         });
         if (input.cache) {
           const hit = await cache.get<Omit<ValidateResult, 'cached' | 'attempt'>>('validate', key);
           if (hit) return { ...hit, cached: true, attempt: ctx.info.attempt };
         }
         const profile: DatasetProfile = parseDatasetProfile(manifest.profile);
-        const report = validateDataset(profile, manifest.typeErrors, { data: input.data, validation: input.validation }, {
+        const report = validateDataset(profile, manifest.typeErrors, { data: input.data, validation: input.validation, ...(input.train ? { train: input.train } : {}) }, {
           reference: reference ? parseDatasetProfile(reference.profile) : undefined,
         });
         const json = await deps.store.putJson({ format: 'mlcycle-validation/v1', dataset: manifest.dataset, ...report });
@@ -59,6 +62,8 @@ export function createValidateActivities(deps: ActivityDeps) {
           passed: report.passed,
           failures: summarizeFailures(report),
           warnings: report.checks.filter((c) => !c.passed && c.level === 'warning').length,
+          extraColumns: report.extraColumns,
+          droppedMissingTarget: report.droppedMissingTarget,
           reportUri: json.uri,
           htmlUri: html.uri,
         };

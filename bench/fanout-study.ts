@@ -27,7 +27,7 @@ export function syntheticStudyInput(opts: { trials: number; concurrency: number;
   return {
     name: 'bench',
     tune,
-    data: { source: 'file:///dev/null', target: 'y', schema: { y: { type: 'boolean', required: true } }, split: { test: 0.2, seed: 1 } },
+    data: { source: 'file:///dev/null', target: 'y', schema: { y: { type: 'boolean', required: true } }, split: { test: 0.2, validation: 0.1, seed: 1, stratify: false }, extraColumns: 'ignore' },
     trainer: 'logistic-regression',
     baseParams: {},
     seed: opts.seed,

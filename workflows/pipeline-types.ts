@@ -36,6 +36,11 @@ export interface DatasetRef {
   sha256: string;
   size: number;
   format: 'csv' | 'parquet' | 'jsonl';
+  /**
+   * The canonical Parquet snapshot ingest wrote from the source (typed by the schema, source row
+   * order): what every later step reads column-wise. Absent only for datasets ingested before it.
+   */
+  snapshot?: { uri: string; sha256: string; size: number };
 }
 
 /** Every stage's result says whether it came from the step cache and which attempt produced it. */
@@ -48,6 +53,8 @@ export interface IngestResult extends StepOutcome {
   dataset: DatasetRef;
   manifestUri: string;
   rowCount: number;
+  /** With `data.schema: infer`: the schema ingest inferred (later steps use it). */
+  schema?: Record<string, import('../src/spec/pipeline-spec').ColumnRule>;
 }
 
 export interface ValidateResult extends StepOutcome {
@@ -55,6 +62,10 @@ export interface ValidateResult extends StepOutcome {
   /** One line per failing check, naming the column and rule. */
   failures: string;
   warnings: number;
+  /** Columns of the data outside the schema (ignored as features, or failing with extraColumns: fail). */
+  extraColumns?: string[];
+  /** Rows without a target value: left out of training and evaluation. */
+  droppedMissingTarget?: number;
   reportUri: string;
   htmlUri: string;
 }
@@ -71,6 +82,18 @@ export interface TrainResult extends StepOutcome {
   finalLoss?: number;
   /** Metrics a `command` trainer reported itself (it is evaluated on these). */
   reportedMetrics?: Record<string, number>;
+  /** Rows (and classes) per split the built-in trainer saw: train fits, validation scores curves. */
+  split?: SplitSummary;
+  /** Seconds spent loading the snapshot (split and encoding included) and fitting. */
+  timings?: { loadSeconds: number; fitSeconds: number };
+}
+
+export interface SplitSummary {
+  train: number;
+  validation: number;
+  test: number;
+  droppedMissingTarget: number;
+  classes?: Record<'train' | 'validation' | 'test', Record<string, number>>;
 }
 
 export interface EvaluateResult extends StepOutcome {
@@ -79,6 +102,8 @@ export interface EvaluateResult extends StepOutcome {
   /** Human-readable reasons the gate failed (threshold misses, champion comparison). */
   failures: string[];
   champion?: { version: number; metrics: Record<string, number>; better: boolean; message: string };
+  /** Rows (and classes) per split; the metrics are the test rows'. */
+  split?: SplitSummary;
   reportUri: string;
   htmlUri: string;
 }

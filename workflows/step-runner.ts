@@ -1,4 +1,4 @@
-import { ApplicationFailure, metricMeter, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, metricMeter, upsertSearchAttributes } from '@temporalio/workflow';
 import { STAGE_DURATION_SECONDS } from '../src/observability/metric-names';
 import { STAGE } from './search-attributes';
 import { StepTracker } from './step-tracker';
@@ -35,7 +35,8 @@ export class StepRunner<Name extends string> {
       this.recordDuration(name, started, result.cached ? 'cached' : 'completed');
       return result;
     } catch (err) {
-      this.fail(name);
+      const attempts = attemptsOf(err);
+      this.fail(name, undefined, attempts);
       this.recordDuration(name, started, 'failed');
       throw err;
     }
@@ -58,9 +59,23 @@ export class StepRunner<Name extends string> {
     upsertSearchAttributes([{ key: STAGE, value: 'done' }]);
   }
 
-  private fail(name: Name, summary?: string): void {
-    this.tracker.set(name, 'failed', summary ? { summary } : {});
+  private fail(name: Name, summary?: string, attempts?: number): void {
+    this.tracker.set(name, 'failed', { ...(summary ? { summary } : {}), ...(attempts ? { attempts } : {}) });
     for (const later of this.names.slice(this.names.indexOf(name) + 1)) this.tracker.set(later, 'skipped');
     upsertSearchAttributes([{ key: STAGE, value: `failed:${name}` }]);
   }
+}
+
+/**
+ * The attempts a failed activity step made: the last attempt's number travels in its heartbeat
+ * details (a timed-out attempt) or in the failure's details (an attempt that threw).
+ */
+export function attemptsOf(err: unknown): number | undefined {
+  if (!(err instanceof ActivityFailure)) return undefined;
+  const cause = err.cause;
+  let details: unknown;
+  if (cause instanceof TimeoutFailure) details = cause.lastHeartbeatDetails;
+  else if (cause instanceof ApplicationFailure) details = cause.details?.[0];
+  const attempt = (details as { attempt?: unknown } | undefined)?.attempt;
+  return typeof attempt === 'number' && Number.isInteger(attempt) && attempt > 0 ? attempt : undefined;
 }

@@ -33,7 +33,9 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   const cpuOptions: ActivityOptions = {
     taskQueue: input.queues.cpu,
     startToCloseTimeout: '1h',
-    heartbeatTimeout: '2m',
+    // Every data step beats every second from its start (engine queries run off the event loop);
+    // 30 s without one means the worker is gone or stuck, and the retry starts.
+    heartbeatTimeout: '30s',
     // Attempts every 10 s at most, for about two minutes: a store or network outage that long is
     // ridden out and noticed within 10 s of its end (five attempts doubling from 1 s gave up ~15 s
     // in). Bad input is non-retryable and fails at once regardless.
@@ -45,7 +47,8 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
     ...cpuOptions,
     taskQueue: spec.train.resources.queue === 'gpu' ? input.queues.gpu : input.queues.cpu,
     startToCloseTimeout: spec.train.timeout,
-    heartbeatTimeout: '15s',
+    // An epoch over a large table holds the event loop between beats: the spec sizes this.
+    heartbeatTimeout: spec.train.heartbeatTimeout,
     retry: { ...cpuOptions.retry, maximumAttempts: spec.train.maxAttempts },
   };
   const cpu = proxyActivities<Activities>(cpuOptions);
@@ -65,17 +68,20 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   const ingest = await step(
     'ingest',
     () => cpu.ingestDataset.executeWithOptions({ ...cpuOptions, summary: `ingest ${spec.data.source}` }, [
-      { source: input.source, format: spec.data.format, schema: spec.data.schema, codeVersion: input.codeVersion, cache: input.cache },
+      { source: input.source, format: spec.data.format, schema: spec.data.schemaInfer ? 'infer' : spec.data.schema, target: spec.data.target, codeVersion: input.codeVersion, cache: input.cache },
     ]),
     (r) => `${r.rowCount} rows, dataset ${r.dataset.sha256.slice(0, 12)}`,
   );
   artifacts.dataset = ingest.dataset.uri;
   artifacts.manifest = ingest.manifestUri;
+  if (ingest.dataset.snapshot) artifacts.snapshot = ingest.dataset.snapshot.uri;
+  // With `schema: infer`, every later step uses the schema ingest inferred (stored in the manifest).
+  const data = ingest.schema ? { ...spec.data, schema: ingest.schema } : spec.data;
 
   let referenceManifestUri: string | undefined;
   if (spec.validation.reference) {
     const reference = await cpu.ingestDataset.executeWithOptions({ ...cpuOptions, summary: `ingest reference ${spec.validation.reference}` }, [
-      { source: input.referenceSource ?? spec.validation.reference, field: 'validation.reference', format: undefined, schema: spec.data.schema, codeVersion: input.codeVersion, cache: input.cache },
+      { source: input.referenceSource ?? spec.validation.reference, field: 'validation.reference', format: undefined, schema: data.schema, codeVersion: input.codeVersion, cache: input.cache },
     ]);
     referenceManifestUri = reference.manifestUri;
   }
@@ -86,15 +92,19 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
       {
         manifestUri: ingest.manifestUri,
         referenceManifestUri,
-        data: spec.data,
+        data,
         validation: spec.validation,
+        train: { trainer: spec.train.trainer, ...(spec.train.task ? { task: spec.train.task } : {}) },
         pipeline: spec.name,
         workflowId: info.workflowId,
         codeVersion: input.codeVersion,
         cache: input.cache,
       },
     ]),
-    (r) => (r.passed ? `passed${r.warnings ? ` with ${r.warnings} warnings` : ''}` : 'failed'),
+    (r) =>
+      (r.passed ? `passed${r.warnings ? ` with ${r.warnings} warnings` : ''}` : 'failed') +
+      (r.droppedMissingTarget ? `; ${r.droppedMissingTarget} rows without a target dropped` : '') +
+      (r.extraColumns?.length ? `; columns not in the schema (ignored): ${r.extraColumns.slice(0, 20).join(', ')}${r.extraColumns.length > 20 ? `, … ${r.extraColumns.length} in all` : ''}` : ''),
   );
   artifacts.validationReport = validation.htmlUri;
   artifacts.validationJson = validation.reportUri;
@@ -121,7 +131,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
             {
               name: spec.name,
               tune,
-              data: spec.data,
+              data,
               trainer: trainerName,
               baseParams,
               seed: typeof spec.train.params.seed === 'number' ? spec.train.params.seed : spec.data.split.seed,
@@ -158,7 +168,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   const trained = await step(
     'train',
     () => trainer.trainModel.executeWithOptions({ ...trainOptions, summary: `train ${spec.name} (${trainSpec.trainer}) on ${spec.train.resources.queue}` }, [
-      { dataset: ingest.dataset, data: spec.data, train: trainSpec, specDir: input.specDir, codeVersion: input.codeVersion, cache: input.cache },
+      { dataset: ingest.dataset, data, train: trainSpec, specDir: input.specDir, codeVersion: input.codeVersion, cache: input.cache },
     ]),
     (r) => `${r.epochs} epochs${r.finalLoss !== undefined ? `, loss ${r.finalLoss.toFixed(4)}` : ''}${r.resumedFrom ? `, resumed from epoch ${r.resumedFrom}` : ''}`,
   );
@@ -171,7 +181,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
       {
         name: spec.name,
         dataset: ingest.dataset,
-        data: spec.data,
+        data,
         evaluate: spec.evaluate,
         trainer: trainSpec.trainer,
         model: trained,
@@ -200,6 +210,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
           datasetSha256: ingest.dataset.sha256,
           datasetUri: ingest.dataset.uri,
           manifestUri: ingest.manifestUri,
+          ...((evaluation.split ?? trained.split) ? { split: evaluation.split ?? trained.split } : {}),
           codeVersion: input.codeVersion,
           trainer: trainSpec.trainer,
           params: trainSpec.params,

@@ -26,6 +26,7 @@ import { addKeysCommands } from './keys';
 import { addClusterCommands } from './cluster';
 import { explainClusterError } from '../cluster/cluster-setup';
 import { addTrustCommands } from './trust';
+import { addSchemaCommands } from './schema';
 import { loadKeyring } from '../codec/keyring';
 import { fatalLine, processLineLogger } from '../observability/logging';
 import { parseMetricsAddress } from '../observability/settings';
@@ -216,6 +217,7 @@ export function buildProgram(): Command {
   addKeysCommands(program);
   addClusterCommands(program);
   addTrustCommands(program);
+  addSchemaCommands(program);
 
   program
     .command('setup')

@@ -1,5 +1,7 @@
 import type { PipelineSpec } from '../spec/pipeline-spec';
 import type { TypeErrorSummary } from './coerce';
+import type { TaskType } from '../training/feature-matrix';
+import { inferTask, taskProblem } from '../training/task';
 import type { ColumnProfile, DatasetProfile, NumberColumnProfile, NumericStats, TextColumnProfile } from './profile';
 
 export type ValidationRule =
@@ -13,7 +15,9 @@ export type ValidationRule =
   | 'max-missing-fraction'
   | 'min-class-fraction'
   | 'psi'
-  | 'extra-columns';
+  | 'extra-columns'
+  | 'missing-target'
+  | 'task';
 
 export interface ValidationCheck {
   column?: string;
@@ -33,12 +37,16 @@ export interface ValidationReport {
   checks: ValidationCheck[];
   /** Columns in the data that the schema does not declare. */
   extraColumns: string[];
+  /** Rows whose target is missing (or not of its type): left out of training and evaluation. */
+  droppedMissingTarget: number;
 }
 
 /** The parts of a pipeline spec validation reads. */
 export interface ValidationSpec {
-  data: Pick<PipelineSpec['data'], 'schema' | 'target'>;
+  data: Pick<PipelineSpec['data'], 'schema' | 'target'> & Partial<Pick<PipelineSpec['data'], 'extraColumns'>>;
   validation: PipelineSpec['validation'];
+  /** The trainer and task the data is validated for: a target it cannot train fails here. */
+  train?: { trainer: string; task?: TaskType };
 }
 
 export interface ValidateOptions {
@@ -155,18 +163,66 @@ export function validateDataset(
   }
 
   const extras = profile.extraColumns;
+  const failExtras = spec.data.extraColumns === 'fail';
   checks.push({
     rule: 'extra-columns',
-    level: 'warning',
+    level: failExtras ? 'error' : 'warning',
     passed: extras.length === 0,
     message:
       extras.length === 0
         ? 'no columns outside the schema'
-        : `${extras.length} ${extras.length === 1 ? 'column is' : 'columns are'} not in the schema and will be ignored: ${extras.map((c) => `"${c}"`).join(', ')}`,
+        : `${extras.length} ${extras.length === 1 ? 'column is' : 'columns are'} not in the schema and ${failExtras ? 'data.extraColumns is fail' : 'will be ignored'}: ${extras.map((c) => `"${c}"`).join(', ')}`,
     observed: extras.length,
   });
 
-  return { passed: checks.every((c) => c.passed || c.level === 'warning'), rowCount: rows, checks, extraColumns: [...extras] };
+  // The target: rows without one are dropped from training and evaluation — counted, never silent.
+  const target = spec.data.target;
+  const targetCol = profile.columns[target];
+  const droppedMissingTarget = targetCol ? targetCol.missing : rows;
+  if (rows > 0) {
+    const fraction = droppedMissingTarget / rows;
+    const max = v.maxMissingTarget ?? 0;
+    const ok = fraction <= max;
+    checks.push({
+      column: target,
+      rule: 'missing-target',
+      level: 'error',
+      passed: ok,
+      message: ok
+        ? `target "${target}": ${fmtInt(droppedMissingTarget)} rows without a target (max ${pct(max)})`
+        : `target "${target}": ${fmtInt(droppedMissingTarget)} of ${fmtInt(rows)} rows (${pct(fraction)}) have no target value, above validation.maxMissingTarget ${pct(max)}`,
+      observed: droppedMissingTarget,
+      expected: max,
+    });
+  }
+  if (spec.train && rows > 0) checks.push(taskCheck(profile, spec, spec.train));
+
+  return { passed: checks.every((c) => c.passed || c.level === 'warning'), rowCount: rows, checks, extraColumns: [...extras], droppedMissingTarget };
+}
+
+/** Can the chosen trainer train this target for the chosen task? (Table in training/task.ts.) */
+function taskCheck(profile: DatasetProfile, spec: ValidationSpec, train: NonNullable<ValidationSpec['train']>): ValidationCheck {
+  const target = spec.data.target;
+  const rule = spec.data.schema[target];
+  const task = train.task ?? inferTask(rule);
+  let problem = taskProblem(target, rule, train.task, train.trainer);
+  const col = profile.columns[target];
+  if (!problem && task === 'binary' && rule?.type === 'number' && col?.type === 'number' && col.stats) {
+    const { min, max } = col.stats;
+    if (![0, 1].includes(min) || ![0, 1].includes(max)) problem = `target "${target}": a binary number target holds 0 and 1 only, its values range from ${min} to ${max}`;
+  }
+  if (!problem && task !== 'regression' && rule && rule.type !== 'number' && col && col.type !== 'number') {
+    const classes = col.top.length;
+    if (classes < 2 && train.trainer !== 'command') problem = `target "${target}": only ${classes === 0 ? 'no' : 'one'} class in the data (${col.top.map((t) => JSON.stringify(t.value)).join(', ')}); a ${task} classifier needs at least two`;
+  }
+  return {
+    column: target,
+    rule: 'task',
+    level: 'error',
+    passed: problem === undefined,
+    message: problem ?? `target "${target}": trainable as ${task} by ${train.trainer}`,
+    ...(task ? { observed: task } : {}),
+  };
 }
 
 function typeNoun(t: string, plural: boolean): string {

@@ -86,6 +86,8 @@ export interface Lineage {
   parentVersion?: number;
   studyId?: string;
   trialId?: string;
+  /** Rows (and classes) per split: train fitted, validation tuned/curves, test evaluated. */
+  split?: { train: number; validation: number; test: number; droppedMissingTarget: number; classes?: Record<string, Record<string, number>> };
 }
 
 export interface ModelVersion {
@@ -198,6 +200,15 @@ const lineageSchema = z.object({
   parentVersion: positiveInt.optional(),
   studyId: nonEmpty.optional(),
   trialId: nonEmpty.optional(),
+  split: z
+    .object({
+      train: z.number().int().nonnegative(),
+      validation: z.number().int().nonnegative(),
+      test: z.number().int().nonnegative(),
+      droppedMissingTarget: z.number().int().nonnegative(),
+      classes: z.record(z.string(), z.record(z.string(), z.number().int().nonnegative())).optional(),
+    })
+    .optional(),
 });
 
 const modelName = z

@@ -43,18 +43,37 @@ const DataSection = z
     source: DataSourceUri,
     format: z.enum(['csv', 'parquet', 'jsonl']).optional(),
     target: z.string().min(1),
-    schema: z.record(z.string().min(1), ColumnRule),
+    /** Column → rule, or `infer`: take the schema ingest infers (stored with the dataset version). */
+    schema: z.union([z.literal('infer'), z.record(z.string().min(1), ColumnRule)]),
+    /** Columns of the data the schema does not declare: `ignore` (not features, reported) or `fail`. */
+    extraColumns: z.enum(['ignore', 'fail']).default('ignore'),
     split: z
       .object({
         test: z.number().gt(0, 'must be > 0').lt(1, 'must be < 1').default(0.2),
+        /** Fraction of the non-test rows held out for tuning trials, curves and early stopping. */
+        validation: z.number().min(0, 'must be >= 0').lt(1, 'must be < 1').default(0.1),
         seed: z.number().int().default(42),
+        /** Classification: each class is split in the same proportions. */
+        stratify: z.boolean().default(false),
+        /** Rows sharing this column's value never straddle train/validation/test. */
+        groupBy: z.string().min(1).optional(),
       })
       .strict()
-      .default({ test: 0.2, seed: 42 }),
+      .default({ test: 0.2, validation: 0.1, seed: 42, stratify: false }),
   })
   .strict()
   // Own keys only: `in` would also find inherited names such as "toString" or "constructor".
-  .refine((d) => Object.hasOwn(d.schema, d.target), { message: 'target must be a column declared in data.schema', path: ['target'] });
+  .refine((d) => d.schema === 'infer' || Object.hasOwn(d.schema, d.target), { message: 'target must be a column declared in data.schema', path: ['target'] })
+  .refine((d) => d.schema === 'infer' || d.split.groupBy === undefined || Object.hasOwn(d.schema, d.split.groupBy), {
+    message: 'groupBy must be a column declared in data.schema',
+    path: ['split', 'groupBy'],
+  })
+  // Downstream code sees a schema map; `schema: infer` becomes an empty map and `schemaInfer`,
+  // and the pipeline hands later steps the schema ingest inferred.
+  .transform(({ schema, ...rest }): typeof rest & { schema: Record<string, ColumnRule>; schemaInfer?: true } =>
+    schema === 'infer' ? { ...rest, schema: {}, schemaInfer: true } : { ...rest, schema },
+  );
+export type DataSpec = z.infer<typeof DataSection>;
 
 const ValidationSection = z
   .object({
@@ -65,9 +84,11 @@ const ValidationSection = z
     /** Reference data to compare distributions with (PSI per numeric column). */
     reference: DataSourceUri.optional(),
     maxPsi: z.number().positive().optional(),
+    /** Fraction of rows whose target is missing (such rows are dropped, counted as droppedMissingTarget). */
+    maxMissingTarget: z.number().min(0).max(1).default(0),
   })
   .strict()
-  .default({ minRows: 1, maxMissingFraction: 0.05 });
+  .default({ minRows: 1, maxMissingFraction: 0.05, maxMissingTarget: 0 });
 
 export const BUILTIN_TRAINERS = ['logistic-regression', 'gradient-boosting'] as const;
 
@@ -87,6 +108,10 @@ const TrainSection = z
     timeout: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 30m or 2h').default('2h'),
     /** Attempts of the training step (a killed worker or a crashing program counts as one). */
     maxAttempts: z.number().int().min(1).max(100).default(5),
+    /** What the target is trained as; default: from the target's type (boolean/2 values → binary, category → multiclass, number → regression unless 0/1). */
+    task: z.enum(['binary', 'multiclass', 'regression']).optional(),
+    /** A training attempt that sends no heartbeat this long is presumed dead and retried. */
+    heartbeatTimeout: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 30s or 2m').default('30s'),
   })
   .strict()
   .refine((t) => t.trainer !== 'command' || t.command !== undefined, {

@@ -1,0 +1,141 @@
+/**
+ * Loads the columns a trainer needs from the Parquet snapshot into typed arrays, by the engine,
+ * chunk by chunk (never row objects, never CSV text). Every column arrives as doubles:
+ * number → the value (NaN missing), boolean → 1/0 (NaN missing), category → the index of the
+ * value in the schema's list (-1 missing or undeclared), the target → its class index or value.
+ */
+import { DuckDBDoubleVector } from '@duckdb/node-api';
+import { MlcycleError } from '../errors';
+import type { ColumnRule } from '../spec/pipeline-spec';
+import type { DataSchema } from './coerce';
+import { ident, lit, type Engine } from './engine';
+
+export interface LoadedColumn {
+  name: string;
+  rule: ColumnRule;
+  values: Float64Array;
+}
+
+export interface LoadedTable {
+  /** Rows loaded (rows with a missing target are left out). */
+  rows: number;
+  /** The 0-based row index of each loaded row in the snapshot (the split key). */
+  rowIndex: Float64Array;
+  /** Feature columns of the schema (string columns and the target excluded), in schema order. */
+  columns: LoadedColumn[];
+  /** The target: 1/0 (boolean), class index (category), or value (number). */
+  target: Float64Array;
+  /** Class labels of a category/boolean target, in index order. */
+  targetClasses?: string[];
+  /** `groupBy` values as text, when asked for. */
+  groups?: (string | null)[];
+  /** Rows of the snapshot whose target was missing. */
+  droppedMissingTarget: number;
+}
+
+function featureExpr(name: string, rule: ColumnRule, present: boolean): string | undefined {
+  if (!present) return rule.type === 'category' ? '(-1)::DOUBLE' : "'NaN'::DOUBLE";
+  const c = ident(name);
+  switch (rule.type) {
+    case 'number':
+      return `coalesce(${c}::DOUBLE, 'NaN'::DOUBLE)`;
+    case 'boolean':
+      return `(CASE WHEN ${c} IS NULL THEN 'NaN'::DOUBLE WHEN ${c} THEN 1 ELSE 0 END)::DOUBLE`;
+    case 'category':
+      return `coalesce(list_position([${rule.values.map(lit).join(', ')}]::VARCHAR[], ${c}::VARCHAR) - 1, -1)::DOUBLE`;
+    default:
+      return undefined;
+  }
+}
+
+function targetExpr(name: string, rule: ColumnRule): { expr: string; classes?: string[] } {
+  const c = ident(name);
+  switch (rule.type) {
+    case 'boolean':
+      return { expr: `(CASE WHEN ${c} THEN 1 ELSE 0 END)::DOUBLE`, classes: ['false', 'true'] };
+    case 'category':
+      // Undeclared values are counted by validation; here they are not a class (-1).
+      return { expr: `coalesce(list_position([${rule.values.map(lit).join(', ')}]::VARCHAR[], ${c}::VARCHAR) - 1, -1)::DOUBLE`, classes: [...rule.values] };
+    case 'number':
+      return { expr: `${c}::DOUBLE` };
+    case 'string':
+      throw new MlcycleError('DATA_INVALID', `target "${name}" is a string column; declare it as boolean, category or number`);
+  }
+}
+
+/** Reads the doubles of one vector (a DuckDB DOUBLE column with no NULLs) into `out` at `offset`. */
+function copyDoubles(vector: unknown, rows: number, out: Float64Array, offset: number): void {
+  if (vector instanceof DuckDBDoubleVector) {
+    // The vector's backing array (a view of the engine's memory): one bulk copy per chunk.
+    const items = (vector as unknown as { items?: Float64Array }).items;
+    if (items instanceof Float64Array && items.length >= rows) {
+      out.set(items.subarray(0, rows), offset);
+      return;
+    }
+    for (let i = 0; i < rows; i++) out[offset + i] = vector.getItem(i) ?? Number.NaN;
+    return;
+  }
+  throw new Error('expected a DOUBLE vector');
+}
+
+export interface LoadOptions {
+  snapshotPath: string;
+  schema: DataSchema;
+  target: string;
+  groupBy?: string;
+  /** Called after each chunk with the rows read so far. */
+  onProgress?: (rows: number) => void;
+}
+
+export async function loadSnapshotColumns(engine: Engine, options: LoadOptions): Promise<LoadedTable> {
+  const { schema, target } = options;
+  const snap = `read_parquet(${lit(options.snapshotPath)}, file_row_number = true)`;
+  const described = await engine.all(`DESCRIBE SELECT * FROM read_parquet(${lit(options.snapshotPath)})`);
+  const inData = new Set(described.getRowObjectsJson().map((r) => String(r.column_name)));
+  const targetRule = schema[target];
+  if (!targetRule) throw new MlcycleError('DATA_INVALID', `target "${target}" is not declared in data.schema`);
+  if (!inData.has(target)) throw new MlcycleError('DATA_INVALID', `target "${target}" is not a column of the dataset`);
+  const t = targetExpr(target, targetRule);
+  const features: Array<{ name: string; rule: ColumnRule; expr: string }> = [];
+  for (const [name, rule] of Object.entries(schema)) {
+    if (name === target) continue;
+    const expr = featureExpr(name, rule, inData.has(name));
+    if (expr) features.push({ name, rule, expr });
+  }
+  const counts = (await engine.all(`SELECT count(*)::DOUBLE AS n, count(${ident(target)})::DOUBLE AS k FROM ${snap}`)).getRowObjectsJson()[0]!;
+  const total = Number(counts.n);
+  const rows = Number(counts.k);
+  const rowIndex = new Float64Array(rows);
+  const y = new Float64Array(rows);
+  const columns: LoadedColumn[] = features.map((f) => ({ name: f.name, rule: f.rule, values: new Float64Array(rows) }));
+  const exprs = [`file_row_number::DOUBLE`, t.expr, ...features.map((f) => f.expr)];
+  const where = `WHERE ${ident(target)} IS NOT NULL`;
+  const result = await engine.connection.stream(`SELECT ${exprs.join(', ')} FROM ${snap} ${where} ORDER BY file_row_number`);
+  let offset = 0;
+  for (;;) {
+    engine.check();
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    copyDoubles(chunk.getColumnVector(0), n, rowIndex, offset);
+    copyDoubles(chunk.getColumnVector(1), n, y, offset);
+    for (let j = 0; j < columns.length; j++) copyDoubles(chunk.getColumnVector(j + 2), n, columns[j]!.values, offset);
+    offset += n;
+    options.onProgress?.(offset);
+  }
+  let groups: (string | null)[] | undefined;
+  if (options.groupBy) {
+    if (!inData.has(options.groupBy)) throw new MlcycleError('DATA_INVALID', `data.split.groupBy: column "${options.groupBy}" is not in the dataset`);
+    const g = await engine.all(`SELECT ${ident(options.groupBy)}::VARCHAR AS g FROM ${snap} ${where} ORDER BY file_row_number`);
+    groups = g.getColumnsJS()[0]!.map((v) => (v === null ? null : String(v)));
+  }
+  return {
+    rows,
+    rowIndex,
+    columns,
+    target: y,
+    ...(t.classes ? { targetClasses: t.classes } : {}),
+    ...(groups ? { groups } : {}),
+    droppedMissingTarget: total - rows,
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Ingest's data work on a local copy of the source: read once by the engine, checked, typed by the
+ * declared (or inferred) schema, written as the canonical Parquet snapshot and profiled by SQL.
+ */
+import path from 'node:path';
+import { MlcycleError } from '../errors';
+import type { ColumnRule } from '../spec/pipeline-spec';
+import type { DataSchema, TypeErrorSummary } from './coerce';
+import type { DataFormat } from './dataset-reader';
+import { withEngine, type DataSettings } from './engine';
+import type { DatasetProfile } from './profile';
+import { columnFacts, distinctValues, inferSchema, stageSource, typeErrors, writeSnapshot, type ColumnFacts, type SourceFile } from './snapshot';
+import { profileSnapshot } from './sql-profile';
+
+export interface ConvertSourceOptions {
+  file: SourceFile;
+  /** The declared schema, or 'infer' to take what the data says. */
+  schema: DataSchema | 'infer';
+  /** `data.target`: checked to be present and not entirely missing. */
+  target?: string;
+  scratchDir: string;
+  snapshotPath: string;
+  settings?: DataSettings;
+  signal?: AbortSignal;
+  onPhase?: (phase: string) => void;
+}
+
+export interface ConvertedSource {
+  rowCount: number;
+  /** The schema the snapshot was typed with (the declared one, or the inferred one). */
+  schema: Record<string, ColumnRule>;
+  inferred: boolean;
+  /** Every column of the snapshot with the type it was written as. */
+  columns: Array<{ name: string; type: ColumnRule['type'] }>;
+  profile: DatasetProfile;
+  typeErrors: TypeErrorSummary;
+}
+
+export async function convertSource(options: ConvertSourceOptions): Promise<ConvertedSource> {
+  const { file } = options;
+  return withEngine({ scratchDir: options.scratchDir, settings: options.settings, signal: options.signal }, async (engine) => {
+    options.onPhase?.('read');
+    const staged = await stageSource(engine, file);
+    options.onPhase?.('types');
+    const inferring = options.schema === 'infer';
+    const facts = await columnFacts(engine, staged, inferring ? undefined : (options.schema as DataSchema));
+    const byName = new Map<string, ColumnFacts>(facts.map((f) => [f.name, f]));
+    const target = options.target;
+    if (target !== undefined) {
+      const f = byName.get(target);
+      if (!f) {
+        const names = staged.columns.map((c) => c.name);
+        throw new MlcycleError(
+          'DATA_INVALID',
+          `${file.name}: the target column "${target}" is not in the data (columns: ${names.slice(0, 20).join(', ')}${names.length > 20 ? `, … ${names.length} in all` : ''})`,
+        );
+      }
+      if (f.present === 0) throw new MlcycleError('DATA_INVALID', `${file.name}: the target column "${target}" has no values in any of the ${staged.rowCount} rows`);
+    }
+    // Columns outside a declared schema are kept in the snapshot as text (they are not features).
+    const inferredAll = inferring
+      ? await inferSchema(facts, staged.rowCount, { target, categoryValues: (column) => distinctValues(engine, staged, column, 1000) })
+      : {};
+    const inferred = inferring;
+    const schema: Record<string, ColumnRule> = inferred ? inferredAll : { ...(options.schema as DataSchema) };
+    const extraTypes: Record<string, ColumnRule['type']> = {};
+    const errors = inferred ? {} : await typeErrors(engine, staged, schema, facts);
+    options.onPhase?.('snapshot');
+    await writeSnapshot(engine, staged, schema, extraTypes, options.snapshotPath);
+    options.onPhase?.('profile');
+    const extraColumns = staged.columns.map((c) => c.name).filter((n) => !Object.hasOwn(schema, n));
+    const profile = await profileSnapshot(engine, options.snapshotPath, schema, { maxCategories: engine.settings.maxProfileCategories, extraColumns });
+    const columns = staged.columns.map((c) => ({ name: c.name, type: Object.hasOwn(schema, c.name) ? schema[c.name]!.type : (extraTypes[c.name] ?? 'string') }));
+    return { rowCount: staged.rowCount, schema, inferred, columns, profile, typeErrors: errors };
+  });
+}
+
+/** The local file as the engine should read it: format from the spec or the name, gzip by the name. */
+export function sourceFile(localPath: string, name: string, format: DataFormat): SourceFile {
+  return { path: localPath, name, format, gzip: localPath.toLowerCase().endsWith('.gz') || path.basename(name).toLowerCase().endsWith('.gz') };
+}

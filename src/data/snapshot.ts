@@ -1,0 +1,446 @@
+/**
+ * Ingest's conversion: any source (CSV, Parquet, JSONL, each optionally gzip'd) is read once by the
+ * engine into a staged table, checked against the limits, typed by the schema (declared or
+ * inferred) and written as the canonical Parquet snapshot that every later step reads column-wise.
+ *
+ * Typing follows the rules of coerce.ts: the MISSING_TOKENS are missing for every type; numbers are
+ * finite decimals; booleans are true/false/1/0/yes/no/y/n/t/f in any case; a value that does not fit
+ * its declared type becomes missing in the snapshot and is counted (with examples) as a type error.
+ * Row order is the source's, so a row's index in the snapshot is its data row number minus one.
+ */
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { MlcycleError } from '../errors';
+import type { ColumnRule } from '../spec/pipeline-spec';
+import type { DataSchema, TypeErrorSummary } from './coerce';
+import { MISSING_TOKENS } from './coerce';
+import type { DataFormat } from './dataset-reader';
+import { ident, lit, type Engine } from './engine';
+
+export const STAGED = 'staged';
+const TRUE_TOKENS = ['true', '1', 'yes', 'y', 't'];
+const FALSE_TOKENS = ['false', '0', 'no', 'n', 'f'];
+const WORD_BOOLEANS = ['true', 'false', 'yes', 'no', 'y', 'n', 't', 'f'];
+/** Columns per aggregate statement: keeps SQL text and per-query state small on very wide files. */
+const COLUMN_BATCH = 200;
+
+function invalid(message: string): MlcycleError {
+  return new MlcycleError('DATA_INVALID', message);
+}
+
+/** A parenthesized literal list for `IN`. */
+const sqlList = (values: readonly string[]) => `(${values.map(lit).join(', ')})`;
+const MISSING_SQL = sqlList([...MISSING_TOKENS]);
+
+export interface SourceFile {
+  /** Local path the engine reads. */
+  path: string;
+  /** How the user names it in messages (the spec's URI). */
+  name: string;
+  format: DataFormat;
+  gzip: boolean;
+}
+
+export interface StagedColumn {
+  name: string;
+  /** The reader already turned the missing tokens into NULL (CSV). */
+  missingRead?: boolean;
+  /** The engine's type of the staged column (VARCHAR for every CSV column). */
+  sourceType: string;
+}
+
+export interface StagedTable {
+  source: SourceFile;
+  limits: SourceLimits;
+  rowCount: number;
+  columns: StagedColumn[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the source: pre-checks that need no engine, then one read into the staged table
+
+/** Reads up to `max` bytes of the (decompressed) file: enough to judge its first line or bytes. */
+async function head(file: SourceFile, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const raw = createReadStream(file.path, { highWaterMark: 1 << 16 });
+  const stream = file.gzip ? raw.pipe(createGunzip()) : raw;
+  try {
+    for await (const chunk of stream) {
+      const b = chunk as Buffer;
+      chunks.push(b);
+      size += b.length;
+      if (size >= max || b.includes(0x0a)) break;
+    }
+  } catch (err) {
+    throw invalid(`${file.name}: cannot be read as ${file.gzip ? 'gzip-compressed ' : ''}${file.format.toUpperCase()} (${(err as Error).message})`);
+  } finally {
+    raw.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, max);
+}
+
+function looksBinary(bytes: Buffer): boolean {
+  if (bytes.subarray(0, 4).toString('latin1') === 'PAR1') return true;
+  return bytes.subarray(0, 8192).includes(0);
+}
+
+/** The header of a CSV file: its field names, by the delimiter that splits it into the most fields. */
+function csvHeader(file: SourceFile, line: string): { names: string[]; delimiter: string } {
+  let best: { names: string[]; delimiter: string } = { names: [line], delimiter: ',' };
+  for (const delimiter of [',', ';', '\t', '|']) {
+    let rows: string[][];
+    try {
+      rows = parseCsv(line, { delimiter, relax_quotes: true, relax_column_count: true, bom: true }) as string[][];
+    } catch {
+      continue;
+    }
+    const names = rows[0] ?? [];
+    if (names.length > best.names.length) best = { names, delimiter };
+  }
+  return best;
+}
+
+export interface SourceLimits {
+  maxColumns: number;
+  maxLineBytes: number;
+}
+
+/**
+ * Checks what can be checked before the engine reads the file: not empty, the declared format
+ * (text vs Parquet), the length of the first line, the number of columns and duplicate names of
+ * a CSV header. Returns the CSV delimiter.
+ */
+export async function precheckSource(file: SourceFile, limits: SourceLimits): Promise<{ delimiter?: string }> {
+  const stat = await fs.stat(file.path);
+  if (stat.size === 0) throw invalid(`${file.name}: the file is empty`);
+  if (file.gzip) {
+    const magic = Buffer.alloc(2);
+    const fd = await fs.open(file.path, 'r');
+    try {
+      await fd.read(magic, 0, 2, 0);
+    } finally {
+      await fd.close();
+    }
+    if (magic[0] !== 0x1f || magic[1] !== 0x8b) throw invalid(`${file.name}: the name ends in .gz but the file is not gzip-compressed`);
+  }
+  if (file.format === 'parquet') return {};
+  const bytes = await head(file, limits.maxLineBytes + 1);
+  if (bytes.length === 0) throw invalid(`${file.name}: the file is empty`);
+  if (looksBinary(bytes)) {
+    throw invalid(`${file.name}: is not a ${file.format === 'csv' ? 'CSV' : 'JSON Lines'} file (it holds binary data${bytes.subarray(0, 4).toString('latin1') === 'PAR1' ? ', a Parquet file?' : ''}); set data.format to match the file`);
+  }
+  const nl = bytes.indexOf(0x0a);
+  if (nl < 0 && bytes.length > limits.maxLineBytes) {
+    throw invalid(`${file.name}: line 1 is longer than the limit of ${limits.maxLineBytes} bytes per line/record (MLCYCLE_DATA_MAX_LINE_BYTES)`);
+  }
+  if (file.format === 'jsonl') return {};
+  const line = bytes.subarray(0, nl < 0 ? bytes.length : nl).toString('utf8').replace(/\r$/, '');
+  if (line.trim() === '') throw invalid(`${file.name}: the first line is empty; a CSV file starts with a header line naming its columns`);
+  const { names, delimiter } = csvHeader(file, line);
+  if (names.length > limits.maxColumns) {
+    throw invalid(`${file.name}: has ${names.length} columns, more than the limit of ${limits.maxColumns} (MLCYCLE_DATA_MAX_COLUMNS)`);
+  }
+  const seen = new Set<string>();
+  const dups = new Set<string>();
+  for (const n of names.map((x) => x.trim())) (seen.has(n) ? dups : seen).add(n);
+  if (dups.size > 0) {
+    throw invalid(`${file.name}: duplicate column names in the header: ${[...dups].map((d) => JSON.stringify(d)).join(', ')}`);
+  }
+  return { delimiter };
+}
+
+function readerSql(file: SourceFile, limits: SourceLimits, delimiter: string | undefined): string {
+  const p = lit(file.path);
+  switch (file.format) {
+    case 'csv':
+      return (
+        `read_csv(${p}, header = true, all_varchar = true, nullstr = [${[...MISSING_TOKENS].map(lit).join(', ')}], max_line_size = ${limits.maxLineBytes}, buffer_size = ${Math.max(2 * limits.maxLineBytes, 8 * 1024 * 1024)}` +
+        `${delimiter ? `, delim = ${lit(delimiter)}` : ''}, quote = '"', escape = '"', strict_mode = false, null_padding = true)`
+      );
+    case 'jsonl':
+      return `read_json(${p}, format = 'newline_delimited', maximum_object_size = ${limits.maxLineBytes}, sample_size = -1)`;
+    case 'parquet':
+      return `read_parquet(${p})`;
+  }
+}
+
+/** Rewrites the engine's message for a user: which file, what is wrong. */
+function readError(file: SourceFile, limits: SourceLimits, err: unknown): MlcycleError {
+  const msg = (err as Error).message ?? String(err);
+  const first = msg.split('\n')[0]!.replace(/^[A-Za-z ]+Error: /, '');
+  if (/maximum line size|Maximum line size|maximum_object_size|maximum object size/i.test(msg)) {
+    return invalid(`${file.name}: a line/record is longer than the limit of ${limits.maxLineBytes} bytes (MLCYCLE_DATA_MAX_LINE_BYTES)`);
+  }
+  if (file.format === 'parquet' && /Parquet|magic/i.test(msg)) return invalid(`${file.name}: is not a Parquet file (${first}); set data.format to match the file`);
+  if (file.format === 'jsonl' && /JSON/i.test(msg)) return invalid(`${file.name}: is not a JSON Lines file: ${first}; set data.format to match the file`);
+  if (/gzip|compress/i.test(msg)) return invalid(`${file.name}: cannot be decompressed: ${first}`);
+  if (file.format === 'csv' && /CSV/i.test(msg)) return invalid(`${file.name}: is not a well-formed CSV file: ${first.replace(/\s+/g, ' ').slice(0, 300)}`);
+  return invalid(`${file.name}: cannot be read as ${file.format.toUpperCase()}: ${first.slice(0, 300)}`);
+}
+
+/**
+ * Reads the source once into the engine's staged table. Fails with DATA_INVALID naming the file
+ * for: an empty file, the wrong format, a line/record over the byte limit, too many columns,
+ * duplicate column names, a file with no data rows.
+ */
+export async function stageSource(engine: Engine, file: SourceFile): Promise<StagedTable> {
+  const limits: SourceLimits = { maxColumns: engine.settings.maxColumns, maxLineBytes: engine.settings.maxLineBytes };
+  const { delimiter } = await precheckSource(file, limits);
+  const reader = readerSql(file, limits, delimiter);
+  let columns: StagedColumn[];
+  try {
+    // Column names and types first (metadata and the sniffer's sample only): a too-wide file is
+    // refused before its rows are read.
+    const described = await engine.all(`DESCRIBE SELECT * FROM ${reader}`);
+    columns = described.getRowObjectsJson().map((r) => ({ name: String(r.column_name), sourceType: String(r.column_type), ...(file.format === 'csv' ? { missingRead: true } : {}) }));
+  } catch (err) {
+    if (err instanceof MlcycleError || (err as Error).name === 'EngineAborted') throw err;
+    throw readError(file, limits, err);
+  }
+  if (columns.length > limits.maxColumns) {
+    throw invalid(`${file.name}: has ${columns.length} columns, more than the limit of ${limits.maxColumns} (MLCYCLE_DATA_MAX_COLUMNS)`);
+  }
+  const dup = columns.find((c, i) => columns.findIndex((d) => d.name.toLowerCase() === c.name.toLowerCase()) !== i);
+  if (dup) throw invalid(`${file.name}: duplicate column name ${JSON.stringify(dup.name)} (column names must be unique, ignoring case)`);
+  try {
+    // A view, not a table: the reader is fast enough to run once per pass (facts, type errors,
+    // snapshot), and storing every value as text first costs more than parsing it again.
+    await engine.run(`CREATE OR REPLACE VIEW ${STAGED} AS SELECT * FROM ${reader}`);
+  } catch (err) {
+    if ((err as Error).name === 'EngineAborted') throw err;
+    throw readError(file, limits, err);
+  }
+  let rowCount: number;
+  try {
+    const count = await engine.all(`SELECT count(*)::DOUBLE AS n FROM ${STAGED}`);
+    rowCount = Number(count.getRowObjectsJson()[0]!.n);
+  } catch (err) {
+    if ((err as Error).name === 'EngineAborted') throw err;
+    throw readError(file, limits, err);
+  }
+  if (rowCount === 0) {
+    throw invalid(`${file.name}: has no data rows${file.format === 'csv' ? ' (only a header line)' : ''}`);
+  }
+  if (columns.length === 0) throw invalid(`${file.name}: has no columns`);
+  return { source: file, limits, rowCount, columns };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typing: SQL expressions that turn a staged column into its declared type
+
+type Kind = 'varchar' | 'number' | 'boolean' | 'other';
+
+function kindOf(sourceType: string): Kind {
+  const t = sourceType.toUpperCase();
+  if (t === 'VARCHAR') return 'varchar';
+  if (t === 'BOOLEAN') return 'boolean';
+  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/.test(t)) return 'number';
+  return 'other';
+}
+
+/** The staged value with missing tokens as NULL (text), or the value itself. */
+function normalized(col: StagedColumn): string {
+  const c = ident(col.name);
+  switch (kindOf(col.sourceType)) {
+    case 'varchar':
+      // CSV: the reader's nullstr list did it (untrimmed tokens); other formats: here, trimmed.
+      return col.missingRead ? c : `(CASE WHEN trim(${c}) IN ${MISSING_SQL} THEN NULL ELSE ${c} END)`;
+    case 'number':
+      return `(CASE WHEN isnan(${c}::DOUBLE) THEN NULL ELSE ${c} END)`;
+    case 'other':
+      return `(${c}::VARCHAR)`;
+    default:
+      return c;
+  }
+}
+
+/** SQL turning a staged column into `type`; NULL where missing or where the value does not fit. */
+export function typedExpr(col: StagedColumn, type: ColumnRule['type']): string {
+  const v = normalized(col);
+  const kind = kindOf(col.sourceType);
+  switch (type) {
+    case 'number':
+      if (kind === 'number') return `(CASE WHEN isfinite(${v}::DOUBLE) THEN ${v}::DOUBLE END)`;
+      if (kind === 'boolean') return `(NULL::DOUBLE)`;
+      return `(CASE WHEN isfinite(TRY_CAST(${v}::VARCHAR AS DOUBLE)) THEN TRY_CAST(${v}::VARCHAR AS DOUBLE) END)`;
+    case 'boolean':
+      if (kind === 'boolean') return v;
+      if (kind === 'number') return `(CASE WHEN ${v} = 1 THEN true WHEN ${v} = 0 THEN false END)`;
+      return `(CASE WHEN lower(trim(${v}::VARCHAR)) IN ${sqlList(TRUE_TOKENS)} THEN true WHEN lower(trim(${v}::VARCHAR)) IN ${sqlList(FALSE_TOKENS)} THEN false END)`;
+    default:
+      if (kind === 'number') {
+        // Integral numbers print without ".0", as the row readers wrote them.
+        return `(CASE WHEN ${v}::DOUBLE = round(${v}::DOUBLE) AND abs(${v}::DOUBLE) < 1e15 THEN ${v}::DOUBLE::BIGINT::VARCHAR ELSE ${v}::VARCHAR END)`;
+      }
+      return `(${v}::VARCHAR)`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts per column: one aggregate pass feeds both schema inference and the type errors
+
+export interface ColumnFacts {
+  name: string;
+  sourceType: string;
+  /** Values that are not missing. */
+  present: number;
+  /** ... of which parse as finite numbers / as integers / as word booleans (true, no, y, ...). */
+  numeric: number;
+  integer: number;
+  wordBoolean: number;
+  /** ... of which read as booleans by the boolean rules (word booleans, 1 and 0). */
+  anyBoolean: number;
+  /** Approximate distinct non-missing values (HyperLogLog). */
+  distinct: number;
+  min: number | null;
+  max: number | null;
+}
+
+/**
+ * With a declared schema only the counts type errors need are computed (`schema`); without one
+ * (inference) every fact.
+ */
+export async function columnFacts(engine: Engine, staged: StagedTable, schema?: DataSchema): Promise<ColumnFacts[]> {
+  const out: ColumnFacts[] = [];
+  for (let i = 0; i < staged.columns.length; i += COLUMN_BATCH) {
+    engine.check();
+    const batch = staged.columns.slice(i, i + COLUMN_BATCH);
+    // Each value is normalized, parsed and lower-cased once (inner projections); the aggregates
+    // read those.
+    const l1: string[] = [];
+    const l2: string[] = [];
+    const parts: string[] = [];
+    const ALL_BOOL = sqlList([...TRUE_TOKENS, ...FALSE_TOKENS]);
+    batch.forEach((col, j) => {
+      const kind = kindOf(col.sourceType);
+      l1.push(`${normalized(col)} AS v${j}`);
+      const x = kind === 'number' ? `v${j}::DOUBLE` : kind === 'boolean' ? 'NULL::DOUBLE' : `TRY_CAST(v${j}::VARCHAR AS DOUBLE)`;
+      l2.push(`v${j}`, `${x} AS x${j}`, kind === 'varchar' ? `lower(trim(v${j})) AS l${j}` : `NULL::VARCHAR AS l${j}`);
+      const finite = `isfinite(x${j})`;
+      const declared = schema ? (Object.hasOwn(schema, col.name) ? schema[col.name]!.type : 'string') : undefined;
+      if (declared !== undefined) {
+        // Declared: presence, and whether values fit a number or boolean column.
+        const fit =
+          declared === 'number' ? `count(*) FILTER (WHERE ${finite})` : declared === 'boolean' ? (kind === 'boolean' ? `count(v${j})` : kind === 'number' ? `count(*) FILTER (WHERE x${j} IN (0, 1))` : `count(*) FILTER (WHERE l${j} IN ${ALL_BOOL})`) : '0';
+        parts.push(`count(v${j})::DOUBLE AS p${j}, ${declared === 'number' ? fit : '0'}::DOUBLE AS n${j}, 0::DOUBLE AS i${j}, 0::DOUBLE AS w${j}, ${declared === 'boolean' ? fit : '0'}::DOUBLE AS b${j}, 0::DOUBLE AS d${j}, NULL::DOUBLE AS mn${j}, NULL::DOUBLE AS mx${j}`);
+        return;
+      }
+      const word = kind === 'boolean' ? `count(v${j})` : `count(*) FILTER (WHERE l${j} IN ${sqlList(WORD_BOOLEANS)})`;
+      const anyBool = kind === 'boolean' ? `count(v${j})` : kind === 'number' ? `count(*) FILTER (WHERE x${j} IN (0, 1))` : `count(*) FILTER (WHERE l${j} IN ${ALL_BOOL})`;
+      parts.push(
+        `count(v${j})::DOUBLE AS p${j}, count(*) FILTER (WHERE ${finite})::DOUBLE AS n${j}, count(*) FILTER (WHERE ${finite} AND x${j} = round(x${j}))::DOUBLE AS i${j}, ` +
+          `${word}::DOUBLE AS w${j}, ${anyBool}::DOUBLE AS b${j}, approx_count_distinct(v${j})::DOUBLE AS d${j}, ` +
+          `min(x${j}) FILTER (WHERE ${finite}) AS mn${j}, max(x${j}) FILTER (WHERE ${finite}) AS mx${j}`,
+      );
+    });
+    let row: Record<string, unknown>;
+    try {
+      row = (await engine.all(`SELECT ${parts.join(', ')} FROM (SELECT ${l2.join(', ')} FROM (SELECT ${l1.join(', ')} FROM ${STAGED}))`)).getRowObjectsJson()[0]!;
+    } catch (err) {
+      if ((err as Error).name === 'EngineAborted') throw err;
+      throw readError(staged.source, staged.limits, err);
+    }
+    batch.forEach((col, j) => {
+      const n = (k: string) => (row[`${k}${j}`] === null ? null : Number(row[`${k}${j}`]));
+      out.push({
+        name: col.name,
+        sourceType: col.sourceType,
+        present: n('p') ?? 0,
+        numeric: n('n') ?? 0,
+        integer: n('i') ?? 0,
+        wordBoolean: n('w') ?? 0,
+        anyBoolean: n('b') ?? 0,
+        distinct: n('d') ?? 0,
+        min: n('mn'),
+        max: n('mx'),
+      });
+    });
+  }
+  return out;
+}
+
+/** Most distinct values a text column may have to be inferred as a category rather than a string. */
+export const INFER_MAX_CATEGORIES = 50;
+
+export interface InferOptions {
+  target?: string;
+  /** Category values are listed from the data: the engine counts them. */
+  categoryValues: (column: string) => Promise<string[]>;
+}
+
+/**
+ * A schema from the data: number (with `integer` and observed min/max), boolean, category (at
+ * most INFER_MAX_CATEGORIES distinct values, fewer than half the rows; the target always when
+ * it is text) or string. A column that is entirely missing is a string that is not required.
+ */
+export async function inferSchema(facts: readonly ColumnFacts[], rowCount: number, options: InferOptions): Promise<Record<string, ColumnRule>> {
+  const schema: Record<string, ColumnRule> = {};
+  for (const f of facts) {
+    const required = f.present === rowCount;
+    if (f.present === 0) {
+      schema[f.name] = { type: 'string', required: false };
+    } else if (f.wordBoolean === f.present || (kindOf(f.sourceType) === 'boolean')) {
+      schema[f.name] = { type: 'boolean', required };
+    } else if (f.numeric === f.present) {
+      const isTarget = f.name === options.target;
+      if (isTarget && f.integer === f.present && f.distinct <= INFER_MAX_CATEGORIES && f.min === 0 && f.max === 1) {
+        schema[f.name] = { type: 'number', required, integer: true, min: 0, max: 1 };
+      } else {
+        schema[f.name] = { type: 'number', required, ...(f.integer === f.present ? { integer: true } : {}), ...(f.min !== null ? { min: f.min } : {}), ...(f.max !== null ? { max: f.max } : {}) };
+      }
+    } else if ((f.distinct <= INFER_MAX_CATEGORIES && f.distinct < Math.max(2, rowCount / 2)) || (f.name === options.target && f.distinct <= 1000)) {
+      const values = await options.categoryValues(f.name);
+      schema[f.name] = values.length > 0 ? { type: 'category', values, required } : { type: 'string', required };
+    } else {
+      schema[f.name] = { type: 'string', required };
+    }
+  }
+  return schema;
+}
+
+/** Distinct non-missing values of a staged column as text, sorted. */
+export async function distinctValues(engine: Engine, staged: StagedTable, column: string, limit: number): Promise<string[]> {
+  const col = staged.columns.find((c) => c.name === column);
+  if (!col) return [];
+  const expr = typedExpr(col, 'category');
+  const r = await engine.all(`SELECT DISTINCT ${expr} AS v FROM ${STAGED} WHERE ${expr} IS NOT NULL ORDER BY v LIMIT ${limit}`);
+  return r.getRowObjectsJson().map((x) => String(x.v));
+}
+
+/**
+ * Values of declared columns that do not fit their type: counts from the facts pass, and the
+ * first examples (1-based data rows) read only for the columns that have any.
+ */
+export async function typeErrors(engine: Engine, staged: StagedTable, schema: DataSchema, facts: readonly ColumnFacts[], maxExamples = 5): Promise<TypeErrorSummary> {
+  const summary: TypeErrorSummary = {};
+  for (const f of facts) {
+    if (!Object.hasOwn(schema, f.name)) continue;
+    const type = schema[f.name]!.type;
+    const count = type === 'number' ? f.present - f.numeric : type === 'boolean' ? f.present - f.anyBoolean : 0;
+    if (count <= 0) continue;
+    engine.check();
+    const col = staged.columns.find((c) => c.name === f.name)!;
+    // Rows are numbered in reading order (the reader keeps the file's order).
+    const ex = await engine.all(
+      `SELECT r, left(v::VARCHAR, 60) AS v FROM (SELECT row_number() OVER () AS r, ${normalized(col)} AS v, ${typedExpr(col, type)} AS t FROM ${STAGED}) WHERE v IS NOT NULL AND t IS NULL ORDER BY r LIMIT ${maxExamples}`,
+    );
+    summary[f.name] = { expected: type, count, examples: ex.getRowObjectsJson().map((x) => ({ row: Number(x.r), value: String(x.v) })) };
+  }
+  return summary;
+}
+
+/**
+ * Writes the canonical snapshot: the schema's columns typed as declared, then the other columns
+ * typed as inferred (`extraTypes`), in source row order, zstd-compressed Parquet.
+ */
+export async function writeSnapshot(engine: Engine, staged: StagedTable, schema: DataSchema, extraTypes: Record<string, ColumnRule['type']>, outPath: string): Promise<void> {
+  const exprs = staged.columns.map((col) => {
+    const type = Object.hasOwn(schema, col.name) ? schema[col.name]!.type : (extraTypes[col.name] ?? 'string');
+    return `${typedExpr(col, type)} AS ${ident(col.name)}`;
+  });
+  // Declared columns absent from the data are left out: the profile reports them as absent.
+  await engine.run(`COPY (SELECT ${exprs.join(', ')} FROM ${STAGED}) TO ${lit(outPath)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+}

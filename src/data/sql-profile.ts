@@ -1,0 +1,190 @@
+/**
+ * The dataset profile (profile.ts's JSON shape) computed by the engine on the Parquet snapshot,
+ * column by column: counts and moments by aggregates, quantiles by `quantile_cont` (exact up to
+ * `maxExactValues` rows; above, from a seeded reservoir sample of that many rows, reported as
+ * `sampled`), equal-width histograms by a grouped scan, category frequencies by GROUP BY.
+ */
+import type { DataSchema } from './coerce';
+import { ident, lit, type Engine } from './engine';
+import type { ColumnProfile, DatasetProfile, NumberColumnProfile, NumericStats, RuleViolation, TextColumnProfile, ValueCount } from './profile';
+
+export interface SqlProfileOptions {
+  /** Rows whose values give exact quantiles; above, a reservoir sample of this many rows. Default 2,000,000. */
+  maxExactValues?: number;
+  histogramBins?: number;
+  /** Most values kept per column in `top` (the profile's category cardinality limit). */
+  maxCategories: number;
+  /** Columns of the data not in the schema (reported). */
+  extraColumns: readonly string[];
+}
+
+const LEVELS = Array.from({ length: 101 }, (_, i) => i / 100);
+
+/** A read of the snapshot with a 1-based row number column `__row`. */
+export function snapshotSource(snapshotPath: string): string {
+  return `(SELECT *, file_row_number + 1 AS __row FROM read_parquet(${lit(snapshotPath)}, file_row_number = true))`;
+}
+
+function num(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  const n = Number(v);
+  return Number.isNaN(n) ? null : n;
+}
+
+function violation(limit: number | undefined, count: unknown, firstRow: unknown): RuleViolation {
+  return { ...(limit !== undefined ? { limit } : {}), count: Number(count ?? 0), firstRow: num(firstRow) };
+}
+
+async function numberProfile(
+  engine: Engine,
+  src: string,
+  sample: string,
+  column: string,
+  rule: { min?: number; max?: number; integer?: boolean },
+  base: { count: number; present: number },
+  bins: number,
+): Promise<NumberColumnProfile> {
+  const c = ident(column);
+  const aggs = [`count(${c})::DOUBLE AS n`, `min(${c}) AS mn`, `max(${c}) AS mx`, `avg(${c}) AS mean`, `coalesce(stddev_samp(${c}), 0) AS sd`];
+  if (rule.min !== undefined) aggs.push(`count(*) FILTER (WHERE ${c} < ${rule.min})::DOUBLE AS bm`, `min(__row) FILTER (WHERE ${c} < ${rule.min}) AS bmr`);
+  if (rule.max !== undefined) aggs.push(`count(*) FILTER (WHERE ${c} > ${rule.max})::DOUBLE AS am`, `min(__row) FILTER (WHERE ${c} > ${rule.max}) AS amr`);
+  if (rule.integer) aggs.push(`count(*) FILTER (WHERE ${c} <> round(${c}))::DOUBLE AS ni`, `min(__row) FILTER (WHERE ${c} <> round(${c})) AS nir`);
+  const r = (await engine.all(`SELECT ${aggs.join(', ')} FROM ${src}`)).getRowObjectsJson()[0]!;
+  const n = Number(r.n);
+  const out: NumberColumnProfile = { type: 'number', count: base.count, present: base.present, missing: base.count - n, stats: null };
+  if (rule.min !== undefined) out.belowMin = violation(rule.min, r.bm, r.bmr);
+  if (rule.max !== undefined) out.aboveMax = violation(rule.max, r.am, r.amr);
+  if (rule.integer) out.nonInteger = violation(undefined, r.ni, r.nir);
+  if (n === 0) return out;
+  const min = Number(r.mn);
+  const max = Number(r.mx);
+  // Linear interpolation between order statistics (numpy's default), from one sort: the order
+  // statistics each percentile needs are picked by rank (quantile_cont with 101 levels is slower).
+  const k = sample === src ? n : Number((await engine.all(`SELECT count(${c})::DOUBLE AS k FROM ${sample}`)).getRowObjectsJson()[0]!.k);
+  const ranks = new Set<number>();
+  for (const p of LEVELS) {
+    const h = (k - 1) * p;
+    ranks.add(Math.floor(h) + 1);
+    ranks.add(Math.ceil(h) + 1);
+  }
+  const picked = await engine.all(
+    `SELECT rn, x FROM (SELECT ${c} AS x, row_number() OVER (ORDER BY ${c}) AS rn FROM ${sample} WHERE ${c} IS NOT NULL) WHERE rn IN (${[...ranks].join(', ')})`,
+  );
+  const stat = new Map<number, number>();
+  for (const row of picked.getRowObjectsJson()) stat.set(Number(row.rn), Number(row.x));
+  const percentiles = LEVELS.map((p) => {
+    const h = (k - 1) * p;
+    const lo = Math.floor(h);
+    const a = stat.get(lo + 1)!;
+    const b = stat.get(Math.ceil(h) + 1)!;
+    return a + (b - a) * (h - lo);
+  });
+  const q = { k };
+  percentiles[0] = Math.max(min, percentiles[0]!);
+  percentiles[100] = Math.min(max, percentiles[100]!);
+  const at = (p: number) => percentiles[Math.round(p * 100)]!;
+  let histogram: NumericStats['histogram'];
+  if (!(max > min)) {
+    histogram = { edges: [min, max], counts: [n] };
+  } else {
+    const width = (max - min) / bins;
+    const h = await engine.all(
+      `SELECT least(${bins - 1}, floor((${c} - ${min}) / ${width}))::INTEGER AS __bin, count(*)::DOUBLE AS __k FROM ${src} WHERE ${c} IS NOT NULL GROUP BY 1`,
+    );
+    const counts = new Array<number>(bins).fill(0);
+    for (const row of h.getRowObjectsJson()) counts[Math.max(0, Number(row.__bin))]! += Number(row.__k);
+    const edges: number[] = [];
+    for (let i = 0; i < bins; i++) edges.push(min + i * width);
+    edges.push(max);
+    histogram = { edges, counts };
+  }
+  const sampleSize = Number(q.k);
+  out.stats = {
+    min,
+    max,
+    mean: Number(r.mean),
+    std: n > 1 ? Number(r.sd) : 0,
+    quantiles: { p1: at(0.01), p5: at(0.05), p25: at(0.25), p50: at(0.5), p75: at(0.75), p95: at(0.95), p99: at(0.99) },
+    percentiles,
+    histogram,
+    sampled: sampleSize < n,
+    sampleSize,
+  };
+  return out;
+}
+
+async function textProfile(
+  engine: Engine,
+  src: string,
+  column: string,
+  type: 'category' | 'boolean' | 'string',
+  allowed: readonly string[] | undefined,
+  base: { count: number; present: number },
+  maxCategories: number,
+): Promise<TextColumnProfile> {
+  const v = `${ident(column)}::VARCHAR`;
+  const grouped = `(SELECT ${v} AS v, count(*)::DOUBLE AS k, min(__row) AS r FROM ${src} WHERE ${ident(column)} IS NOT NULL GROUP BY 1)`;
+  const totals = (await engine.all(`SELECT count(*)::DOUBLE AS d, coalesce(sum(k), 0)::DOUBLE AS n FROM ${grouped}`)).getRowObjectsJson()[0]!;
+  const top: ValueCount[] = (await engine.all(`SELECT v, k FROM ${grouped} ORDER BY k DESC, v LIMIT ${maxCategories}`))
+    .getRowObjectsJson()
+    .map((x) => ({ value: String(x.v), count: Number(x.k) }));
+  const nonMissing = Number(totals.n);
+  const inTop = top.reduce((s, t) => s + t.count, 0);
+  const out: TextColumnProfile = {
+    type,
+    count: base.count,
+    present: base.present,
+    missing: base.count - nonMissing,
+    distinct: Number(totals.d),
+    distinctCapped: false,
+    top,
+    otherCount: nonMissing - inTop,
+  };
+  if (allowed) {
+    const notAllowed = `v NOT IN (${allowed.map(lit).join(', ')})`;
+    const u = (await engine.all(`SELECT coalesce(sum(k), 0)::DOUBLE AS n, min(r) AS r FROM ${grouped} WHERE ${notAllowed}`)).getRowObjectsJson()[0]!;
+    const values = (await engine.all(`SELECT v, k FROM ${grouped} WHERE ${notAllowed} ORDER BY k DESC, v LIMIT 100`))
+      .getRowObjectsJson()
+      .map((x) => ({ value: String(x.v), count: Number(x.k) }));
+    out.unexpected = { count: Number(u.n), firstRow: num(u.r), values };
+  }
+  return out;
+}
+
+/**
+ * Profiles the schema's columns of a snapshot (one entry per schema column, in schema order; a
+ * declared column absent from the snapshot has `present: 0`).
+ */
+export async function profileSnapshot(engine: Engine, snapshotPath: string, schema: DataSchema, options: SqlProfileOptions): Promise<DatasetProfile> {
+  const src = snapshotSource(snapshotPath);
+  const described = await engine.all(`DESCRIBE SELECT * FROM read_parquet(${lit(snapshotPath)})`);
+  const inData = new Set(described.getRowObjectsJson().map((r) => String(r.column_name)));
+  const rows = Number((await engine.all(`SELECT count(*)::DOUBLE AS n FROM read_parquet(${lit(snapshotPath)})`)).getRowObjectsJson()[0]!.n);
+  const maxExact = Math.max(1, options.maxExactValues ?? 2_000_000);
+  const bins = Math.max(1, options.histogramBins ?? 20);
+  const numeric = Object.entries(schema).filter(([n, r]) => r.type === 'number' && inData.has(n)).map(([n]) => n);
+  // Above maxExact rows, quantiles come from one seeded reservoir sample shared by the columns.
+  let sample = src;
+  if (rows > maxExact && numeric.length > 0) {
+    await engine.run(`CREATE OR REPLACE TEMP TABLE __quantile_sample AS SELECT ${numeric.map(ident).join(', ')} FROM ${src} USING SAMPLE reservoir(${maxExact} ROWS) REPEATABLE (1)`);
+    sample = '__quantile_sample';
+  }
+  const columns: Record<string, ColumnProfile> = {};
+  for (const [name, rule] of Object.entries(schema)) {
+    engine.check();
+    if (!inData.has(name)) {
+      columns[name] =
+        rule.type === 'number'
+          ? { type: 'number', count: rows, present: 0, missing: rows, stats: null }
+          : { type: rule.type, count: rows, present: 0, missing: rows, distinct: 0, distinctCapped: false, top: [], otherCount: 0 };
+      continue;
+    }
+    const base = { count: rows, present: rows };
+    columns[name] =
+      rule.type === 'number'
+        ? await numberProfile(engine, src, sample, name, rule, base, bins)
+        : await textProfile(engine, src, name, rule.type, rule.type === 'category' ? rule.values : undefined, base, options.maxCategories);
+  }
+  if (sample !== src) await engine.run('DROP TABLE IF EXISTS __quantile_sample');
+  return { version: 1, rowCount: rows, columns, extraColumns: [...options.extraColumns].sort() };
+}
