@@ -92,7 +92,13 @@ const TrainSection = z
     path: ['command'],
   });
 
-export const METRICS = ['auc', 'accuracy', 'f1', 'precision', 'recall', 'logloss'] as const;
+/** Every evaluation metric; which ones apply depends on the task (src/training/task-metrics.ts). */
+export const METRICS = [
+  'auc', 'accuracy', 'f1', 'precision', 'recall', 'logloss',
+  'pr_auc', 'balanced_accuracy', 'brier',
+  'macro_f1', 'weighted_f1', 'auc_ovr',
+  'rmse', 'mae', 'r2', 'mape',
+] as const;
 export type MetricName = (typeof METRICS)[number];
 
 const EvaluateSection = z
