@@ -213,6 +213,10 @@ function treeValue(tree: BoostedTree, X: FeatureMatrix, i: number): number {
 
 /** Raw scores (n×width row-major) of the model on X, adding only trees the cache has not seen. */
 function rawScores(X: FeatureMatrix, model: HistGradientBoostingState['model'], width: number): Float64Array {
+  return scoreCache(X, model, width).scores;
+}
+
+function scoreCache(X: FeatureMatrix, model: HistGradientBoostingState['model'], width: number): ScoreCache {
   let cache = scoreCaches.get(X);
   const valid =
     cache !== undefined &&
@@ -232,7 +236,7 @@ function rawScores(X: FeatureMatrix, model: HistGradientBoostingState['model'], 
     for (let i = 0; i < X.rows; i++) scores[i * width + c] = (scores[i * width + c] as number) + treeValue(tree, X, i);
   }
   cache.trees = model.trees;
-  return scores;
+  return cache;
 }
 
 function link(task: TaskType, raw: Float64Array, width: number): Float64Array {
@@ -434,12 +438,16 @@ function partition(ctx: GrowContext, open: OpenNode, split: Split): number {
   const missLeft = split.missingLeft;
   let l = open.start;
   let r = 0;
+  const missing = missLeft ? 1 : 0;
   for (let k = open.start; k < open.end; k++) {
     const row = rows[k] as number;
     const b = col[row] as number;
-    const left = b === MISSING_BIN ? missLeft : b <= thr;
-    if (left) rows[l++] = row;
-    else tmp[r++] = row;
+    // Branchless: both slots are written, one cursor moves (left/right is unpredictable).
+    const left = b === MISSING_BIN ? missing : b <= thr ? 1 : 0;
+    rows[l] = row;
+    tmp[r] = row;
+    l += left;
+    r += 1 - left;
   }
   rows.set(tmp.subarray(0, r), l);
   return l;
@@ -469,7 +477,7 @@ function sums(ctx: GrowContext, hist: Float64Array): { G: number; H: number } {
 }
 
 /** Grows one tree leaf-wise over rows[0:m). */
-function growTree(ctx: GrowContext, m: number): BoostedTree {
+function growTree(ctx: GrowContext, m: number, leafRanges: number[]): BoostedTree {
   const { params } = ctx;
   const tree: BoostedTree = { feature: [], threshold: [], bin: [], missingLeft: [], left: [], right: [], value: [], gain: [] };
   const lambda = params.l2;
@@ -483,6 +491,7 @@ function growTree(ctx: GrowContext, m: number): BoostedTree {
   let leaves = 1;
   const close = (o: OpenNode) => {
     tree.value[o.node] = leafValue(o.G, o.H);
+    leafRanges.push(o.start, o.end, o.node);
     ctx.ws.pool.push(o.hist);
   };
   while (open.length > 0) {
@@ -558,6 +567,34 @@ function baselineOf(task: TaskType, y: Float64Array, w: Float64Array | undefined
     return [Math.log(p / (1 - p))];
   }
   return Array.from(counts, (c) => Math.log(Math.max(c / wsum, 1e-15)));
+}
+
+/** The loss straight from raw scores (no probability arrays). */
+function rawLoss(task: TaskType, y: Float64Array, raw: Float64Array, width: number, w: Float64Array | undefined): number {
+  let sum = 0;
+  let wsum = 0;
+  for (let i = 0; i < y.length; i++) {
+    const wi = w ? (w[i] as number) : 1;
+    let l: number;
+    if (task === 'regression') {
+      const r = (raw[i] as number) - (y[i] as number);
+      l = r * r;
+    } else if (task === 'binary') {
+      const t = raw[i] as number;
+      // log(1 + e^t) − y·t, clipped like the probability-based log loss would be
+      l = Math.min((t > 0 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t))) - (y[i] as number) * t, 34.538776394910684);
+    } else {
+      const o = i * width;
+      let max = -Infinity;
+      for (let c = 0; c < width; c++) if ((raw[o + c] as number) > max) max = raw[o + c] as number;
+      let s = 0;
+      for (let c = 0; c < width; c++) s += Math.exp((raw[o + c] as number) - max);
+      l = Math.min(Math.log(s) + max - (raw[o + (y[i] as number)] as number), 34.538776394910684);
+    }
+    sum += wi * l;
+    wsum += wi;
+  }
+  return sum / wsum;
 }
 
 /** scikit-learn's rule: no recent round beat the reference loss by more than tol. */
@@ -636,7 +673,8 @@ export const histGradientBoosting: ModelTrainer<'gradient-boosting', HistGradien
     const n = X.rows;
     const d = state.numFeatures;
     const bins = binned(X, model.edges);
-    const raw = rawScores(X, model, width);
+    const cache = scoreCache(X, model, width);
+    const raw = cache.scores;
     const ws = workspace(X, width);
     const { g, h } = ws;
     const w = data.sampleWeight;
@@ -708,11 +746,24 @@ export const histGradientBoosting: ModelTrainer<'gradient-boosting', HistGradien
         ws,
         allRows: roundRows === undefined,
       };
-      newTrees.push(growTree(ctx, roundRows ? roundRows.length : n));
+      const leafRanges: number[] = [];
+      const tree = growTree(ctx, roundRows ? roundRows.length : n, leafRanges);
+      newTrees.push(tree);
+      if (!roundRows) {
+        // Every row sits in exactly one leaf's range of the partitioned index: add its value there
+        // (the same value a traversal finds, so the scores match a rebuild bit for bit).
+        for (let l = 0; l < leafRanges.length; l += 3) {
+          const v = tree.value[leafRanges[l + 2] as number] as number;
+          for (let k2 = leafRanges[l] as number, end = leafRanges[l + 1] as number; k2 < end; k2++) {
+            const o = (ws.rows[k2] as number) * width + c;
+            raw[o] = (raw[o] as number) + v;
+          }
+        }
+      }
     }
     const nextModel = { ...model, trees: [...model.trees, ...newTrees] };
-    const rawNext = rawScores(X, nextModel, width);
-    const loss = predictionLoss(task, yv, link(task, rawNext, width), width, w);
+    if (!roundRows) cache.trees = nextModel.trees;
+    const loss = rawLoss(task, yv, scoreCache(X, nextModel, width).scores, width, w);
     const epoch = state.epoch + 1;
     const entry: HistGradientBoostingState['history'][number] = { epoch, loss };
     let done = epoch >= state.totalEpochs;

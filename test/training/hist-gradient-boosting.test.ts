@@ -92,6 +92,16 @@ describe('histogram gradient boosting', () => {
     expect(JSON.stringify(other.model.trees)).not.toBe(JSON.stringify(full.model.trees));
   });
 
+  it('without subsampling (scores updated from the leaf partitions), a resumed run equals the uninterrupted one', () => {
+    const all = synthetic({ task: 'binary', rows: 3000, features: 8, seed: 7, missing: 0.05 });
+    const train = sliceRows(all, 0, 2500);
+    const validation = sliceRows(all, 2500, 3000);
+    const full = fit(gb, train, { epochs: 10 }, { validation });
+    const half = fit(gb, train, { epochs: 10 }, { validation, stopAt: 4 });
+    const resumed = fit(gb, freshCopy(train), { epochs: 10 }, { validation: freshCopy(validation), resumeFrom: JSON.parse(JSON.stringify(half)) });
+    expect(JSON.stringify(resumed)).toBe(JSON.stringify(full));
+  });
+
   it('weights scale gradients (class weights raise the minority class probability)', () => {
     const all = synthetic({ task: 'binary', rows: 4000, features: 8, seed: 5, positiveRate: 0.07 });
     const w = new Float64Array(all.X.rows).map((_, i) => (all.y.values[i] === 1 ? 6 : 1));
