@@ -10,6 +10,9 @@ import type { ActivityDeps } from './deps';
 export interface SplitRows {
   train: Row[];
   test: Row[];
+  /** 1-based positions in the data file of the train and test rows (for messages). */
+  trainRowNumbers: number[];
+  testRowNumbers: number[];
   /** Local copy of the dataset (command trainers read it). */
   localPath: string;
 }
@@ -24,13 +27,21 @@ export async function loadSplitRows(deps: ActivityDeps, dataset: DatasetRef, dat
   await deps.store.getToFile(dataset, localPath);
   const coerce = createRowCoercer(data.schema);
   const rows: Row[] = [];
+  const rowNumbers: number[] = [];
+  let position = 0;
   for await (const raw of readRows(localPath, dataset.format)) {
+    position++;
     const { row } = coerce(raw);
     const label = row[data.target];
     if (label === null || label === undefined) continue;
     rows.push(row);
+    rowNumbers.push(position);
   }
-  const split = splitIndices(rows.length, { test: data.split.test, seed: data.split.seed, stratify: rows.map((r) => r[data.target]) });
+  const labels = rows.map((r) => r[data.target]);
+  // Stratify classes; a continuous target (more than two distinct numbers) is split plainly.
+  const continuous = data.schema[data.target]?.type === 'number' && new Set(labels).size > 2;
+  const split = splitIndices(rows.length, { test: data.split.test, seed: data.split.seed, ...(continuous ? {} : { stratify: labels }) });
   const pick = (idx: Uint32Array) => Array.from(idx, (i) => rows[i] as Row);
-  return { train: pick(split.train), test: pick(split.test), localPath };
+  const numbers = (idx: Uint32Array) => Array.from(idx, (i) => rowNumbers[i] as number);
+  return { train: pick(split.train), test: pick(split.test), trainRowNumbers: numbers(split.train), testRowNumbers: numbers(split.test), localPath };
 }

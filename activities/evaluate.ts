@@ -4,10 +4,12 @@ import { Context } from '@temporalio/activity';
 import { createModelRegistry } from '../src/registry/model-registry';
 import { METRICS, type MetricName, type PipelineSpec } from '../src/spec/pipeline-spec';
 import { renderEvaluationHtml } from '../src/training/evaluation-report';
-import { encode } from '../src/training/features';
-import { checkThresholds, compareToChampion, computeMetrics, confusionMatrix, rocCurve, type Metrics } from '../src/training/metrics';
-import { parseModelArtifact, predict } from '../src/training/model-artifact';
-import type { EpochMetrics } from '../src/training/trainers';
+import { checkThresholds, compareToChampion, formatMetric, rocCurve, type Metrics } from '../src/training/metrics';
+import { parseModelArtifact, predictOutput, type ModelArtifact } from '../src/training/model-artifact';
+import { encodeTargetRows } from '../src/training/row-matrix-adapter';
+import { buildTaskReport, renderTaskSections, type TaskReportData } from '../src/training/task-report';
+import { computeTaskMetrics, DEFAULT_TASK_METRICS, TASK_METRICS } from '../src/training/task-metrics';
+import { getTrainer, type EpochMetrics } from '../src/training/trainers';
 import type { DatasetRef, EvaluateResult, TrainResult } from '../workflows/pipeline-types';
 import { loadSplitRows } from './dataset-loader';
 import type { ActivityDeps } from './deps';
@@ -21,7 +23,7 @@ export interface EvaluateInput {
   data: PipelineSpec['data'];
   evaluate: PipelineSpec['evaluate'];
   trainer: string;
-  model: Pick<TrainResult, 'modelUri' | 'historyUri' | 'reportedMetrics'>;
+  model: Pick<TrainResult, 'modelUri' | 'historyUri' | 'reportedMetrics' | 'splitSizes' | 'task' | 'stopReason'>;
   codeVersion: string;
   cache: boolean;
 }
@@ -59,33 +61,59 @@ export function createEvaluateActivities(deps: ActivityDeps) {
       try {
         const history = await deps.store.getJson<EpochMetrics[]>(input.model.historyUri);
         let metrics: Metrics;
-        let roc: ReturnType<typeof rocCurve> = [];
-        let confusion = { tp: 0, fp: 0, tn: 0, fn: 0 } as ReturnType<typeof confusionMatrix>;
+        let roc: ReturnType<typeof rocCurve> | undefined;
         let championMetrics: Metrics | undefined;
+        let report: TaskReportData | undefined;
+        let task: string | undefined = input.model.task;
+        let threshold: number | undefined;
+        let names: MetricName[] = input.evaluate.metrics ?? [];
+        const failures: string[] = [];
         if (input.trainer === 'command') {
           // A command trainer's model is opaque to mlcycle: it is judged on the metrics it reported.
           metrics = onlyKnown(input.model.reportedMetrics ?? {});
           championMetrics = champion ? onlyKnown(champion.metrics) : undefined;
+          if (names.length === 0) names = ['auc', 'accuracy', 'f1'];
         } else {
-          const { test } = await loadSplitRows(deps, input.dataset, input.data, scratch);
+          const { train, test, testRowNumbers } = await loadSplitRows(deps, input.dataset, input.data, scratch);
           const model = parseModelArtifact(await deps.store.getJson(input.model.modelUri));
-          const { y } = encode(model.encoder, test);
-          const proba = predict(model, test);
-          metrics = computeMetrics(y, proba, input.evaluate.metrics);
-          roc = rocCurve(y, proba);
-          confusion = confusionMatrix(y, proba);
+          task = model.task;
+          if (names.length === 0) names = [...DEFAULT_TASK_METRICS[model.task]];
+          const inapplicable = names.filter((m) => !TASK_METRICS[model.task].includes(m));
+          if (inapplicable.length) failures.push(`metrics that do not apply to a ${model.task} model: ${inapplicable.join(', ')} (${model.task} metrics: ${TASK_METRICS[model.task].join(', ')})`);
+          const score = (m: ModelArtifact) => {
+            const y = encodeTargetRows(m.encoder, test, testRowNumbers).values;
+            const out = predictOutput(m, test);
+            return { y, out, metrics: computeTaskMetrics({ task: m.task, y, pred: out, numClasses: m.classes?.length ?? 0, ...(m.threshold ? { threshold: m.threshold.value } : {}) }, names) };
+          };
+          const mine = score(model);
+          metrics = mine.metrics;
+          threshold = model.threshold?.value;
+          if (model.task === 'binary') roc = rocCurve(mine.y, mine.out, { maxPoints: 300 });
+          // Training rows whose class the model knows (all of them, once validation has passed).
+          const knownTrain = model.task === 'regression' ? train : train.filter((r) => model.classes?.includes(labelOfTarget(model, r[input.data.target])));
+          report = buildTaskReport({
+            task: model.task,
+            ...(model.classes ? { classes: model.classes } : {}),
+            ...(threshold !== undefined ? { threshold } : {}),
+            metrics: names,
+            y: mine.y,
+            out: mine.out,
+            trainY: encodeTargetRows(model.encoder, knownTrain).values,
+            featureNames: model.featureNames,
+            importance: getTrainer(model.trainer).importance(model.state),
+          });
           if (champion) {
             championMetrics = onlyKnown(champion.metrics);
             try {
               const champModel = parseModelArtifact(await deps.store.getJson(champion.modelUri));
-              championMetrics = computeMetrics(y, predict(champModel, test), input.evaluate.metrics);
+              if (champModel.task === model.task) championMetrics = score(champModel).metrics;
             } catch {
-              // Not a built-in model (or another schema): fall back to its registered metrics.
+              // Not a built-in model of this version (or another schema): fall back to its registered metrics.
             }
           }
         }
-        const failures = checkThresholds(metrics, input.evaluate.thresholds).map((m) => m.message);
-        const missing = input.evaluate.metrics.filter((m: MetricName) => metrics[m] === undefined);
+        failures.push(...checkThresholds(metrics, input.evaluate.thresholds).map((m) => m.message));
+        const missing = names.filter((m: MetricName) => metrics[m] === undefined);
         if (missing.length) failures.push(`metrics not available: ${missing.join(', ')}`);
         let championResult: EvaluateResult['champion'];
         if (champion && input.evaluate.compareToChampion) {
@@ -93,14 +121,25 @@ export function createEvaluateActivities(deps: ActivityDeps) {
           championResult = { version: champion.version, metrics: championMetrics as Record<string, number>, better: cmp.better, message: cmp.message };
           if (!cmp.better) failures.push(`not better than ${alias} (version ${champion.version}): ${cmp.message}`);
         }
+        const sizes = input.model.splitSizes;
+        const facts: Record<string, string> = {
+          ...(task ? { task } : {}),
+          ...(report?.classes ? { classes: report.classes.join(', ') } : {}),
+          ...(threshold !== undefined ? { 'decision threshold': formatMetric(threshold) } : {}),
+          'dataset version': `sha256:${input.dataset.sha256}`,
+          ...(sizes ? { 'split sizes': `train ${sizes.train} · validation ${sizes.validation} · test ${sizes.test}` } : {}),
+          ...(report && typeof report.baseRate === 'number' ? { [task === 'regression' ? 'training mean' : 'base rate (positive class)']: formatMetric(report.baseRate) } : {}),
+          ...(input.model.stopReason ? { 'training stopped': input.model.stopReason } : {}),
+        };
         const html = renderEvaluationHtml({
           model: input.name,
           trainer: input.trainer,
           metrics,
           thresholds: input.evaluate.thresholds,
-          rocCurve: roc,
-          confusion,
+          ...(roc ? { rocCurve: roc } : {}),
           history,
+          facts,
+          ...(report ? { sections: renderTaskSections(report, metrics) } : {}),
           ...(championResult ? { champion: { version: championResult.version, metrics: championResult.metrics } } : {}),
         });
         const htmlRef = await deps.store.putBytes(html, { contentType: 'text/html; charset=utf-8' });
@@ -109,7 +148,20 @@ export function createEvaluateActivities(deps: ActivityDeps) {
           passed: failures.length === 0,
           failures,
           ...(championResult ? { champion: championResult } : {}),
-          reportUri: (await deps.store.putJson({ format: 'mlcycle-evaluation/v1', metrics, failures, champion: championResult, roc, confusion })).uri,
+          reportUri: (
+            await deps.store.putJson({
+              format: 'mlcycle-evaluation/v2',
+              task,
+              datasetSha256: input.dataset.sha256,
+              splitSizes: sizes,
+              threshold,
+              metrics,
+              failures,
+              champion: championResult,
+              roc,
+              ...(report ?? {}),
+            })
+          ).uri,
           htmlUri: htmlRef.uri,
         };
         await cache.put('evaluate', key, output);
@@ -121,6 +173,12 @@ export function createEvaluateActivities(deps: ActivityDeps) {
       }
     },
   };
+}
+
+/** A raw target value as the model's class label (booleans and numbers spelled as the encoder does). */
+function labelOfTarget(model: ModelArtifact, v: unknown): string {
+  if (model.encoder.target.kind === 'number') return String(Number(v));
+  return String(v);
 }
 
 /** No model or no alias holder yet means no champion; anything else (S3 down) is a real error. */

@@ -4,11 +4,12 @@ import { Context } from '@temporalio/activity';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import { recordTrainingResume } from '../src/observability/activity-telemetry';
 import { runCommandTrainer } from '../src/training/command-trainer';
-import { encode, fitEncoder } from '../src/training/features';
 import { createModelArtifact } from '../src/training/model-artifact';
-import { runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
+import { classWeights, getTrainer, runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
+import { optimizeThreshold } from '../src/training/task-metrics';
+import type { DecisionThreshold } from '../src/training/model-artifact';
+import { loadTrainingMatrices } from './training-data';
 import type { DatasetRef, TrainResult } from '../workflows/pipeline-types';
-import { loadSplitRows } from './dataset-loader';
 import type { ActivityDeps } from './deps';
 import { downloadFolder, uploadFolder } from './folder-artifacts';
 import { GpuPool } from './gpu-pool';
@@ -20,6 +21,8 @@ export interface TrainInput {
   dataset: DatasetRef;
   data: PipelineSpec['data'];
   train: PipelineSpec['train'];
+  /** `evaluate.threshold`: the binary decision threshold, fixed or optimized on the validation rows. */
+  threshold?: PipelineSpec['evaluate']['threshold'];
   /** Folder of the spec file: a command trainer runs there. */
   specDir?: string;
   codeVersion: string;
@@ -65,6 +68,9 @@ export function createTrainActivities(deps: ActivityDeps) {
         trainer: input.train.trainer,
         command: input.train.command,
         params: input.train.params,
+        task: input.train.task,
+        classWeight: input.train.classWeight,
+        threshold: input.threshold,
         seed,
       });
       // An attempt that starts during a storage outage waits it out instead of failing at once.
@@ -94,10 +100,8 @@ export function createTrainActivities(deps: ActivityDeps) {
 type TrainOutput = Omit<TrainResult, 'cached' | 'attempt'>;
 
 async function trainBuiltin(deps: ActivityDeps, ctx: Context, input: TrainInput, scratch: string, previous: TrainHeartbeat | undefined, seed: number): Promise<TrainOutput> {
-  const { train: trainRows, test: testRows } = await loadSplitRows(deps, input.dataset, input.data, scratch);
-  const encoder = fitEncoder({ schema: input.data.schema, target: input.data.target, rows: trainRows });
-  const data = encode(encoder, trainRows);
-  const validation = encode(encoder, testRows);
+  const m = await loadTrainingMatrices(deps, input.dataset, input.data, input.train, scratch);
+  const weights = input.train.classWeight !== undefined && m.task !== 'regression' ? classWeights(m.fit.y, input.train.classWeight) : undefined;
 
   let resumeFrom: Checkpoint | undefined;
   if (previous?.checkpointUri) {
@@ -107,10 +111,12 @@ async function trainBuiltin(deps: ActivityDeps, ctx: Context, input: TrainInput,
   const resumedFrom = resumeFrom?.epoch ?? 0;
   let beat: TrainHeartbeat = { done: resumedFrom, total: 0, resumedFrom, ...(previous?.checkpointUri ? { checkpointUri: previous.checkpointUri, checkpointEpoch: resumedFrom } : {}) };
 
+  const trainerName = input.train.trainer as TrainerName;
   const result = await runTraining({
-    trainer: input.train.trainer as TrainerName,
-    data,
-    validation,
+    trainer: trainerName,
+    data: m.fit,
+    validation: m.validation,
+    ...(weights ? { sampleWeight: weights.weights } : {}),
     params: paramsWithoutSeed(input.train.params),
     seed,
     resumeFrom,
@@ -127,14 +133,34 @@ async function trainBuiltin(deps: ActivityDeps, ctx: Context, input: TrainInput,
       ctx.heartbeat(beat);
     },
   });
-  const model = await deps.store.putJson(createModelArtifact(encoder, result.state));
+  const state = result.state;
+  let threshold: DecisionThreshold | undefined;
+  if (m.task === 'binary') {
+    const spec = input.threshold;
+    if (typeof spec === 'number') threshold = { value: spec, source: 'fixed' };
+    else if (spec !== undefined) {
+      // Chosen on the validation rows: the test rows judge the model with it afterwards.
+      const p = getTrainer(trainerName).predict(state, m.validation.X);
+      const best = optimizeThreshold(m.validation.y.values, p, spec.optimize);
+      threshold = { value: Math.min(Math.max(best.threshold, 1e-12), 1 - 1e-12), source: 'optimized', objective: spec.optimize, validationValue: best.value };
+    }
+  }
+  const artifact = createModelArtifact(m.encoder, state, { ...(threshold ? { threshold } : {}), ...(weights ? { classWeight: weights.perClass } : {}) });
+  const model = await deps.store.putJson(artifact);
   const history = await deps.store.putJson(result.history);
+  const resolvedParams: Record<string, unknown> = { ...state.params, seed };
   return {
     modelUri: model.uri,
     historyUri: history.uri,
-    epochs: result.state.epoch,
+    epochs: state.epoch,
     resumedFrom: result.resumedFromEpoch,
     finalLoss: result.history.at(-1)?.loss,
+    task: m.task,
+    resolvedParams,
+    ...(state.stopReason ? { stopReason: state.stopReason } : {}),
+    ...('converged' in state ? { converged: state.converged } : {}),
+    splitSizes: m.sizes,
+    ...(artifact.threshold ? { threshold: artifact.threshold.value } : {}),
   };
 }
 

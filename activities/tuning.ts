@@ -2,13 +2,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
-import { encode, fitEncoder } from '../src/training/features';
-import { computeMetrics } from '../src/training/metrics';
+import { computeTaskMetrics } from '../src/training/task-metrics';
+import type { MetricName } from '../src/spec/pipeline-spec';
+import { loadTrainingMatrices } from './training-data';
 import { GradientBoostingParamsSchema, LogisticRegressionParamsSchema, getTrainer, runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
 import { renderLeaderboardHtml } from '../src/tuning/leaderboard';
 import type { TrialParams, TrialRecord } from '../src/tuning/strategies';
 import type { DatasetRef } from '../workflows/pipeline-types';
-import { loadSplitRows } from './dataset-loader';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 
@@ -25,6 +25,8 @@ export interface TrialSegmentInput {
   metric: string;
   /** Train until this epoch (a rung, or the trial's last epoch). */
   toEpoch: number;
+  /** train.task (inferred from the target when absent). */
+  task?: 'binary' | 'multiclass' | 'regression';
   /** Checkpoint of the previous segment (null: start from scratch). */
   checkpointUri: string | null;
 }
@@ -63,10 +65,11 @@ export function createTuningActivities(deps: ActivityDeps) {
       try {
         const trainer = (typeof input.params.trainer === 'string' ? input.params.trainer : input.trainer) as TrainerName;
         const usedParams = trainerParams(trainer, input.params);
-        const { train, test } = await loadSplitRows(deps, input.dataset, input.data, scratch);
-        const encoder = fitEncoder({ schema: input.data.schema, target: input.data.target, rows: train });
-        const data = encode(encoder, train);
-        const validation = encode(encoder, test);
+        // Trials are scored on the validation rows carved from the training split; the test rows
+        // stay for the evaluation of the model the study picks.
+        const m = await loadTrainingMatrices(deps, input.dataset, input.data, { task: input.task }, scratch);
+        const data = m.fit;
+        const validation = m.validation;
         const resumeFrom = input.checkpointUri ? await deps.store.getJson<Checkpoint>(input.checkpointUri) : undefined;
         const stop = new AbortController();
         const onCancel = () => stop.abort(ctx.cancellationSignal.reason);
@@ -78,6 +81,7 @@ export function createTuningActivities(deps: ActivityDeps) {
           const result = await runTraining({
             trainer,
             data,
+            validation,
             params: usedParams,
             seed: input.seed,
             resumeFrom,
@@ -94,15 +98,15 @@ export function createTuningActivities(deps: ActivityDeps) {
               }
             },
           });
-          reached ??= { format: 'mlcycle-checkpoint/v1', trainer, epoch: result.state.epoch, totalEpochs: result.state.totalEpochs, seed: input.seed, dataFingerprint: '', state: result.state };
+          reached ??= { format: 'mlcycle-checkpoint/v2', trainer, epoch: result.state.epoch, totalEpochs: result.state.totalEpochs, seed: input.seed, dataFingerprint: '', state: result.state };
         } catch (err) {
           if (err !== REACHED || !reached) throw err;
         } finally {
           ctx.cancellationSignal.removeEventListener('abort', onCancel);
         }
         const cp = reached as Checkpoint;
-        const proba = getTrainer(trainer).predictProba(cp.state, validation.X);
-        const metrics = computeMetrics(validation.y, proba, [input.metric as 'auc']);
+        const out = getTrainer(trainer).predict(cp.state, validation.X);
+        const metrics = computeTaskMetrics({ task: m.task, y: validation.y.values, pred: out, numClasses: m.encoder.target.classes?.length ?? 0 }, [input.metric as MetricName]);
         const stored = await deps.store.putJson(cp);
         return { usedParams: { trainer, ...usedParams }, epoch: cp.epoch, total, metric: metrics[input.metric as 'auc'] ?? Number.NaN, checkpointUri: stored.uri, attempt: ctx.info.attempt };
       } catch (err) {

@@ -3,7 +3,11 @@ import type { TypeErrorSummary } from '../src/data/coerce';
 import { parseDatasetProfile, type DatasetProfile } from '../src/data/profile';
 import { renderValidationHtml, summarizeFailures, validateDataset } from '../src/data/validate';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
-import type { ValidateResult } from '../workflows/pipeline-types';
+import type { DatasetRef, ValidateResult } from '../workflows/pipeline-types';
+import { checkTargetForTask } from '../src/training/target-task';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { loadSplitRows } from './dataset-loader';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 import { createStepCache, stepCacheKey } from './step-cache';
@@ -14,6 +18,9 @@ export interface ValidateInput {
   referenceManifestUri?: string;
   data: PipelineSpec['data'];
   validation: PipelineSpec['validation'];
+  /** With the dataset: the target is checked against the task on the actual train/test split. */
+  dataset?: DatasetRef;
+  train?: { trainer: string; task?: 'binary' | 'multiclass' | 'regression' };
   pipeline: string;
   workflowId: string;
   codeVersion: string;
@@ -41,6 +48,7 @@ export function createValidateActivities(deps: ActivityDeps) {
           reference: reference?.dataset.sha256,
           data: input.data,
           validation: input.validation,
+          train: input.train ?? null,
         });
         if (input.cache) {
           const hit = await cache.get<Omit<ValidateResult, 'cached' | 'attempt'>>('validate', key);
@@ -50,6 +58,33 @@ export function createValidateActivities(deps: ActivityDeps) {
         const report = validateDataset(profile, manifest.typeErrors, { data: input.data, validation: input.validation }, {
           reference: reference ? parseDatasetProfile(reference.profile) : undefined,
         });
+        if (input.dataset && input.train && input.train.trainer !== 'command') {
+          // The task's demands on the target (classes, numbers, classes unseen in training) on the
+          // split the trainer will use: a mismatch stops here, before anything is trained.
+          const scratch = await fs.mkdtemp(path.join(deps.workDir, 'validate-'));
+          try {
+            const split = await loadSplitRows(deps, input.dataset, input.data, scratch);
+            const target = input.data.target;
+            const { task, issues } = checkTargetForTask({
+              column: target,
+              rule: input.data.schema[target]!,
+              declared: input.train.task,
+              train: split.train.map((r) => r[target]),
+              test: split.test.map((r) => r[target]),
+              trainRows: split.trainRowNumbers,
+              testRows: split.testRowNumbers,
+            });
+            if (issues.length === 0 && task) {
+              report.checks.push({ column: target, rule: 'task', level: 'error', passed: true, message: `target "${target}" fits the ${task} task`, observed: task });
+            }
+            for (const issue of issues) {
+              report.checks.push({ column: target, rule: 'task', level: 'error', passed: false, message: issue.message, ...(issue.observed ? { observed: issue.observed } : {}), ...(issue.expected ? { expected: issue.expected } : {}) });
+            }
+            report.passed = report.passed && issues.length === 0;
+          } finally {
+            await fs.rm(scratch, { recursive: true, force: true });
+          }
+        }
         const json = await deps.store.putJson({ format: 'mlcycle-validation/v1', dataset: manifest.dataset, ...report });
         const html = await deps.store.putBytes(
           renderValidationHtml(report, { pipeline: input.pipeline, dataset: manifest.dataset.uri, runId: input.workflowId, profile }),

@@ -71,6 +71,18 @@ export interface TrainResult extends StepOutcome {
   finalLoss?: number;
   /** Metrics a `command` trainer reported itself (it is evaluated on these). */
   reportedMetrics?: Record<string, number>;
+  /** Built-in trainers: the task trained (declared or inferred). */
+  task?: 'binary' | 'multiclass' | 'regression';
+  /** Built-in trainers: every param with the defaults actually used (what lineage records). */
+  resolvedParams?: Record<string, unknown>;
+  /** Why training stopped: converged, early-stopping, max-iterations. */
+  stopReason?: string;
+  /** Linear model: whether L-BFGS met its tolerance. */
+  converged?: boolean;
+  /** Rows of each part of the data the model was fitted and checked on. */
+  splitSizes?: { train: number; validation: number; test: number };
+  /** Binary: the decision threshold stored with the model. */
+  threshold?: number;
 }
 
 export interface EvaluateResult extends StepOutcome {

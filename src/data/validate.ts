@@ -3,6 +3,8 @@ import type { TypeErrorSummary } from './coerce';
 import type { ColumnProfile, DatasetProfile, NumberColumnProfile, NumericStats, TextColumnProfile } from './profile';
 
 export type ValidationRule =
+  /** The target fits the training task (src/training/target-task.ts). */
+  | 'task'
   | 'min-rows'
   | 'required'
   | 'type'

@@ -5,7 +5,9 @@ import type { ColumnRule } from '../../src/spec/pipeline-spec';
 import { encode, encodeFeatures, fitEncoder, type Row } from '../../src/training/features';
 import { auc } from '../../src/training/metrics';
 import { createModelArtifact, parseModelArtifact, predict } from '../../src/training/model-artifact';
-import { getTrainer, runTraining } from '../../src/training/trainers';
+import { getTrainer } from '../../src/training/trainers';
+import { encodeFeatureRows, encodeTargetRows } from '../../src/training/row-matrix-adapter';
+import { trainArtifact } from '../helpers/train-artifact';
 
 const schema: Record<string, ColumnRule> = {
   customer_id: { type: 'string', required: true },
@@ -87,21 +89,21 @@ describe('model artifact', () => {
       });
     const trainRows = make(2000);
     const testRows = make(500);
-    const encoder = fitEncoder({ schema, target: 'churned', rows: trainRows });
-    const data = encode(encoder, trainRows);
-    const { state } = await runTraining({ trainer: 'gradient-boosting', data, params: { epochs: 30 }, seed: 5, checkpointEvery: 10 });
+    const trained = await trainArtifact({ schema, target: 'churned', rows: trainRows, trainer: 'gradient-boosting', params: { epochs: 30 }, seed: 5 });
 
-    const artifact = parseModelArtifact(JSON.parse(JSON.stringify(createModelArtifact(encoder, state))));
-    expect(artifact.format).toBe('mlcycle-model/v1');
-    expect(artifact.featureNames).toEqual(encoder.featureNames);
+    const artifact = parseModelArtifact(JSON.parse(JSON.stringify(trained)));
+    expect(artifact.format).toBe('mlcycle-model/v2');
+    expect(artifact.task).toBe('binary');
+    expect(artifact.classes).toEqual(['no', 'yes']);
+    expect(artifact.featureNames).toEqual(trained.encoder.featureNames);
 
     const proba = predict(artifact, testRows.map(({ churned: _drop, ...rest }) => rest));
-    const expected = getTrainer('gradient-boosting').predictProba(state, encode(encoder, testRows).X);
+    const expected = Array.from(getTrainer('gradient-boosting').predict(trained.state, encodeFeatureRows(trained.encoder, testRows)));
     expect(proba).toEqual(expected);
-    expect(auc(encode(encoder, testRows).y, proba)).toBeGreaterThan(0.85);
+    expect(auc(encodeTargetRows(trained.encoder, testRows).values, proba)).toBeGreaterThan(0.85);
   });
 
   it('rejects documents that are not models', () => {
-    expect(() => parseModelArtifact({ format: 'other' })).toThrow(/not an mlcycle-model\/v1 model/);
+    expect(() => parseModelArtifact({ format: 'other' })).toThrow(/not an mlcycle-model\/v2 model/);
   });
 });
