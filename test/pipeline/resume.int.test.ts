@@ -30,7 +30,7 @@ describe('a training worker killed mid-run', () => {
 
     const spec = await ws.spec('long.yaml', (d) => {
       d.name = 'churn-resume';
-      d.train = { trainer: 'gradient-boosting', params: { epochs: 600, maxDepth: 4, learningRate: 0.05 }, checkpointEvery: CHECKPOINT_EVERY };
+      d.train = { trainer: 'gradient-boosting', params: { epochs: 600, maxDepth: 4, learningRate: 0.05, earlyStopping: false }, checkpointEvery: CHECKPOINT_EVERY };
       d.evaluate.thresholds = {};
     });
     const { workflowId } = await env.client.startPipeline(spec);
