@@ -2,6 +2,7 @@
  * The built-in trainers side by side with scikit-learn on the same rows and machine.
  *
  *   npx tsx bench/trainers-vs-sklearn.ts [--rows 1000000] [--features 20] [--runs 3] [--only lr,gb,gb-defaults]
+ *     [--tasks binary,multiclass,regression] [--sklearn-threads 1]
  *
  * For each task (binary, multiclass with 3 classes, regression) one generated data set
  * (test/helpers/synthetic-tasks.ts) is written to disk as column-major float64; each fit runs in
@@ -79,8 +80,8 @@ async function child(dir: string, task: 'binary' | 'multiclass' | 'regression', 
   console.log(JSON.stringify(fit));
 }
 
-function runFit(cmd: string, args: string[]): Fit {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+function runFit(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Fit {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20, env });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as Fit;
 }
@@ -91,10 +92,14 @@ async function main(): Promise<void> {
   const features = positiveInt('--features', 20);
   const runs = positiveInt('--runs', 3);
   const only = (arg('--only') ?? 'lr,gb,gb-defaults').split(',');
+  // OpenMP threads that wait spin and count as CPU time on a busy machine; `--sklearn-threads 1`
+  // compares against scikit-learn at its most CPU-frugal (ours is single-threaded).
+  const threads = arg('--sklearn-threads');
+  const sklearnEnv = threads ? { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads } : process.env;
   const tasks = (arg('--tasks') ?? 'binary,multiclass,regression').split(',') as Array<'binary' | 'multiclass' | 'regression'>;
   const python = execFileSync('bash', [path.join(ROOT, 'scripts/python-venv.sh'), 'sklearn', path.join(ROOT, 'scripts/requirements/sklearn-reference.txt')], { encoding: 'utf8' }).trim().split('\n').at(-1) as string;
   console.log(`uptime before: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
-  console.log(`${rows} rows × ${features} features, ${runs} runs per fit, ${os.cpus().length} CPUs`);
+  console.log(`${rows} rows × ${features} features, ${runs} runs per fit, ${os.cpus().length} CPUs, scikit-learn threads: ${threads ?? 'default (all cores)'}`);
   const results: string[] = [];
   const targets: string[] = [];
   for (const task of tasks) {
@@ -112,7 +117,7 @@ async function main(): Promise<void> {
         const theirs: Fit[] = [];
         for (let r = 0; r < runs; r++) {
           ours.push(runFit(process.execPath, ['--import', 'tsx', __filename, '--child', dir, task, model!, config!]));
-          theirs.push(runFit(python, [path.join(__dirname, 'sklearn_fit.py'), dir, task, model!, config!]));
+          theirs.push(runFit(python, [path.join(__dirname, 'sklearn_fit.py'), dir, task, model!, config!], sklearnEnv));
         }
         const m = (xs: Fit[], k: keyof Fit) => median(xs.map((f) => f[k] as number));
         const cpuRatio = m(ours, 'cpu') / m(theirs, 'cpu');
