@@ -20,8 +20,8 @@ describe('a training worker killed mid-run', () => {
   beforeAll(async () => {
     env = await startTestEnv({ workers: false });
     ws = await SpecWorkspace.create({ rows: 60_000 });
-    await writePenguins(path.join(ws.dir, 'data', 'penguins.csv'), 30_000);
-    await writeHouses(path.join(ws.dir, 'data', 'houses.csv'), 30_000);
+    await writePenguins(path.join(ws.dir, 'data', 'penguins.csv'), 10_000);
+    await writeHouses(path.join(ws.dir, 'data', 'houses.csv'), 10_000);
   });
   afterAll(async () => {
     await env?.close();
@@ -75,7 +75,9 @@ describe('a training worker killed mid-run', () => {
         expect(status.error, id).toBeUndefined();
         expect(status.status).toBe('completed');
         const train = status.steps.find((x) => x.name === 'train');
-        expect(train?.attempts).toBe(2);
+        // Three trainings share the rescuer's event loop; on a loaded machine one may miss a
+        // heartbeat and take a third attempt, which resumes too.
+        expect(train?.attempts).toBeGreaterThanOrEqual(2);
         expect(train?.resumedFrom).toBeGreaterThan(0);
         expect((train?.resumedFrom ?? 0) % CHECKPOINT_EVERY).toBe(0);
         expect(train?.resumedFrom).toBeLessThanOrEqual(killedAt + CHECKPOINT_EVERY * 3);
