@@ -4,14 +4,14 @@ import { Context } from '@temporalio/activity';
 import { createModelRegistry } from '../src/registry/model-registry';
 import { METRICS, type MetricName, type PipelineSpec } from '../src/spec/pipeline-spec';
 import { renderEvaluationHtml } from '../src/training/evaluation-report';
-import { encodeColumns } from '../src/training/columnar-encoder';
-import { matrixRows } from '../src/training/trainer-adapter';
-import { getTrainer } from '../src/training/trainers';
-import { checkThresholds, compareToChampion, computeMetrics, confusionMatrix, rocCurve, type Metrics } from '../src/training/metrics';
+import { checkThresholds, compareToChampion, formatMetric, rocCurve, type Metrics } from '../src/training/metrics';
+import { encodeFeatureColumns, encodeTargetColumn } from '../src/training/columnar-encoder';
 import { parseModelArtifact, type ModelArtifact } from '../src/training/model-artifact';
-import type { EpochMetrics } from '../src/training/trainers';
+import { buildTaskReport, renderTaskSections, type TaskReportData } from '../src/training/task-report';
+import { computeTaskMetrics, DEFAULT_TASK_METRICS, TASK_METRICS } from '../src/training/task-metrics';
+import { getTrainer, type EpochMetrics } from '../src/training/trainers';
 import type { DatasetRef, EvaluateResult, SplitSummary, TrainResult } from '../workflows/pipeline-types';
-import { loadSnapshotSplits, type SnapshotSplits } from './dataset-loader';
+import { loadSnapshotSplits } from './dataset-loader';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 import { startPulse } from './heartbeat';
@@ -24,7 +24,7 @@ export interface EvaluateInput {
   data: PipelineSpec['data'];
   evaluate: PipelineSpec['evaluate'];
   trainer: string;
-  model: Pick<TrainResult, 'modelUri' | 'historyUri' | 'reportedMetrics'>;
+  model: Pick<TrainResult, 'modelUri' | 'historyUri' | 'reportedMetrics' | 'splitSizes' | 'task' | 'stopReason'>;
   codeVersion: string;
   cache: boolean;
 }
@@ -64,37 +64,64 @@ export function createEvaluateActivities(deps: ActivityDeps) {
         let split: SplitSummary | undefined;
         const history = await deps.store.getJson<EpochMetrics[]>(input.model.historyUri);
         let metrics: Metrics;
-        let roc: ReturnType<typeof rocCurve> = [];
-        let confusion = { tp: 0, fp: 0, tn: 0, fn: 0 } as ReturnType<typeof confusionMatrix>;
+        let roc: ReturnType<typeof rocCurve> | undefined;
         let championMetrics: Metrics | undefined;
+        let report: TaskReportData | undefined;
+        let task: string | undefined = input.model.task;
+        let threshold: number | undefined;
+        let names: MetricName[] = input.evaluate.metrics ?? [];
+        const failures: string[] = [];
         if (input.trainer === 'command') {
           // A command trainer's model is opaque to mlcycle: it is judged on the metrics it reported.
           metrics = onlyKnown(input.model.reportedMetrics ?? {});
           championMetrics = champion ? onlyKnown(champion.metrics) : undefined;
+          if (names.length === 0) names = ['auc', 'accuracy', 'f1'];
         } else {
           // The final evaluation is the only step that reads the test rows.
           const splits = await loadSnapshotSplits(deps, input.dataset, input.data, { scratch, signal: pulse.signal, onProgress: (rows) => pulse.beat({ phase: 'load', rows }) });
           split = splits.counts;
-          const test = splits.test;
+          const { table, test } = splits;
+          const targetRule = input.data.schema[input.data.target]!;
           const model = parseModelArtifact(await deps.store.getJson(input.model.modelUri));
-          const y = Array.from(test, (i) => splits.table.target[i]!);
+          task = model.task;
+          if (names.length === 0) names = [...DEFAULT_TASK_METRICS[model.task]];
+          const inapplicable = names.filter((m) => !TASK_METRICS[model.task].includes(m));
+          if (inapplicable.length) failures.push(`metrics that do not apply to a ${model.task} model: ${inapplicable.join(', ')} (${model.task} metrics: ${TASK_METRICS[model.task].join(', ')})`);
           pulse.beat({ phase: 'score' });
-          const proba = scoreRows(model, splits, test);
-          metrics = computeMetrics(y, proba, input.evaluate.metrics);
-          roc = rocCurve(y, proba);
-          confusion = confusionMatrix(y, proba);
+          // Each model encodes the test columns with its own encoder (a champion may know other categories).
+          const score = (m: ModelArtifact) => {
+            const y = encodeTargetColumn(m.encoder, table, targetRule, test).values;
+            const out = test.length === 0 ? new Float64Array(0) : getTrainer(m.trainer).predict(m.state, encodeFeatureColumns(m.encoder, table, test));
+            return { y, out, metrics: computeTaskMetrics({ task: m.task, y, pred: out, numClasses: m.classes?.length ?? 0, ...(m.threshold ? { threshold: m.threshold.value } : {}) }, names) };
+          };
+          const mine = score(model);
+          metrics = mine.metrics;
+          threshold = model.threshold?.value;
+          if (model.task === 'binary') roc = rocCurve(mine.y, mine.out, { maxPoints: 300 });
+          report = buildTaskReport({
+            task: model.task,
+            ...(model.classes ? { classes: model.classes } : {}),
+            ...(threshold !== undefined ? { threshold } : {}),
+            metrics: names,
+            y: mine.y,
+            out: mine.out,
+            // Training rows whose class the model knows (all of them, once validation has passed).
+            trainY: encodeTargetColumn(model.encoder, table, targetRule, splits.train, { skipUnknown: true }).values,
+            featureNames: model.featureNames,
+            importance: getTrainer(model.trainer).importance(model.state),
+          });
           if (champion) {
             championMetrics = onlyKnown(champion.metrics);
             try {
               const champModel = parseModelArtifact(await deps.store.getJson(champion.modelUri));
-              championMetrics = computeMetrics(y, scoreRows(champModel, splits, test), input.evaluate.metrics);
+              if (champModel.task === model.task) championMetrics = score(champModel).metrics;
             } catch {
-              // Not a built-in model (or another schema): fall back to its registered metrics.
+              // Not a built-in model of this version (or another schema): fall back to its registered metrics.
             }
           }
         }
-        const failures = checkThresholds(metrics, input.evaluate.thresholds).map((m) => m.message);
-        const missing = input.evaluate.metrics.filter((m: MetricName) => metrics[m] === undefined);
+        failures.push(...checkThresholds(metrics, input.evaluate.thresholds).map((m) => m.message));
+        const missing = names.filter((m: MetricName) => metrics[m] === undefined);
         if (missing.length) failures.push(`metrics not available: ${missing.join(', ')}`);
         let championResult: EvaluateResult['champion'];
         if (champion && input.evaluate.compareToChampion) {
@@ -102,14 +129,25 @@ export function createEvaluateActivities(deps: ActivityDeps) {
           championResult = { version: champion.version, metrics: championMetrics as Record<string, number>, better: cmp.better, message: cmp.message };
           if (!cmp.better) failures.push(`not better than ${alias} (version ${champion.version}): ${cmp.message}`);
         }
+        const sizes = split ? { train: split.train, validation: split.validation, test: split.test } : input.model.splitSizes;
+        const facts: Record<string, string> = {
+          ...(task ? { task } : {}),
+          ...(report?.classes ? { classes: report.classes.join(', ') } : {}),
+          ...(threshold !== undefined ? { 'decision threshold': formatMetric(threshold) } : {}),
+          'dataset version': `sha256:${input.dataset.sha256}`,
+          ...(sizes ? { 'split sizes': `train ${sizes.train} · validation ${sizes.validation} · test ${sizes.test}` } : {}),
+          ...(report && typeof report.baseRate === 'number' ? { [task === 'regression' ? 'training mean' : 'base rate (positive class)']: formatMetric(report.baseRate) } : {}),
+          ...(input.model.stopReason ? { 'training stopped': input.model.stopReason } : {}),
+        };
         const html = renderEvaluationHtml({
           model: input.name,
           trainer: input.trainer,
           metrics,
           thresholds: input.evaluate.thresholds,
-          rocCurve: roc,
-          confusion,
+          ...(roc ? { rocCurve: roc } : {}),
           history,
+          facts,
+          ...(report ? { sections: renderTaskSections(report, metrics) } : {}),
           ...(championResult ? { champion: { version: championResult.version, metrics: championResult.metrics } } : {}),
         });
         const htmlRef = await deps.store.putBytes(html, { contentType: 'text/html; charset=utf-8' });
@@ -118,7 +156,21 @@ export function createEvaluateActivities(deps: ActivityDeps) {
           passed: failures.length === 0,
           failures,
           ...(championResult ? { champion: championResult } : {}),
-          reportUri: (await deps.store.putJson({ format: 'mlcycle-evaluation/v1', metrics, failures, champion: championResult, roc, confusion, ...(split ? { split } : {}) })).uri,
+          reportUri: (
+            await deps.store.putJson({
+              format: 'mlcycle-evaluation/v2',
+              task,
+              datasetSha256: input.dataset.sha256,
+              splitSizes: sizes,
+              ...(split ? { split } : {}),
+              threshold,
+              metrics,
+              failures,
+              champion: championResult,
+              roc,
+              ...(report ?? {}),
+            })
+          ).uri,
           ...(split ? { split } : {}),
           htmlUri: htmlRef.uri,
         };
@@ -132,13 +184,6 @@ export function createEvaluateActivities(deps: ActivityDeps) {
       }
     },
   };
-}
-
-/** Probabilities of a built-in model for the rows `rows` of the loaded snapshot. */
-function scoreRows(model: ModelArtifact, splits: SnapshotSplits, rows: Uint32Array): number[] {
-  if (rows.length === 0) return [];
-  const X = encodeColumns(model.encoder, splits.table, rows);
-  return getTrainer(model.trainer).predictProba(model.state, matrixRows(X));
 }
 
 /** No model or no alias holder yet means no champion; anything else (S3 down) is a real error. */

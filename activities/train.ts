@@ -2,15 +2,16 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
+import { MlcycleError } from '../src/errors';
 import { recordTrainingResume } from '../src/observability/activity-telemetry';
 import { runCommandTrainer } from '../src/training/command-trainer';
 import { assertCommandAllowed, redactSecrets, trainerBaseEnv, workerPermissions, type WorkerPermissions } from '../src/worker/worker-permissions';
-import { encodeSplit, fitColumnarEncoder } from '../src/training/columnar-encoder';
-import { toTrainingData } from '../src/training/trainer-adapter';
 import { createModelArtifact } from '../src/training/model-artifact';
-import { runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
+import { classWeights, getTrainer, runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
+import { optimizeThreshold } from '../src/training/task-metrics';
+import type { DecisionThreshold } from '../src/training/model-artifact';
+import { loadTrainingMatrices } from './training-data';
 import type { DatasetRef, TrainResult } from '../workflows/pipeline-types';
-import { loadSnapshotSplits } from './dataset-loader';
 import type { ActivityDeps } from './deps';
 import { downloadFolder, uploadFolder } from './folder-artifacts';
 import { GpuPool } from './gpu-pool';
@@ -26,6 +27,8 @@ export interface TrainInput {
   dataset: DatasetRef;
   data: PipelineSpec['data'];
   train: PipelineSpec['train'];
+  /** `evaluate.threshold`: the binary decision threshold, fixed or optimized on the validation rows. */
+  threshold?: PipelineSpec['evaluate']['threshold'];
   /** Folder of the spec file: a command trainer runs there. */
   specDir?: string;
   codeVersion: string;
@@ -80,6 +83,9 @@ export function createTrainActivities(deps: ActivityDeps) {
         trainer: input.train.trainer,
         command: input.train.command,
         params: input.train.params,
+        task: input.train.task,
+        classWeight: input.train.classWeight,
+        threshold: input.threshold,
         seed,
       });
       // An attempt that starts during a storage outage waits it out instead of failing at once.
@@ -114,19 +120,15 @@ export function createTrainActivities(deps: ActivityDeps) {
 type TrainOutput = Omit<TrainResult, 'cached' | 'attempt'>;
 
 async function trainBuiltin(deps: ActivityDeps, pulse: ActivityPulse, input: TrainInput, scratch: string, previous: TrainHeartbeat | undefined, seed: number): Promise<TrainOutput> {
-  const loadStarted = Date.now();
-  const splits = await loadSnapshotSplits(deps, input.dataset, input.data, {
+  // Curves, early stopping and the decision threshold see the validation rows only; the test rows are evaluate's alone.
+  const m = await loadTrainingMatrices(deps, input.dataset, input.data, input.train, {
     scratch,
     signal: pulse.signal,
     onProgress: (rows) => pulse.beat({ ...(previous ?? {}), phase: 'load', rows }),
   });
-  // Curves and early stopping see the validation rows only; the test rows are evaluate's alone.
-  const fitted = fitColumnarEncoder(splits.table, input.data.target, input.data.schema[input.data.target]!, splits.train, input.train.task);
-  const encoder = fitted.state;
-  const data = toTrainingData(encodeSplit(fitted, splits.table, splits.train));
-  const validation = splits.validation.length > 0 ? toTrainingData(encodeSplit(fitted, splits.table, splits.validation)) : undefined;
-  const loadSeconds = (Date.now() - loadStarted) / 1000;
   pulse.signal.throwIfAborted();
+  const fitStarted = Date.now();
+  const weights = input.train.classWeight !== undefined && m.task !== 'regression' ? classWeights(m.fit.y, input.train.classWeight) : undefined;
 
   let resumeFrom: Checkpoint | undefined;
   if (previous?.checkpointUri) {
@@ -136,10 +138,12 @@ async function trainBuiltin(deps: ActivityDeps, pulse: ActivityPulse, input: Tra
   const resumedFrom = resumeFrom?.epoch ?? 0;
   let beat: TrainHeartbeat = { done: resumedFrom, total: 0, resumedFrom, ...(previous?.checkpointUri ? { checkpointUri: previous.checkpointUri, checkpointEpoch: resumedFrom } : {}) };
 
+  const trainerName = input.train.trainer as TrainerName;
   const result = await runTraining({
-    trainer: input.train.trainer as TrainerName,
-    data,
-    validation,
+    trainer: trainerName,
+    data: m.fit,
+    ...(m.validation ? { validation: m.validation } : {}),
+    ...(weights ? { sampleWeight: weights.weights } : {}),
     params: paramsWithoutSeed(input.train.params),
     seed,
     resumeFrom,
@@ -156,17 +160,40 @@ async function trainBuiltin(deps: ActivityDeps, pulse: ActivityPulse, input: Tra
       pulse.beat({ ...beat });
     },
   });
-  const fitSeconds = (Date.now() - loadStarted) / 1000 - loadSeconds;
-  const model = await deps.store.putJson(createModelArtifact(encoder, result.state));
+  const state = result.state;
+  let threshold: DecisionThreshold | undefined;
+  if (m.task === 'binary') {
+    const spec = input.threshold;
+    if (typeof spec === 'number') threshold = { value: spec, source: 'fixed' };
+    else if (spec !== undefined) {
+      if (!m.validation) {
+        throw new MlcycleError('SPEC_INVALID', 'evaluate.threshold: optimize picks the threshold on the validation rows, and data.split.validation leaves none; set it above 0 (default 0.1)');
+      }
+      // Chosen on the validation rows: the test rows judge the model with it afterwards.
+      const p = getTrainer(trainerName).predict(state, m.validation.X);
+      const best = optimizeThreshold(m.validation.y.values, p, spec.optimize);
+      threshold = { value: Math.min(Math.max(best.threshold, 1e-12), 1 - 1e-12), source: 'optimized', objective: spec.optimize, validationValue: best.value };
+    }
+  }
+  const fitSeconds = (Date.now() - fitStarted) / 1000;
+  const artifact = createModelArtifact(m.encoder, state, { ...(threshold ? { threshold } : {}), ...(weights ? { classWeight: weights.perClass } : {}) });
+  const model = await deps.store.putJson(artifact);
   const history = await deps.store.putJson(result.history);
+  const resolvedParams: Record<string, unknown> = { ...state.params, seed };
   return {
     modelUri: model.uri,
     historyUri: history.uri,
-    epochs: result.state.epoch,
+    epochs: state.epoch,
     resumedFrom: result.resumedFromEpoch,
     finalLoss: result.history.at(-1)?.loss,
-    split: splits.counts,
-    timings: { loadSeconds, fitSeconds },
+    split: m.split,
+    timings: { loadSeconds: m.loadSeconds, fitSeconds },
+    task: m.task,
+    resolvedParams,
+    ...(state.stopReason ? { stopReason: state.stopReason } : {}),
+    ...('converged' in state ? { converged: state.converged } : {}),
+    splitSizes: m.sizes,
+    ...(artifact.threshold ? { threshold: artifact.threshold.value } : {}),
   };
 }
 

@@ -2,15 +2,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
-import { encodeSplit, fitColumnarEncoder } from '../src/training/columnar-encoder';
-import { toTrainingData } from '../src/training/trainer-adapter';
 import { MlcycleError } from '../src/errors';
-import { computeMetrics } from '../src/training/metrics';
-import { GradientBoostingParamsSchema, LogisticRegressionParamsSchema, getTrainer, runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
+import { computeTaskMetrics } from '../src/training/task-metrics';
+import type { MetricName } from '../src/spec/pipeline-spec';
+import { loadTrainingMatrices } from './training-data';
+import { GradientBoostingParamsSchema, LogisticRegressionParamsSchema, fingerprintData, getTrainer, runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
 import { renderLeaderboardHtml } from '../src/tuning/leaderboard';
 import type { TrialParams, TrialRecord } from '../src/tuning/strategies';
 import type { DatasetRef } from '../workflows/pipeline-types';
-import { loadSnapshotSplits } from './dataset-loader';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 import { startPulse } from './heartbeat';
@@ -28,6 +27,8 @@ export interface TrialSegmentInput {
   metric: string;
   /** Train until this epoch (a rung, or the trial's last epoch). */
   toEpoch: number;
+  /** train.task (inferred from the target when absent). */
+  task?: 'binary' | 'multiclass' | 'regression';
   /** Checkpoint of the previous segment (null: start from scratch). */
   checkpointUri: string | null;
 }
@@ -67,26 +68,28 @@ export function createTuningActivities(deps: ActivityDeps) {
       try {
         const trainer = (typeof input.params.trainer === 'string' ? input.params.trainer : input.trainer) as TrainerName;
         const usedParams = trainerParams(trainer, input.params);
-        const splits = await loadSnapshotSplits(deps, input.dataset, input.data, { scratch, signal: pulse.signal });
-        // Trials are scored on the validation rows only: the test rows stay unseen until the final evaluation.
-        if (splits.validation.length === 0) {
+        // Trials are scored on the spec's validation rows only: the test rows stay unseen until the
+        // final evaluation of the model the study picks.
+        const m = await loadTrainingMatrices(deps, input.dataset, input.data, { task: input.task }, { scratch, signal: pulse.signal });
+        if (!m.validation) {
           throw new MlcycleError('DATA_INVALID', 'tuning needs validation rows, and data.split.validation leaves none; set it above 0 (default 0.1)');
         }
-        const fitted = fitColumnarEncoder(splits.table, input.data.target, input.data.schema[input.data.target]!, splits.train);
-        const data = toTrainingData(encodeSplit(fitted, splits.table, splits.train));
-        const validation = toTrainingData(encodeSplit(fitted, splits.table, splits.validation));
+        const data = m.fit;
+        const validation = m.validation;
         const resumeFrom = input.checkpointUri ? await deps.store.getJson<Checkpoint>(input.checkpointUri) : undefined;
         const stop = new AbortController();
         const onCancel = () => stop.abort(ctx.cancellationSignal.reason);
         if (ctx.cancellationSignal.aborted) onCancel();
         ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
         let reached: Checkpoint | undefined;
+        let last: Checkpoint | undefined;
         let total = input.toEpoch;
         const REACHED = new Error('segment end');
         try {
           const result = await runTraining({
             trainer,
             data,
+            validation,
             params: usedParams,
             seed: input.seed,
             resumeFrom,
@@ -97,23 +100,27 @@ export function createTuningActivities(deps: ActivityDeps) {
               pulse.beat({ done: epoch, total: Math.min(t, input.toEpoch) });
             },
             onCheckpoint: (cp) => {
+              last = cp;
               if (cp.epoch >= input.toEpoch) {
                 reached = cp;
                 stop.abort(REACHED);
               }
             },
           });
-          reached ??= { format: 'mlcycle-checkpoint/v1', trainer, epoch: result.state.epoch, totalEpochs: result.state.totalEpochs, seed: input.seed, dataFingerprint: '', state: result.state };
+          // Training ended before the rung (converged, early-stopped, or resumed already done): its last
+          // checkpoint, which a later segment can resume from (so it carries the data's fingerprint).
+          reached ??= last ?? { format: 'mlcycle-checkpoint/v2', trainer, epoch: result.state.epoch, totalEpochs: result.state.totalEpochs, seed: input.seed, dataFingerprint: resumeFrom?.dataFingerprint ?? fingerprintData(data), state: result.state };
         } catch (err) {
           if (err !== REACHED || !reached) throw err;
         } finally {
           ctx.cancellationSignal.removeEventListener('abort', onCancel);
         }
         const cp = reached as Checkpoint;
-        const proba = getTrainer(trainer).predictProba(cp.state, validation.X);
-        const metrics = computeMetrics(validation.y, proba, [input.metric as 'auc']);
+        const out = getTrainer(trainer).predict(cp.state, validation.X);
+        const metrics = computeTaskMetrics({ task: m.task, y: validation.y.values, pred: out, numClasses: m.encoder.target.classes?.length ?? 0 }, [input.metric as MetricName]);
         const stored = await deps.store.putJson(cp);
-        return { usedParams: { trainer, ...usedParams }, epoch: cp.epoch, total, metric: metrics[input.metric as 'auc'] ?? Number.NaN, checkpointUri: stored.uri, attempt: ctx.info.attempt };
+        // A trainer that converged or stopped early is finished: its last epoch is the one it reached.
+        return { usedParams: { trainer, ...usedParams }, epoch: cp.epoch, total: cp.state.done ? cp.epoch : total, metric: metrics[input.metric as 'auc'] ?? Number.NaN, checkpointUri: stored.uri, attempt: ctx.info.attempt };
       } catch (err) {
         throw asActivityFailure(err);
       } finally {

@@ -86,6 +86,18 @@ export interface TrainResult extends StepOutcome {
   split?: SplitSummary;
   /** Seconds spent loading the snapshot (split and encoding included) and fitting. */
   timings?: { loadSeconds: number; fitSeconds: number };
+  /** Built-in trainers: the task trained (declared or inferred). */
+  task?: 'binary' | 'multiclass' | 'regression';
+  /** Built-in trainers: every param with the defaults actually used (what lineage records). */
+  resolvedParams?: Record<string, unknown>;
+  /** Why training stopped: converged, early-stopping, max-iterations. */
+  stopReason?: string;
+  /** Linear model: whether L-BFGS met its tolerance. */
+  converged?: boolean;
+  /** Rows of each part of the data the model was fitted and checked on. */
+  splitSizes?: { train: number; validation: number; test: number };
+  /** Binary: the decision threshold stored with the model. */
+  threshold?: number;
 }
 
 export interface SplitSummary {

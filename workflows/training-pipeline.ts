@@ -94,6 +94,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
         referenceManifestUri,
         data,
         validation: spec.validation,
+        dataset: ingest.dataset,
         train: { trainer: spec.train.trainer, ...(spec.train.task ? { task: spec.train.task } : {}) },
         pipeline: spec.name,
         workflowId: info.workflowId,
@@ -168,9 +169,10 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   const trained = await step(
     'train',
     () => trainer.trainModel.executeWithOptions({ ...trainOptions, summary: `train ${spec.name} (${trainSpec.trainer}) on ${spec.train.resources.queue}` }, [
-      { dataset: ingest.dataset, data, train: trainSpec, specDir: input.specDir, codeVersion: input.codeVersion, cache: input.cache },
+      { dataset: ingest.dataset, data, train: trainSpec, ...(spec.evaluate.threshold !== undefined ? { threshold: spec.evaluate.threshold } : {}), specDir: input.specDir, codeVersion: input.codeVersion, cache: input.cache },
     ]),
-    (r) => `${r.epochs} epochs${r.finalLoss !== undefined ? `, loss ${r.finalLoss.toFixed(4)}` : ''}${r.resumedFrom ? `, resumed from epoch ${r.resumedFrom}` : ''}`,
+    (r) =>
+      `${r.task ? `${r.task}, ` : ''}${r.epochs} epochs${r.stopReason ? ` (${r.stopReason})` : ''}${r.finalLoss !== undefined ? `, loss ${r.finalLoss.toFixed(4)}` : ''}${r.threshold !== undefined ? `, threshold ${r.threshold.toFixed(4)}` : ''}${r.resumedFrom ? `, resumed from epoch ${r.resumedFrom}` : ''}`,
   );
   if (trained.resumedFrom > 0) steps.set('train', 'completed', { resumedFrom: trained.resumedFrom });
   artifacts.model = trained.modelUri;
@@ -213,7 +215,9 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
           ...((evaluation.split ?? trained.split) ? { split: evaluation.split ?? trained.split } : {}),
           codeVersion: input.codeVersion,
           trainer: trainSpec.trainer,
-          params: trainSpec.params,
+          // Every param with the defaults the trainer actually used (a command trainer: as given).
+          params: trained.resolvedParams ?? trainSpec.params,
+          ...(trained.task ? { task: trained.task } : {}),
           workflowId: info.workflowId,
           ...(tuning ? { studyId: tuning.studyId, trialId: String(tuning.trialId) } : {}),
           runId: info.runId,

@@ -2,7 +2,8 @@
  * Loads the columns a trainer needs from the Parquet snapshot into typed arrays, by the engine,
  * chunk by chunk (never row objects, never CSV text). Every column arrives as doubles:
  * number → the value (NaN missing), boolean → 1/0 (NaN missing), category → the index of the
- * value in the schema's list (-1 missing or undeclared), the target → its class index or value.
+ * value in the schema's list (NaN missing, -1 a value the schema does not declare), the target →
+ * its class index or value.
  */
 import { DuckDBDoubleVector } from '@duckdb/node-api';
 import { MlcycleError } from '../errors';
@@ -34,7 +35,7 @@ export interface LoadedTable {
 }
 
 function featureExpr(name: string, rule: ColumnRule, present: boolean): string | undefined {
-  if (!present) return rule.type === 'category' ? '(-1)::DOUBLE' : "'NaN'::DOUBLE";
+  if (!present) return "'NaN'::DOUBLE";
   const c = ident(name);
   switch (rule.type) {
     case 'number':
@@ -42,7 +43,8 @@ function featureExpr(name: string, rule: ColumnRule, present: boolean): string |
     case 'boolean':
       return `(CASE WHEN ${c} IS NULL THEN 'NaN'::DOUBLE WHEN ${c} THEN 1 ELSE 0 END)::DOUBLE`;
     case 'category':
-      return `coalesce(list_position([${rule.values.map(lit).join(', ')}]::VARCHAR[], ${c}::VARCHAR) - 1, -1)::DOUBLE`;
+      // Missing (NaN) and undeclared (-1) differ: the one-hot of a missing value is all NaN, of an undeclared one all 0.
+      return `(CASE WHEN ${c} IS NULL THEN 'NaN'::DOUBLE ELSE coalesce(list_position([${rule.values.map(lit).join(', ')}]::VARCHAR[], ${c}::VARCHAR) - 1, -1)::DOUBLE END)`;
     default:
       return undefined;
   }

@@ -5,6 +5,8 @@ import { inferTask, taskProblem } from '../training/task';
 import type { ColumnProfile, DatasetProfile, NumberColumnProfile, NumericStats, TextColumnProfile } from './profile';
 
 export type ValidationRule =
+  /** The target fits the training task (src/training/target-task.ts). */
+  | 'task'
   | 'min-rows'
   | 'required'
   | 'type'
@@ -204,9 +206,10 @@ export function validateDataset(
 function taskCheck(profile: DatasetProfile, spec: ValidationSpec, train: NonNullable<ValidationSpec['train']>): ValidationCheck {
   const target = spec.data.target;
   const rule = spec.data.schema[target];
-  const task = train.task ?? inferTask(rule);
-  let problem = taskProblem(target, rule, train.task, train.trainer);
   const col = profile.columns[target];
+  const range = col?.type === 'number' && col.stats ? { min: col.stats.min, max: col.stats.max } : undefined;
+  const task = train.task ?? inferTask(rule, range);
+  let problem = taskProblem(target, rule, train.task, train.trainer, range);
   if (!problem && task === 'binary' && rule?.type === 'number' && col?.type === 'number' && col.stats) {
     const { min, max } = col.stats;
     if (![0, 1].includes(min) || ![0, 1].includes(max)) problem = `target "${target}": a binary number target holds 0 and 1 only, its values range from ${min} to ${max}`;

@@ -81,6 +81,8 @@ export interface Lineage {
   codeVersion: string;
   trainer: string;
   params: Record<string, unknown>;
+  /** binary | multiclass | regression (built-in trainers). */
+  task?: string;
   workflowId: string;
   runId: string;
   parentVersion?: number;
@@ -195,6 +197,7 @@ const lineageSchema = z.object({
   codeVersion: nonEmpty,
   trainer: nonEmpty,
   params: z.record(z.string(), z.unknown()),
+  task: z.enum(['binary', 'multiclass', 'regression']).optional(),
   workflowId: nonEmpty,
   runId: nonEmpty,
   parentVersion: positiveInt.optional(),

@@ -2,7 +2,11 @@
  * The HTTP prediction service for one model alias.
  *
  *   POST /predict   {"rows": [{col: value, …}, …]}  (1..maxRows rows)
- *                   → 200 {model, version, predictions: [{probability, label}]}  (label: probability >= 0.5)
+ *                   → 200 {model, version, predictions: [...]}, per the model's task:
+ *                     binary      {probability, label, class, probabilities}  (label: probability >=
+ *                                 the threshold stored with the model; class: that class's name)
+ *                     multiclass  {label, class, probability, probabilities}  (the most probable class)
+ *                     regression  {value}
  *                   → 400 {error, issues: [{path: "rows.3.tenure_months", message}]}
  *                   → 503 {error} while no model is loaded yet
  *   GET  /healthz   → 200 {status: "ok", model, alias, stable, canary} once a model is loaded, 503 before
@@ -54,8 +58,9 @@ import { z } from 'zod';
 import { MlcycleError } from '../errors';
 import { ALIAS_NAME, MODEL_NAME, type ModelRegistry, type ModelVersion } from '../registry/model-registry';
 import type { ArtifactStore } from '../storage/artifact-store';
-import type { EncoderState, Row } from '../training/features';
-import { parseModelArtifact, predict, type ModelArtifact } from '../training/model-artifact';
+import type { Row } from '../training/features';
+import type { RowMatrixEncoder } from '../training/row-matrix-adapter';
+import { parseModelArtifact, predictRows, type ModelArtifact, type RowPrediction } from '../training/model-artifact';
 import { readDeploymentRecord } from './deployment-record';
 import { createPredictionLogger, type PredictionLogEntry } from './prediction-log';
 
@@ -144,7 +149,8 @@ export interface PredictionServer {
 export interface PredictResponse {
   model: string;
   version: number;
-  predictions: Array<{ probability: number; label: boolean }>;
+  /** Binary: {probability, label (threshold applied), class, probabilities}; multiclass: {label, class, probability, probabilities}; regression: {value}. */
+  predictions: RowPrediction[];
 }
 
 interface Issue {
@@ -192,7 +198,7 @@ function columnError(expected: string) {
 }
 
 /** The request body schema for a model's encoder columns (see the top of this file). */
-export function buildRequestSchema(encoder: EncoderState, maxRows = 10_000): z.ZodType<{ rows: Row[] }> {
+export function buildRequestSchema(encoder: Pick<RowMatrixEncoder, 'columns'>, maxRows = 10_000): z.ZodType<{ rows: Row[] }> {
   const shape: Record<string, z.ZodType> = {};
   for (const col of encoder.columns) {
     switch (col.kind) {
@@ -442,7 +448,16 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
           version: { type: 'integer' },
           predictions: {
             type: 'array',
-            items: { type: 'object', properties: { probability: { type: 'number' }, label: { type: 'boolean' } } },
+            items: {
+              type: 'object',
+              properties: {
+                probability: { type: 'number' },
+                label: { type: ['boolean', 'string'] },
+                class: { type: 'string' },
+                probabilities: { type: 'object', additionalProperties: { type: 'number' } },
+                value: { type: 'number' },
+              },
+            },
           },
         },
       },
@@ -497,8 +512,9 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
     }
     const rows = ranged.rows;
     let probabilities: number[];
+    let predictions: RowPrediction[];
     try {
-      probabilities = predict(served.artifact, rows);
+      ({ scores: probabilities, predictions } = predictRows(served.artifact, rows));
     } catch (err) {
       countAnswer(version, 500, started);
       problem(`model "${model}" v${version}: prediction failed: ${errorText(err)}`);
@@ -514,7 +530,6 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
         ...(total > issues.length ? { issuesOmitted: total - issues.length } : {}),
       });
     }
-    const predictions = probabilities.map((p) => ({ probability: p, label: p >= 0.5 }));
     try {
       const ts = new Date().toISOString();
       const entries: PredictionLogEntry[] = rows.map((inputs, i) => ({

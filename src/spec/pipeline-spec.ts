@@ -92,9 +92,20 @@ const ValidationSection = z
 
 export const BUILTIN_TRAINERS = ['logistic-regression', 'gradient-boosting'] as const;
 
+export const TASK_TYPES = ['binary', 'multiclass', 'regression'] as const;
+
+/** `balanced` (n / (k · n_class), as scikit-learn) or an explicit weight per class label. */
+export const ClassWeightSpec = z.union([
+  z.literal('balanced'),
+  z.record(z.string().min(1), z.number().positive('must be > 0').finite()).refine((r) => Object.keys(r).length > 0, 'needs at least one class'),
+]);
+
 const TrainSection = z
   .object({
     trainer: z.enum([...BUILTIN_TRAINERS, 'command']),
+    /** binary | multiclass | regression; default from the target: boolean/2 values → binary, category → multiclass, number → regression unless its values are only 0/1. */
+    task: z.enum(TASK_TYPES).optional(),
+    classWeight: ClassWeightSpec.optional(),
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}),
     resources: z
       .object({ queue: z.enum(['cpu', 'gpu']).default('cpu') })
@@ -108,8 +119,6 @@ const TrainSection = z
     timeout: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 30m or 2h').default('2h'),
     /** Attempts of the training step (a killed worker or a crashing program counts as one). */
     maxAttempts: z.number().int().min(1).max(100).default(5),
-    /** What the target is trained as; default: from the target's type (boolean/2 values → binary, category → multiclass, number → regression unless 0/1). */
-    task: z.enum(['binary', 'multiclass', 'regression']).optional(),
     /** A training attempt that sends no heartbeat this long is presumed dead and retried. */
     heartbeatTimeout: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 30s or 2m').default('30s'),
   })
@@ -119,12 +128,41 @@ const TrainSection = z
     path: ['command'],
   });
 
-export const METRICS = ['auc', 'accuracy', 'f1', 'precision', 'recall', 'logloss'] as const;
+/** Every evaluation metric; which ones apply depends on the task (src/training/task-metrics.ts). */
+export const METRICS = [
+  'auc', 'accuracy', 'f1', 'precision', 'recall', 'logloss',
+  'pr_auc', 'balanced_accuracy', 'brier',
+  'macro_f1', 'weighted_f1', 'auc_ovr',
+  'rmse', 'mae', 'r2', 'mape',
+] as const;
 export type MetricName = (typeof METRICS)[number];
+
+export const THRESHOLD_OBJECTIVES = ['f1', 'balanced_accuracy', 'youden'] as const;
+
+/**
+ * The binary decision threshold: a probability, or `{optimize: f1|balanced_accuracy|youden}`
+ * chosen on the validation rows (the string `optimize: f1` is the same).
+ */
+export const DecisionThresholdSpec = z.preprocess(
+  (v) => {
+    if (typeof v === 'string') {
+      const m = /^\s*optimize\s*:\s*(\S+)\s*$/.exec(v);
+      if (m) return { optimize: m[1] };
+    }
+    return v;
+  },
+  z.union([
+    z.number().gt(0, 'must be > 0').lt(1, 'must be < 1'),
+    z.object({ optimize: z.enum(THRESHOLD_OBJECTIVES) }).strict(),
+  ]),
+);
+export type DecisionThresholdSpec = z.infer<typeof DecisionThresholdSpec>;
 
 const EvaluateSection = z
   .object({
-    metrics: z.array(z.enum(METRICS)).min(1).default(['auc', 'accuracy', 'f1']),
+    /** Default per task: binary auc, accuracy, f1; multiclass accuracy, macro_f1, logloss; regression rmse, mae, r2. */
+    metrics: z.array(z.enum(METRICS)).min(1).optional(),
+    threshold: DecisionThresholdSpec.optional(),
     thresholds: z.partialRecord(z.enum(METRICS), z.number()).default({}),
     compareToChampion: z
       .object({ metric: z.enum(METRICS), minImprovement: z.number().default(0), alias: z.string().default('production') })
@@ -132,7 +170,7 @@ const EvaluateSection = z
       .optional(),
   })
   .strict()
-  .default({ metrics: ['auc', 'accuracy', 'f1'], thresholds: {} });
+  .default({ thresholds: {} });
 
 const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 90s, 10m, 1d');
 const Identity = z.string().regex(/^[A-Za-z0-9._@+-]{1,64}$/, 'expected an identity: letters, digits, . _ @ + -');
@@ -221,8 +259,45 @@ export const PipelineSpecSchema = z
     deploy: DeploySection.optional(),
     monitor: MonitorSection.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((spec, ctx) => {
+    // Task-dependent keys are checked as soon as the task is known from the spec alone.
+    const task = spec.train.task ?? taskFromSchema(spec.data.schema[spec.data.target]);
+    if (task === undefined) return;
+    const allowed = TASK_METRIC_NAMES[task];
+    const bad = (path: (string | number)[], metric: string) =>
+      ctx.addIssue({ code: 'custom', path, message: `${metric} is not a ${task} metric; ${task} metrics: ${allowed.join(', ')}` });
+    spec.evaluate.metrics?.forEach((m, i) => allowed.includes(m) || bad(['evaluate', 'metrics', i], m));
+    for (const m of Object.keys(spec.evaluate.thresholds)) if (!allowed.includes(m as MetricName)) bad(['evaluate', 'thresholds', m], m);
+    if (spec.evaluate.compareToChampion && !allowed.includes(spec.evaluate.compareToChampion.metric)) bad(['evaluate', 'compareToChampion', 'metric'], spec.evaluate.compareToChampion.metric);
+    if (spec.evaluate.threshold !== undefined && task !== 'binary') {
+      ctx.addIssue({ code: 'custom', path: ['evaluate', 'threshold'], message: `a decision threshold applies to binary classification; this task is ${task}` });
+    }
+    if (spec.train.classWeight !== undefined && task === 'regression') {
+      ctx.addIssue({ code: 'custom', path: ['train', 'classWeight'], message: 'class weights apply to classification; this task is regression' });
+    }
+  });
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
+export type TaskName = (typeof TASK_TYPES)[number];
+
+/** Metric names per task (the same lists as src/training/task-metrics.ts, kept here so the spec needs no training code). */
+export const TASK_METRIC_NAMES: Readonly<Record<TaskName, readonly MetricName[]>> = {
+  binary: ['auc', 'pr_auc', 'accuracy', 'balanced_accuracy', 'f1', 'precision', 'recall', 'logloss', 'brier'],
+  multiclass: ['accuracy', 'balanced_accuracy', 'macro_f1', 'weighted_f1', 'logloss', 'auc_ovr'],
+  regression: ['rmse', 'mae', 'r2', 'mape'],
+};
+
+/**
+ * The task a target column's schema implies, when it implies one: boolean or a 2-value category →
+ * binary, a category with 3 or more values → multiclass. A number column is regression unless its
+ * values are only 0 and 1, which only the data can tell (undefined here).
+ */
+export function taskFromSchema(rule: ColumnRule | undefined): TaskName | undefined {
+  if (rule === undefined) return undefined;
+  if (rule.type === 'boolean') return 'binary';
+  if (rule.type === 'category') return rule.values.length === 2 ? 'binary' : rule.values.length >= 3 ? 'multiclass' : undefined;
+  return undefined;
+}
 
 /**
  * Most items in one list (or entries in one map) of a spec. zod gathers the issues of a map's

@@ -1,156 +1,194 @@
 /**
- * The columnar encoder: fits the feature encoding (features.ts's EncoderState JSON, so a model's
- * serving encodes requests exactly as training did) on the training rows of a loaded snapshot, and
- * encodes any split into a FeatureMatrix and an EncodedTarget, column by column in typed arrays.
+ * The columnar encoder: fits the task-aware feature encoding (the `RowMatrixEncoder` JSON that the
+ * model artifact carries and serving applies to request rows, see row-matrix-adapter.ts) on the
+ * training rows of a loaded snapshot, and encodes any split into a FeatureMatrix and an
+ * EncodedTarget straight from the typed columns: never row objects.
  *
- * Semantics are features.ts's: numbers standardized by the training rows' mean and population
- * std (missing → 0 after standardizing), booleans 0/1 (missing → the training fraction of true),
- * categories one-hot over the schema's declared values (missing/undeclared → all zeros).
+ * The numbers are exactly those of encodeFeatureRows/encodeTargetRows on the same rows (a test
+ * holds the two side by side), so a model scores served rows as it was trained and evaluated.
  */
-import type { LoadedTable } from '../data/columnar-load';
+import type { LoadedColumn, LoadedTable } from '../data/columnar-load';
 import { MlcycleError } from '../errors';
 import type { ColumnRule } from '../spec/pipeline-spec';
+import { taskFromSchema } from '../spec/pipeline-spec';
 import type { EncodedTarget, FeatureMatrix, LabeledMatrix, TaskType } from './feature-matrix';
-import type { EncodedColumn, EncoderState, TargetEncoding } from './features';
-import { inferTask } from './task';
+import type { MatrixColumn, RowMatrixEncoder } from './row-matrix-adapter';
+import { resolveTask } from './target-task';
 
-export interface ColumnarEncoder {
-  state: EncoderState;
-  task: TaskType;
-  /** Class labels by index (binary: [negative, positive]; multiclass: the schema's values). */
-  classes?: string[];
+type Schema = Readonly<Record<string, ColumnRule>>;
+
+/** The label of the loaded target value `v` (a class index, 1/0, or a number), as data and serving spell it. */
+export function targetLabel(table: LoadedTable, rule: ColumnRule, v: number): string | undefined {
+  if (Number.isNaN(v)) return undefined;
+  if (rule.type === 'number') return String(v);
+  if (v < 0) return undefined; // a category value the schema does not declare
+  return table.targetClasses?.[v];
 }
 
-function targetEncoding(column: string, rule: ColumnRule, task: TaskType): TargetEncoding {
-  if (task === 'binary' && rule.type === 'category') {
-    if (rule.values.length !== 2) throw new MlcycleError('DATA_INVALID', `target "${column}" has ${rule.values.length} categories; a binary task needs exactly 2`);
-    return { column, kind: 'category', positive: rule.values[1]!, negative: rule.values[0]! };
-  }
-  if (rule.type === 'boolean') return { column, kind: 'boolean' };
-  // Regression (and a 0/1 number target); a multiclass category keeps its classes in `classes`.
-  return rule.type === 'category' ? { column, kind: 'category', positive: rule.values[rule.values.length - 1]!, negative: rule.values[0]! } : { column, kind: 'number' };
-}
-
-/** Fits the encoder on the rows of `table` whose index is in `trainRows`. */
-export function fitColumnarEncoder(table: LoadedTable, target: string, targetRule: ColumnRule, trainRows: Uint32Array, task?: TaskType): ColumnarEncoder {
-  if (trainRows.length === 0) throw new MlcycleError('DATA_INVALID', 'cannot fit the feature encoder: no training rows');
-  const t = task ?? inferTask(targetRule);
-  if (!t) throw new MlcycleError('DATA_INVALID', `target "${target}" is a ${targetRule.type} column; declare it as boolean, category or number`);
-  const columns: EncodedColumn[] = [];
-  const featureNames: string[] = [];
-  for (const col of table.columns) {
-    const v = col.values;
-    switch (col.rule.type) {
-      case 'number': {
-        let n = 0;
-        let mean = 0;
-        let m2 = 0;
-        for (let k = 0; k < trainRows.length; k++) {
-          const x = v[trainRows[k]!]!;
-          if (Number.isNaN(x)) continue;
-          n++;
-          const d = x - mean;
-          mean += d / n;
-          m2 += d * (x - mean);
-        }
-        const sd = n > 1 ? Math.sqrt(m2 / n) : 0;
-        columns.push({ name: col.name, kind: 'number', mean: n > 0 ? mean : 0, std: sd > 0 && Number.isFinite(sd) ? sd : 1 });
-        featureNames.push(col.name);
-        break;
-      }
-      case 'boolean': {
-        let seen = 0;
-        let trues = 0;
-        for (let k = 0; k < trainRows.length; k++) {
-          const x = v[trainRows[k]!]!;
-          if (Number.isNaN(x)) continue;
-          seen++;
-          trues += x;
-        }
-        columns.push({ name: col.name, kind: 'boolean', fill: seen > 0 ? trues / seen : 0 });
-        featureNames.push(col.name);
-        break;
-      }
-      case 'category':
-        columns.push({ name: col.name, kind: 'category', values: [...col.rule.values] });
-        for (const value of col.rule.values) featureNames.push(`${col.name}=${value}`);
-        break;
-      default:
-        break;
+/**
+ * The task for the target: declared, implied by the schema, or (a number target) binary when every
+ * training value is 0 or 1, else regression. Scans the target column of the training rows only.
+ */
+export function resolveTaskFromColumns(declared: TaskType | undefined, table: LoadedTable, target: string, rule: ColumnRule, trainRows: Uint32Array): TaskType {
+  if (declared) return declared;
+  const fromSchema = taskFromSchema(rule);
+  if (fromSchema) return fromSchema;
+  if (rule.type === 'number') {
+    for (let k = 0; k < trainRows.length; k++) {
+      const y = table.target[trainRows[k]!]!;
+      if (y !== 0 && y !== 1) return 'regression';
     }
+    return 'binary';
+  }
+  // The remaining cases are errors; resolveTask words them.
+  return resolveTask(undefined, target, rule, []);
+}
+
+function classesFor(table: LoadedTable, target: string, rule: ColumnRule, task: TaskType, trainRows: Uint32Array): string[] | undefined {
+  if (task === 'regression') {
+    if (rule.type !== 'number') throw new MlcycleError('DATA_INVALID', `target "${target}": regression needs a number column; data.schema declares it as ${rule.type}`);
+    return undefined;
+  }
+  if (task === 'binary') {
+    if (rule.type === 'boolean') return ['false', 'true'];
+    if (rule.type === 'category') {
+      if (rule.values.length !== 2) throw new MlcycleError('DATA_INVALID', `target "${target}" has ${rule.values.length} categories (${rule.values.join(', ')}); binary needs exactly 2 (use train.task: multiclass)`);
+      return [...rule.values];
+    }
+    if (rule.type === 'number') return ['0', '1'];
+    throw new MlcycleError('DATA_INVALID', `target "${target}" is a string column; declare it as boolean or a category`);
+  }
+  // Multiclass: the classes the training rows hold (declared order for categories, numeric for numbers).
+  const seen = new Set<string>();
+  for (let k = 0; k < trainRows.length; k++) {
+    const l = targetLabel(table, rule, table.target[trainRows[k]!]!);
+    if (l !== undefined) seen.add(l);
+  }
+  const classes = rule.type === 'category' ? rule.values.filter((v) => seen.has(v)) : rule.type === 'number' ? [...seen].sort((a, b) => Number(a) - Number(b)) : [...seen].sort();
+  if (classes.length < 2) throw new MlcycleError('DATA_INVALID', `target "${target}": the training rows hold ${classes.length} class(es); multiclass needs at least 2`);
+  return classes;
+}
+
+/** Fits the encoder on the rows `trainRows` of `table` (the task resolved from them when not given). */
+export function fitColumnarEncoder(table: LoadedTable, opts: { schema: Schema; target: string; task?: TaskType | undefined; trainRows: Uint32Array }): RowMatrixEncoder {
+  const { schema, target, trainRows } = opts;
+  const rule = schema[target];
+  if (rule === undefined) throw new MlcycleError('DATA_INVALID', `target column "${target}" is not declared in data.schema`);
+  if (trainRows.length === 0) throw new MlcycleError('DATA_INVALID', 'cannot fit the feature encoder: no training rows');
+  const task = resolveTaskFromColumns(opts.task, table, target, rule, trainRows);
+  const classes = classesFor(table, target, rule, task, trainRows);
+  const loaded = new Map(table.columns.map((c) => [c.name, c.values]));
+  const columns: MatrixColumn[] = [];
+  const featureNames: string[] = [];
+  const ignored: string[] = [];
+  for (const [name, r] of Object.entries(schema)) {
+    if (name === target) continue;
+    if (r.type === 'number') {
+      // Kept for serving (it names absurd values with them); the trainers scale for themselves.
+      const v = loaded.get(name);
+      let n = 0;
+      let mean = 0;
+      let m2 = 0;
+      if (v) {
+        for (let k = 0; k < trainRows.length; k++) {
+          const x = v[trainRows[k]!]!;
+          if (!Number.isFinite(x)) continue;
+          n++;
+          const delta = x - mean;
+          mean += delta / n;
+          m2 += delta * (x - mean);
+        }
+      }
+      const std = n > 1 ? Math.sqrt(m2 / n) : 0;
+      columns.push({ name, kind: 'number', mean, std: std > 0 && Number.isFinite(std) ? std : 1 });
+      featureNames.push(name);
+    } else if (r.type === 'boolean') {
+      columns.push({ name, kind: 'boolean' });
+      featureNames.push(name);
+    } else if (r.type === 'category') {
+      columns.push({ name, kind: 'category', values: [...r.values] });
+      for (const value of r.values) featureNames.push(`${name}=${value}`);
+    } else ignored.push(name);
   }
   if (featureNames.length === 0) {
     throw new MlcycleError('DATA_INVALID', 'data.schema declares no feature columns (number, boolean or category) besides the target');
   }
-  const ignored = table.columns.filter((c) => c.rule.type === 'string').map((c) => c.name);
-  const state: EncoderState = { format: 'mlcycle-encoder/v1', target: targetEncoding(target, targetRule, t), columns, featureNames, ignored };
-  const classes = t === 'regression' ? undefined : targetRule.type === 'category' ? [...targetRule.values] : ['0', '1'];
-  return { state, task: t, ...(classes ? { classes: targetRule.type === 'boolean' ? ['false', 'true'] : classes } : {}) };
+  return { format: 'mlcycle-row-matrix/v1', task, target: { column: target, kind: rule.type, ...(classes ? { classes } : {}) }, columns, featureNames, ignored };
 }
 
-/** Encodes the features of the rows `rows` of `table` (column-major, no missing values left). */
-export function encodeColumns(encoder: EncoderState, table: LoadedTable, rows: Uint32Array): FeatureMatrix {
-  const byName = new Map(table.columns.map((c) => [c.name, c.values]));
-  const out: Float64Array[] = [];
+/** For a category column: loaded value index (into the column's schema values) → position in `values`, -1 if absent. */
+function categoryRemap(col: LoadedColumn | undefined, values: readonly string[]): Int32Array {
+  const declared = col?.rule.type === 'category' ? col.rule.values : [];
+  const at = new Map(values.map((v, i) => [v, i]));
+  return Int32Array.from(declared, (v) => at.get(v) ?? -1);
+}
+
+/**
+ * Encodes the features of the rows `rows` of `table`, column-major: number → the value, boolean →
+ * 1/0, category → one-hot over the encoder's values (all NaN when missing, all 0 when the value is
+ * not one of them). NaN marks a missing value; a column absent from the data is all missing.
+ */
+export function encodeFeatureColumns(enc: RowMatrixEncoder, table: LoadedTable, rows: Uint32Array): FeatureMatrix {
+  const byName = new Map(table.columns.map((c) => [c.name, c]));
   const n = rows.length;
-  for (const col of encoder.columns) {
-    const v = byName.get(col.name);
-    switch (col.kind) {
-      case 'number': {
-        const a = new Float64Array(n);
-        if (v) {
-          for (let k = 0; k < n; k++) {
-            const x = v[rows[k]!]!;
-            a[k] = Number.isNaN(x) ? 0 : (x - col.mean) / col.std;
-          }
+  const out: Float64Array[] = [];
+  for (const col of enc.columns) {
+    const loaded = byName.get(col.name);
+    const v = loaded?.values;
+    if (col.kind === 'category') {
+      const hot = col.values.map(() => new Float64Array(n));
+      const remap = categoryRemap(loaded, col.values);
+      for (let k = 0; k < n; k++) {
+        const idx = v ? v[rows[k]!]! : Number.NaN;
+        if (Number.isNaN(idx)) {
+          for (const h of hot) h[k] = Number.NaN;
+          continue;
         }
-        out.push(a);
-        break;
+        const at = idx >= 0 && idx < remap.length ? remap[idx]! : -1;
+        if (at >= 0) hot[at]![k] = 1;
       }
-      case 'boolean': {
-        const a = new Float64Array(n);
-        for (let k = 0; k < n; k++) {
-          const x = v ? v[rows[k]!]! : Number.NaN;
-          a[k] = Number.isNaN(x) ? col.fill : x;
-        }
-        out.push(a);
-        break;
-      }
-      case 'category': {
-        const hot = col.values.map(() => new Float64Array(n));
-        if (v) {
-          for (let k = 0; k < n; k++) {
-            const idx = v[rows[k]!]!;
-            if (idx >= 0 && idx < hot.length) hot[idx]![k] = 1;
-          }
-        }
-        out.push(...hot);
-        break;
-      }
+      out.push(...hot);
+    } else {
+      const a = new Float64Array(n);
+      if (!v) a.fill(Number.NaN);
+      // A boolean column arrives as 1/0/NaN from the engine, the same numbers serving makes.
+      else for (let k = 0; k < n; k++) a[k] = v[rows[k]!]!;
+      out.push(a);
     }
   }
-  return { rows: n, featureNames: [...encoder.featureNames], columns: out };
+  return { rows: n, featureNames: [...enc.featureNames], columns: out };
 }
 
-/** Encodes the target of `rows`; a row whose target is not a valid label for the task is refused. */
-export function encodeTargetColumn(encoder: ColumnarEncoder, table: LoadedTable, rows: Uint32Array): EncodedTarget {
+/**
+ * The target of `rows`: regression → the value, classification → the class index into the
+ * encoder's classes. A row whose value is not a class of the encoder is refused with its snapshot
+ * row number (1-based, the file's data row), unless `skipUnknown` asks to leave such rows out.
+ */
+export function encodeTargetColumn(enc: RowMatrixEncoder, table: LoadedTable, rule: ColumnRule, rows: Uint32Array, opts: { skipUnknown?: boolean } = {}): EncodedTarget {
+  const { column, classes } = enc.target;
   const values = new Float64Array(rows.length);
-  const k = encoder.classes?.length ?? 0;
-  const name = encoder.state.target.column;
-  for (let i = 0; i < rows.length; i++) {
-    const y = table.target[rows[i]!]!;
-    const ok = encoder.task === 'regression' ? Number.isFinite(y) : Number.isInteger(y) && y >= 0 && y < Math.max(k, 2) && (encoder.task !== 'binary' || y <= 1);
-    if (!ok) {
-      throw new MlcycleError(
-        'DATA_INVALID',
-        `snapshot row ${table.rowIndex[rows[i]!]! + 1}: target "${name}" is ${encoder.task === 'regression' ? 'not a finite number' : `not one of ${JSON.stringify(encoder.classes ?? ['0', '1'])}`} (a ${encoder.task} target)`,
-      );
+  const index = new Map((classes ?? []).map((c, i) => [c, i]));
+  let kept = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const raw = table.target[rows[k]!]!;
+    let v: number | undefined;
+    if (enc.task === 'regression') v = Number.isFinite(raw) ? raw : undefined;
+    else {
+      const l = targetLabel(table, rule, raw);
+      v = l === undefined ? undefined : index.get(l);
     }
-    values[i] = y;
+    if (v === undefined) {
+      if (opts.skipUnknown) continue;
+      const expected = enc.task === 'regression' ? 'a number' : `one of ${(classes ?? []).map((c) => JSON.stringify(c)).join(', ')}`;
+      const label = targetLabel(table, rule, raw);
+      const has = label !== undefined ? `the value ${JSON.stringify(label)}` : rule.type === 'category' && raw < 0 ? 'a value data.schema does not declare' : 'no value';
+      throw new MlcycleError('DATA_INVALID', `data row ${table.rowIndex[rows[k]!]! + 1}: target "${column}" has ${has}; expected ${expected}`);
+    }
+    values[kept++] = v;
   }
-  return { task: encoder.task, values, ...(encoder.classes ? { classes: encoder.classes } : {}) };
+  return { task: enc.task, values: kept === rows.length ? values : values.slice(0, kept), ...(classes ? { classes: [...classes] } : {}) };
 }
 
-export function encodeSplit(encoder: ColumnarEncoder, table: LoadedTable, rows: Uint32Array): LabeledMatrix {
-  return { X: encodeColumns(encoder.state, table, rows), y: encodeTargetColumn(encoder, table, rows) };
+export function encodeSplit(enc: RowMatrixEncoder, table: LoadedTable, rule: ColumnRule, rows: Uint32Array): LabeledMatrix {
+  return { X: encodeFeatureColumns(enc, table, rows), y: encodeTargetColumn(enc, table, rule, rows) };
 }

@@ -22,8 +22,13 @@ export interface EvaluationReportInput {
   trainer?: string;
   metrics: Metrics;
   thresholds?: Partial<Record<MetricName, number>>;
-  rocCurve: readonly RocPoint[];
-  confusion: ConfusionMatrix;
+  /** Binary only (omitted for other tasks). */
+  rocCurve?: readonly RocPoint[];
+  confusion?: ConfusionMatrix;
+  /** Task-specific figures and tables (task-report.ts), already HTML. */
+  sections?: string;
+  /** Facts shown under the title: task, dataset version, split sizes, threshold. */
+  facts?: Readonly<Record<string, string>>;
   /** Training curve, one entry per epoch. */
   history: readonly EpochMetrics[];
   champion?: { version?: string | number; metrics: Metrics; comparison?: ChampionComparison };
@@ -233,6 +238,9 @@ export function renderEvaluationHtml(input: EvaluationReportInput): string {
   if (comparison) verdictLines.push(comparison.message);
   const verdict =
     verdictLines.length === 0 ? '' : `<div class="verdict ${ok ? 'ok' : 'bad'}">${verdictLines.map(esc).join('<br>')}</div>`;
+  const facts = input.facts
+    ? `<table class="metrics facts"><tbody>${Object.entries(input.facts).map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`
+    : '';
   const missList = misses.length === 0 ? '' : `<ul class="misses">${misses.map((m) => `<li class="fail">${esc(m.message)}</li>`).join('')}</ul>`;
 
   return `<!DOCTYPE html>
@@ -248,13 +256,15 @@ export function renderEvaluationHtml(input: EvaluationReportInput): string {
 <h1>${esc(title)}</h1>
 <p class="sub">${esc(sub)}</p>
 ${verdict}${missList}
+${facts}
 <h2>Metrics</h2>
 ${metricsTable(input)}
 <div class="plots">
-<figure><figcaption>ROC curve</figcaption>${rocSvg(input.rocCurve, input.metrics.auc)}</figure>
-<figure><figcaption>Confusion matrix</figcaption>${confusionSvg(input.confusion)}</figure>
+${input.rocCurve ? `<figure><figcaption>ROC curve</figcaption>${rocSvg(input.rocCurve, input.metrics.auc)}</figure>` : ''}
+${input.confusion ? `<figure><figcaption>Confusion matrix</figcaption>${confusionSvg(input.confusion)}</figure>` : ''}
 <figure><figcaption>Training curve</figcaption>${trainingCurveSvg(input.history)}</figure>
 </div>
+${input.sections ?? ''}
 </main>
 </body>
 </html>

@@ -4,6 +4,7 @@
  * positive when its probability is >= 0.5.
  */
 import { METRICS, type MetricName } from '../spec/pipeline-spec';
+import { computeTaskMetrics } from './task-metrics';
 
 export type { MetricName };
 export type Metrics = Partial<Record<MetricName, number>>;
@@ -12,7 +13,7 @@ export const DEFAULT_THRESHOLD = 0.5;
 const LOGLOSS_EPS = 1e-15;
 
 /** Metrics where a lower value is better; every other metric is higher-is-better. */
-const LOWER_IS_BETTER: ReadonlySet<MetricName> = new Set(['logloss']);
+const LOWER_IS_BETTER: ReadonlySet<MetricName> = new Set(['logloss', 'brier', 'rmse', 'mae', 'mape']);
 
 export function lowerIsBetter(metric: MetricName): boolean {
   return LOWER_IS_BETTER.has(metric);
@@ -170,38 +171,10 @@ export function rocCurve(yTrue: ArrayLike<number>, scores: ArrayLike<number>, op
   return thinned;
 }
 
-/** Computes the named metrics, in the order given. */
-export function computeMetrics(yTrue: ArrayLike<number>, proba: ArrayLike<number>, names: readonly MetricName[] = METRICS): Metrics {
+/** Binary metrics (see task-metrics.ts for every task), in the order given. */
+export function computeMetrics(yTrue: ArrayLike<number>, proba: ArrayLike<number>, names: readonly MetricName[] = METRICS, threshold = DEFAULT_THRESHOLD): Metrics {
   checkLengths(yTrue, proba);
-  let cm: ConfusionMatrix | undefined;
-  const confusion = (): ConfusionMatrix => (cm ??= confusionMatrix(yTrue, proba));
-  const out: Metrics = {};
-  for (const name of names) {
-    switch (name) {
-      case 'auc':
-        out.auc = auc(yTrue, proba);
-        break;
-      case 'logloss':
-        out.logloss = logloss(yTrue, proba);
-        break;
-      case 'accuracy': {
-        const m = confusion();
-        const total = m.tp + m.fp + m.tn + m.fn;
-        out.accuracy = total === 0 ? Number.NaN : (m.tp + m.tn) / total;
-        break;
-      }
-      case 'precision':
-        out.precision = precisionOf(confusion());
-        break;
-      case 'recall':
-        out.recall = recallOf(confusion());
-        break;
-      case 'f1':
-        out.f1 = f1Of(confusion());
-        break;
-    }
-  }
-  return out;
+  return computeTaskMetrics({ task: 'binary', y: yTrue, pred: proba, threshold }, names);
 }
 
 /** Short human form of a metric value: at most 4 decimals, no trailing zeros. */
@@ -219,7 +192,8 @@ export interface ThresholdMiss {
 }
 
 /**
- * Checks `evaluate.thresholds`: a minimum for every metric except logloss, which is a maximum.
+ * Checks `evaluate.thresholds`: a maximum for the lower-is-better metrics (logloss, brier, rmse,
+ * mae, mape), a minimum for every other.
  * Returns one entry per missed threshold (empty when all pass). A threshold on a metric that was
  * not computed, or came out NaN, is a miss.
  */

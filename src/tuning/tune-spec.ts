@@ -47,7 +47,14 @@ export const TUNE_STRATEGIES = ['grid', 'random', 'tpe', 'asha'] as const;
 export type TuneStrategyName = (typeof TUNE_STRATEGIES)[number];
 
 /** The same list as pipeline-spec's METRICS (a test keeps them equal; importing it here would pull Node's fs into workflow bundles). */
-export const TUNE_METRICS = ['auc', 'accuracy', 'f1', 'precision', 'recall', 'logloss'] as const satisfies readonly MetricName[];
+export const TUNE_METRICS = [
+  'auc', 'accuracy', 'f1', 'precision', 'recall', 'logloss',
+  'pr_auc', 'balanced_accuracy', 'brier',
+  'macro_f1', 'weighted_f1', 'auc_ovr',
+  'rmse', 'mae', 'r2', 'mape',
+] as const satisfies readonly MetricName[];
+/** Metrics where lower is better (the study's default direction minimizes them). */
+const TUNE_LOWER_IS_BETTER: readonly string[] = ['logloss', 'brier', 'rmse', 'mae', 'mape'];
 
 /** Values a `trainer` dimension may take: the built-in trainers and `command`. */
 const TRAINER_VALUES = ['logistic-regression', 'gradient-boosting', 'command'] as const satisfies readonly (
@@ -230,7 +237,7 @@ export const TuneSpecSchema = TuneSectionShape.superRefine((t, ctx) => {
 }).transform((t) => {
   const grid = t.strategy === 'grid' ? Object.entries(t.space).reduce((n, [name, dim]) => n * gridValues(dimensionSpec(name, dim)).length, 1) : 0;
   const trials = t.trials ?? (t.strategy === 'grid' ? grid : 20);
-  const direction = t.direction ?? (t.metric === 'logloss' ? 'minimize' : 'maximize');
+  const direction = t.direction ?? (TUNE_LOWER_IS_BETTER.includes(t.metric) ? 'minimize' : 'maximize');
   let asha: ResolvedAsha | undefined;
   if (t.strategy === 'asha' || t.asha) {
     const a = t.asha ?? { minResource: 1, reductionFactor: 3 };

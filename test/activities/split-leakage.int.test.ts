@@ -12,6 +12,7 @@ import { createActivities } from '../../activities';
 import { loadSnapshotSplits } from '../../activities/dataset-loader';
 import { parsePipelineSpec, type PipelineSpec } from '../../src/spec/pipeline-spec';
 import { createS3Client } from '../../src/storage/s3-client';
+import { workerPermissions } from '../../src/worker/worker-permissions';
 import { scaleSchema, writeScaleCsv } from '../helpers/scale-data';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 
@@ -29,7 +30,8 @@ describe('three-way split: no leakage into tuning and curves', () => {
   beforeAll(async () => {
     env = await startTestEnv({ workers: false });
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlcycle-leak-'));
-    acts = createActivities({ store: env.store, s3: createS3Client(env.s3), workDir: dir, queue: 'cpu', gpuDevices: [] });
+    // The CSVs live in the test's temporary folder: this worker's only data root.
+    acts = createActivities({ store: env.store, s3: createS3Client(env.s3), workDir: dir, queue: 'cpu', gpuDevices: [], permissions: workerPermissions({ dataRoot: [dir] }) });
     data = parsePipelineSpec({
       apiVersion: 'mlcycle/v1',
       name: 'leak',

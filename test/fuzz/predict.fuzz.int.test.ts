@@ -11,9 +11,8 @@ import { CHURN_SCHEMA, CHURN_TARGET, generateChurnDataset } from '../../src/demo
 import { createModelRegistry } from '../../src/registry/model-registry';
 import { readPredictionLogs } from '../../src/serving/prediction-log';
 import { createPredictionServer, type PredictionServer } from '../../src/serving/prediction-server';
-import { encode, fitEncoder } from '../../src/training/features';
-import { createModelArtifact, type ModelArtifact } from '../../src/training/model-artifact';
-import { runTraining } from '../../src/training/trainers';
+import type { ModelArtifact } from '../../src/training/model-artifact';
+import { trainArtifact } from '../helpers/train-artifact';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { registerModel, requestRows } from '../serving/fixtures';
 import { fuzzTarget } from './fuzz-support';
@@ -29,9 +28,7 @@ async function trainSmallUnitModel(): Promise<ModelArtifact> {
     monthly_charges: r.monthly_charges === null ? null : r.monthly_charges / 1e6,
     support_tickets: r.support_tickets === null ? null : r.support_tickets / 1e6,
   }));
-  const encoder = fitEncoder({ schema: CHURN_SCHEMA, target: CHURN_TARGET, rows });
-  const result = await runTraining({ trainer: 'logistic-regression', data: encode(encoder, rows), params: { epochs: 20, learningRate: 0.5 }, seed: 3, checkpointEvery: 1_000_000 });
-  return createModelArtifact(encoder, result.state);
+  return trainArtifact({ schema: CHURN_SCHEMA, target: CHURN_TARGET, rows, params: { epochs: 20 }, seed: 3 });
 }
 
 const MODEL = 'fuzz-predict';

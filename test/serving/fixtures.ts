@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { CHURN_SCHEMA, CHURN_TARGET, generateChurnDataset, type ChurnRow } from '../../src/demo/dataset-generator';
 import type { ModelRegistry } from '../../src/registry/model-registry';
 import type { ArtifactStore } from '../../src/storage/artifact-store';
-import { encode, fitEncoder } from '../../src/training/features';
-import { createModelArtifact, type ModelArtifact } from '../../src/training/model-artifact';
-import { runTraining, type RawParams, type TrainerName } from '../../src/training/trainers';
+import type { ModelArtifact } from '../../src/training/model-artifact';
+import type { RawParams, TrainerName } from '../../src/training/trainers';
+import { trainArtifact } from '../helpers/train-artifact';
 
 export interface TrainOptions {
   trainer?: TrainerName;
@@ -20,16 +20,7 @@ export interface TrainOptions {
 
 export async function trainChurnModel(opts: TrainOptions = {}): Promise<ModelArtifact> {
   const rows = generateChurnDataset({ rows: opts.rows ?? 1500, seed: opts.seed ?? 11 });
-  const encoder = fitEncoder({ schema: CHURN_SCHEMA, target: CHURN_TARGET, rows });
-  const data = encode(encoder, rows);
-  const result = await runTraining({
-    trainer: opts.trainer ?? 'logistic-regression',
-    data,
-    params: opts.params ?? { epochs: 20 },
-    seed: opts.seed ?? 11,
-    checkpointEvery: 1_000_000,
-  });
-  return createModelArtifact(encoder, result.state);
+  return trainArtifact({ schema: CHURN_SCHEMA, target: CHURN_TARGET, rows, trainer: opts.trainer ?? 'logistic-regression', params: opts.params ?? { epochs: 20 }, seed: opts.seed ?? 11 });
 }
 
 /** Stores the artifact and registers it as the next version of `name`; returns the version number. */

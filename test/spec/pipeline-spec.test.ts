@@ -30,12 +30,51 @@ describe('pipeline spec', () => {
     expect(resolvedSource).toBe(`file://${path.join(path.dirname(EXAMPLE), 'data', 'churn.csv')}`);
   });
 
+  it('takes train.task, train.classWeight and evaluate.threshold, and checks them against the task', async () => {
+    const doc = YAML.parse(await fs.readFile(EXAMPLE, 'utf8'));
+    const parse = (patch: (d: any) => void) => {
+      const d = structuredClone(doc);
+      patch(d);
+      return parsePipelineSpec(d);
+    };
+    const ok = parse((d) => {
+      d.train.task = 'binary';
+      d.train.classWeight = 'balanced';
+      d.evaluate.threshold = { optimize: 'f1' };
+      d.evaluate.metrics = ['pr_auc', 'balanced_accuracy', 'brier'];
+    });
+    expect(ok.train.task).toBe('binary');
+    expect(ok.train.classWeight).toBe('balanced');
+    expect(ok.evaluate.threshold).toEqual({ optimize: 'f1' });
+    expect(parse((d) => (d.evaluate.threshold = 'optimize: youden')).evaluate.threshold).toEqual({ optimize: 'youden' });
+    expect(parse((d) => (d.evaluate.threshold = 0.3)).evaluate.threshold).toBe(0.3);
+    expect(parse((d) => (d.train.classWeight = { yes: 3 })).train.classWeight).toEqual({ yes: 3 });
+    expect(errorOf(() => parse((d) => (d.evaluate.threshold = { optimize: 'accuracy' }))).message).toContain('evaluate.threshold');
+    expect(errorOf(() => parse((d) => (d.evaluate.threshold = 1.5))).message).toContain('evaluate.threshold');
+    expect(errorOf(() => parse((d) => (d.train.task = 'ranking'))).message).toContain('train.task');
+    // The example's target is a boolean: binary; regression metrics and thresholds are refused by path.
+    const wrong = errorOf(() => parse((d) => {
+      d.evaluate.metrics = ['auc', 'rmse'];
+      d.evaluate.thresholds = { r2: 0.5 };
+    })).message;
+    expect(wrong).toContain('evaluate.metrics.1: rmse is not a binary metric');
+    expect(wrong).toContain('evaluate.thresholds.r2: r2 is not a binary metric');
+    const reg = errorOf(() => parse((d) => {
+      d.train.task = 'regression';
+      d.evaluate.threshold = 0.4;
+      d.train.classWeight = 'balanced';
+      d.evaluate.thresholds = {};
+    })).message;
+    expect(reg).toContain('evaluate.threshold: a decision threshold applies to binary classification; this task is regression');
+    expect(reg).toContain('train.classWeight: class weights apply to classification');
+  });
+
   it('lists every bad field with its path in one error', async () => {
     const doc = YAML.parse(await fs.readFile(EXAMPLE, 'utf8'));
     doc.data.schema.tenure_months = { type: 'number', min: 5, max: 1 };
     doc.data.target = 'nope';
     doc.train.resources.queue = 'tpu';
-    doc.evaluate.metrics = ['auc', 'rmse'];
+    doc.evaluate.metrics = ['auc', 'rmsle'];
     doc.surprise = true;
     const err = errorOf(() => parsePipelineSpec(doc));
     expect(err.code).toBe('SPEC_INVALID');

@@ -104,8 +104,8 @@ describe('computeMetrics', () => {
     expect(m.auc).toBeCloseTo(0.875, 12);
     expect(m.f1).toBeCloseTo(0.8, 12); // tp 2, fp 1, fn 0
   });
-  it('computes all six by default', () => {
-    expect(Object.keys(computeMetrics([1, 0], [0.7, 0.2]))).toEqual(['auc', 'accuracy', 'f1', 'precision', 'recall', 'logloss']);
+  it('computes every binary metric by default', () => {
+    expect(Object.keys(computeMetrics([1, 0], [0.7, 0.2]))).toEqual(['auc', 'accuracy', 'f1', 'precision', 'recall', 'logloss', 'pr_auc', 'balanced_accuracy', 'brier']);
   });
 });
 

@@ -86,7 +86,7 @@ describe('tune spec', () => {
     ['grid over loguniform without steps', withSpace(EXAMPLE.space, { strategy: 'grid' }), 'tune.space.learningRate.steps: grid search over a continuous loguniform range needs steps: n'],
     ['steps < 1', withSpace({ lr: { loguniform: [0.01, 1], steps: 0 } }, { strategy: 'grid' }), 'tune.space.lr.steps: must be >= 1'],
     ['unknown strategy', { ...EXAMPLE, strategy: 'bayes' }, 'tune.strategy: expected one of grid, random, tpe, asha'],
-    ['unknown metric', { ...EXAMPLE, metric: 'rmse' }, 'tune.metric: expected one of auc, accuracy, f1, precision, recall, logloss'],
+    ['unknown metric', { ...EXAMPLE, metric: 'rmsle' }, 'tune.metric: expected one of auc, accuracy, f1, precision, recall, logloss, pr_auc, balanced_accuracy, brier, macro_f1, weighted_f1, auc_ovr, rmse, mae, r2, mape'],
     ['bad direction', { ...EXAMPLE, direction: 'up' }, 'tune.direction: expected maximize or minimize'],
     ['unknown trainer', withSpace({ trainer: { choice: ['logistic-regression', 'svm'] } }), 'tune.space.trainer.choice.1: unknown trainer "svm"'],
     ['unknown key', { ...EXAMPLE, budget: 3 }, 'tune: '],
