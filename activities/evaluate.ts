@@ -14,6 +14,9 @@ import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 import { isMlcycleError } from '../src/errors';
 import { createStepCache, stepCacheKey } from './step-cache';
+import { SCORED_FROM_TEXT, scoreCommandModel, type ScoredFrom } from './evaluate-command';
+import { resolveTask } from '../src/training/task-type';
+import type { TaskType } from '../src/training/feature-matrix';
 
 export interface EvaluateInput {
   name: string;
@@ -21,6 +24,8 @@ export interface EvaluateInput {
   data: PipelineSpec['data'];
   evaluate: PipelineSpec['evaluate'];
   trainer: string;
+  /** `train.task` of the spec (resolved with src/training/task-type.ts). */
+  task?: TaskType;
   model: Pick<TrainResult, 'modelUri' | 'historyUri' | 'reportedMetrics'>;
   codeVersion: string;
   cache: boolean;
@@ -62,10 +67,13 @@ export function createEvaluateActivities(deps: ActivityDeps) {
         let roc: ReturnType<typeof rocCurve> = [];
         let confusion = { tp: 0, fp: 0, tn: 0, fn: 0 } as ReturnType<typeof confusionMatrix>;
         let championMetrics: Metrics | undefined;
+        let scoredFrom: ScoredFrom | undefined;
         if (input.trainer === 'command') {
-          // A command trainer's model is opaque to mlcycle: it is judged on the metrics it reported.
-          metrics = onlyKnown(input.model.reportedMetrics ?? {});
-          championMetrics = champion ? onlyKnown(champion.metrics) : undefined;
+          // Scored by mlcycle from the trainer's model on the held-out rows; what it printed stays a training metric.
+          const task = resolveTask(input.data, { task: input.task });
+          const { test } = await loadSplitRows(deps, input.dataset, input.data, scratch);
+          ({ metrics, roc, confusion, scoredFrom } = await scoreCommandModel(deps, input.model.modelUri, input.data, task, test, input.evaluate.metrics));
+          championMetrics = champion ? await scoreChampion(deps, champion.modelUri, input.data, task, test, input.evaluate.metrics, onlyKnown(champion.metrics)) : undefined;
         } else {
           const { test } = await loadSplitRows(deps, input.dataset, input.data, scratch);
           const model = parseModelArtifact(await deps.store.getJson(input.model.modelUri));
@@ -95,7 +103,7 @@ export function createEvaluateActivities(deps: ActivityDeps) {
         }
         const html = renderEvaluationHtml({
           model: input.name,
-          trainer: input.trainer,
+          trainer: scoredFrom ? `${input.trainer} (${SCORED_FROM_TEXT[scoredFrom]})` : input.trainer,
           metrics,
           thresholds: input.evaluate.thresholds,
           rocCurve: roc,
@@ -109,7 +117,18 @@ export function createEvaluateActivities(deps: ActivityDeps) {
           passed: failures.length === 0,
           failures,
           ...(championResult ? { champion: championResult } : {}),
-          reportUri: (await deps.store.putJson({ format: 'mlcycle-evaluation/v1', metrics, failures, champion: championResult, roc, confusion })).uri,
+          ...(scoredFrom ? { scoredFrom } : {}),
+          reportUri: (
+            await deps.store.putJson({
+              format: 'mlcycle-evaluation/v1',
+              metrics,
+              failures,
+              champion: championResult,
+              roc,
+              confusion,
+              ...(scoredFrom ? { scoredFrom, scoredFromText: SCORED_FROM_TEXT[scoredFrom], trainingMetrics: input.model.reportedMetrics ?? {} } : {}),
+            })
+          ).uri,
           htmlUri: htmlRef.uri,
         };
         await cache.put('evaluate', key, output);
@@ -121,6 +140,26 @@ export function createEvaluateActivities(deps: ActivityDeps) {
       }
     },
   };
+}
+
+/**
+ * The champion on the same test rows when it is a command model mlcycle can score (same features
+ * and task); otherwise its registered metrics.
+ */
+async function scoreChampion(
+  deps: ActivityDeps,
+  modelUri: string,
+  data: PipelineSpec['data'],
+  task: TaskType,
+  test: Parameters<typeof scoreCommandModel>[4],
+  names: readonly MetricName[],
+  registered: Metrics,
+): Promise<Metrics> {
+  try {
+    return (await scoreCommandModel(deps, modelUri, data, task, test, names)).metrics;
+  } catch {
+    return registered;
+  }
 }
 
 /** No model or no alias holder yet means no champion; anything else (S3 down) is a real error. */

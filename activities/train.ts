@@ -14,6 +14,8 @@ import { downloadFolder, uploadFolder } from './folder-artifacts';
 import { GpuPool } from './gpu-pool';
 import { asActivityFailure } from './failures';
 import { createStepCache, stepCacheKey } from './step-cache';
+import { writeTrainerData } from './command-data';
+import { resolveTask } from '../src/training/task-type';
 import { waitForStore } from './store-wait';
 
 export interface TrainInput {
@@ -146,8 +148,7 @@ async function trainWithCommand(
   previous: TrainHeartbeat | undefined,
   gpus: GpuPool,
 ): Promise<TrainOutput> {
-  const dataFile = path.join(scratch, `dataset.${input.dataset.format}`);
-  await deps.store.getToFile(input.dataset, dataFile);
+  const dataEnv = await writeTrainerData(deps, input.dataset, input.data, resolveTask(input.data, input.train), path.join(scratch, 'data'));
   const outputDir = path.join(scratch, 'output');
   const checkpointDir = path.join(scratch, 'checkpoints');
   let resumeDir: string | undefined;
@@ -165,7 +166,8 @@ async function trainWithCommand(
       command: input.train.command ?? [],
       cwd: input.specDir,
       env: {
-        MLCYCLE_DATA_FILE: dataFile,
+        ...dataEnv,
+        ...(resumeDir ? { MLCYCLE_RESUME_EPOCH: String(resumedFrom) } : {}),
         MLCYCLE_DATA_FORMAT: input.dataset.format,
         MLCYCLE_TARGET: input.data.target,
         MLCYCLE_SPLIT_TEST: String(input.data.split.test),

@@ -81,6 +81,8 @@ export interface EvaluateResult extends StepOutcome {
   champion?: { version: number; metrics: Record<string, number>; better: boolean; message: string };
   reportUri: string;
   htmlUri: string;
+  /** Command trainers: how the held-out rows were scored (from the ONNX model, or the trainer's predictions). */
+  scoredFrom?: 'onnx' | 'trainer-predictions';
 }
 
 export interface RegisterResult extends StepOutcome {

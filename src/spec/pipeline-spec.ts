@@ -74,6 +74,8 @@ export const BUILTIN_TRAINERS = ['logistic-regression', 'gradient-boosting'] as 
 const TrainSection = z
   .object({
     trainer: z.enum([...BUILTIN_TRAINERS, 'command']),
+    /** What the target is trained as; see src/training/task-type.ts for the default. */
+    task: z.enum(['binary', 'multiclass', 'regression']).optional(),
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}),
     resources: z
       .object({ queue: z.enum(['cpu', 'gpu']).default('cpu') })
@@ -92,7 +94,7 @@ const TrainSection = z
     path: ['command'],
   });
 
-export const METRICS = ['auc', 'accuracy', 'f1', 'precision', 'recall', 'logloss'] as const;
+export const METRICS = ['auc', 'accuracy', 'f1', 'precision', 'recall', 'logloss', 'rmse', 'mae', 'r2', 'mape'] as const;
 export type MetricName = (typeof METRICS)[number];
 
 const EvaluateSection = z

@@ -12,7 +12,7 @@ export const DEFAULT_THRESHOLD = 0.5;
 const LOGLOSS_EPS = 1e-15;
 
 /** Metrics where a lower value is better; every other metric is higher-is-better. */
-const LOWER_IS_BETTER: ReadonlySet<MetricName> = new Set(['logloss']);
+const LOWER_IS_BETTER: ReadonlySet<MetricName> = new Set(['logloss', 'rmse', 'mae', 'mape']);
 
 export function lowerIsBetter(metric: MetricName): boolean {
   return LOWER_IS_BETTER.has(metric);
@@ -219,7 +219,8 @@ export interface ThresholdMiss {
 }
 
 /**
- * Checks `evaluate.thresholds`: a minimum for every metric except logloss, which is a maximum.
+ * Checks `evaluate.thresholds`: a minimum for every metric except the errors (logloss, rmse, mae,
+ * mape), which are maxima.
  * Returns one entry per missed threshold (empty when all pass). A threshold on a metric that was
  * not computed, or came out NaN, is a miss.
  */

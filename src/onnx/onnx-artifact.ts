@@ -1,0 +1,61 @@
+/**
+ * A command trainer's model as stored: the folder index of its output folder (activities/
+ * folder-artifacts.ts) holding model.onnx and mlcycle-model.json, or trainer-written predictions.
+ */
+import { z } from 'zod';
+import { MlcycleError } from '../errors';
+import type { ArtifactRef, ArtifactStore } from '../storage/artifact-store';
+import type { TaskType } from '../training/feature-matrix';
+import { ONNX_META_FILE, ONNX_MODEL_FILE, OnnxModel, type OnnxFeature } from './onnx-model';
+
+export const PREDICTIONS_FILE = 'predictions.json';
+
+const FolderIndex = z.object({ format: z.literal('mlcycle-folder/v1'), files: z.record(z.string(), z.object({ uri: z.string() }).loose()) });
+
+/** The files of a stored output folder, or undefined when `uri` is not a folder index (a built-in model). */
+export async function readOutputFolder(store: ArtifactStore, uri: string): Promise<Record<string, ArtifactRef> | undefined> {
+  const doc = await store.getJson<unknown>(uri);
+  const r = FolderIndex.safeParse(doc);
+  return r.success ? (r.data.files as unknown as Record<string, ArtifactRef>) : undefined;
+}
+
+export function hasOnnxModel(files: Record<string, ArtifactRef>): boolean {
+  return files[ONNX_MODEL_FILE] !== undefined;
+}
+
+/** Loads the ONNX model of an output folder, checked against the spec's features and task. */
+export async function loadOnnxFromFolder(
+  store: ArtifactStore,
+  files: Record<string, ArtifactRef>,
+  features: readonly OnnxFeature[],
+  task: TaskType,
+): Promise<OnnxModel> {
+  const model = files[ONNX_MODEL_FILE];
+  const meta = files[ONNX_META_FILE];
+  if (!model) throw new MlcycleError('ARTIFACT_INTEGRITY', `the trainer's output folder has no ${ONNX_MODEL_FILE}`);
+  if (!meta) throw new MlcycleError('ARTIFACT_INTEGRITY', `the trainer's output folder has ${ONNX_MODEL_FILE} but no ${ONNX_META_FILE} (python/mlcycle_trainer writes both)`);
+  const bytes = await store.getBytes(model);
+  return OnnxModel.load(new Uint8Array(bytes), await store.getJson(meta), features, task);
+}
+
+const Predictions = z
+  .object({ format: z.literal('mlcycle-predictions/v1'), task: z.enum(['binary', 'multiclass', 'regression']), predictions: z.array(z.union([z.number(), z.array(z.number())])) })
+  .loose();
+
+/** Trainer-written predictions for the test rows (ctx.predict_test), checked against the row count. */
+export async function readTrainerPredictions(store: ArtifactStore, files: Record<string, ArtifactRef>, task: TaskType, rows: number): Promise<number[] | number[][] | undefined> {
+  const ref = files[PREDICTIONS_FILE];
+  if (!ref) return undefined;
+  const r = Predictions.safeParse(await store.getJson(ref));
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    throw new MlcycleError('ARTIFACT_INTEGRITY', `${PREDICTIONS_FILE} is invalid:\n${lines.join('\n')}`);
+  }
+  if (r.data.task !== task) throw new MlcycleError('ARTIFACT_INTEGRITY', `${PREDICTIONS_FILE} holds ${r.data.task} predictions, but the spec trains ${task}`);
+  if (r.data.predictions.length !== rows) {
+    throw new MlcycleError('ARTIFACT_INTEGRITY', `${PREDICTIONS_FILE} holds ${r.data.predictions.length} predictions for ${rows} test rows`);
+  }
+  const bad = r.data.predictions.findIndex((p) => (Array.isArray(p) ? p.some((x) => !Number.isFinite(x)) : !Number.isFinite(p)));
+  if (bad >= 0) throw new MlcycleError('ARTIFACT_INTEGRITY', `${PREDICTIONS_FILE}: prediction ${bad} is not a finite number`);
+  return r.data.predictions as number[] | number[][];
+}
