@@ -110,3 +110,12 @@ export async function writeTrainerData(
   await fs.writeFile(files.MLCYCLE_SCHEMA_FILE, `${JSON.stringify(description, null, 2)}\n`);
   return { ...files, MLCYCLE_TASK: task, MLCYCLE_DATA_FILE: localPath };
 }
+
+/** Written by mlcycle (not the trainer) into the uploaded output folder: what serving validates requests against. */
+export const SERVING_FILE = 'mlcycle-serving.json';
+
+export async function writeServingDescription(outputDir: string, data: PipelineSpec['data'], task: TaskType): Promise<void> {
+  const description = describeTrainerData(data, task, { train: 0, validation: 0, test: 0 });
+  const { rows: _rows, format: _format, ...rest } = description;
+  await fs.writeFile(path.join(outputDir, SERVING_FILE), `${JSON.stringify({ format: 'mlcycle-serving/v1', ...rest }, null, 2)}\n`);
+}

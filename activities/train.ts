@@ -14,7 +14,7 @@ import { downloadFolder, uploadFolder } from './folder-artifacts';
 import { GpuPool } from './gpu-pool';
 import { asActivityFailure } from './failures';
 import { createStepCache, stepCacheKey } from './step-cache';
-import { writeTrainerData } from './command-data';
+import { writeServingDescription, writeTrainerData } from './command-data';
 import { resolveTask } from '../src/training/task-type';
 import { waitForStore } from './store-wait';
 
@@ -148,7 +148,8 @@ async function trainWithCommand(
   previous: TrainHeartbeat | undefined,
   gpus: GpuPool,
 ): Promise<TrainOutput> {
-  const dataEnv = await writeTrainerData(deps, input.dataset, input.data, resolveTask(input.data, input.train), path.join(scratch, 'data'));
+  const task = resolveTask(input.data, input.train);
+  const dataEnv = await writeTrainerData(deps, input.dataset, input.data, task, path.join(scratch, 'data'));
   const outputDir = path.join(scratch, 'output');
   const checkpointDir = path.join(scratch, 'checkpoints');
   let resumeDir: string | undefined;
@@ -190,6 +191,7 @@ async function trainWithCommand(
         ctx.heartbeat(beat);
       },
     });
+    await writeServingDescription(outputDir, input.data, task);
     const outputs = await uploadFolder(deps.store, outputDir);
     const historyRef = await deps.store.putJson(history);
     return {

@@ -59,3 +59,32 @@ export async function readTrainerPredictions(store: ArtifactStore, files: Record
   if (bad >= 0) throw new MlcycleError('ARTIFACT_INTEGRITY', `${PREDICTIONS_FILE}: prediction ${bad} is not a finite number`);
   return r.data.predictions as number[] | number[][];
 }
+
+export const SERVING_FILE = 'mlcycle-serving.json';
+
+/** What mlcycle itself wrote beside a command trainer's model (activities/command-data.ts): the spec's features and task. */
+const ServingDescription = z.object({
+  format: z.literal('mlcycle-serving/v1'),
+  task: z.enum(['binary', 'multiclass', 'regression']),
+  target: z.object({ name: z.string() }).loose(),
+  features: z.array(
+    z.object({ name: z.string().min(1), type: z.enum(['number', 'boolean', 'category']), values: z.array(z.string()).optional() }).strict(),
+  ),
+  classes: z.array(z.string()).optional(),
+});
+export type ServingDescription = z.infer<typeof ServingDescription>;
+
+/**
+ * The ONNX model of a registered command-trainer version with the features to validate requests
+ * against; undefined when `modelUri` is not an output folder with model.onnx (a built-in model).
+ */
+export async function loadServableOnnx(store: ArtifactStore, modelUri: string): Promise<{ model: OnnxModel; description: ServingDescription } | undefined> {
+  const files = await readOutputFolder(store, modelUri);
+  if (!files || !hasOnnxModel(files)) return undefined;
+  const ref = files[SERVING_FILE];
+  if (!ref) throw new MlcycleError('ARTIFACT_INTEGRITY', `${modelUri}: the model folder has no ${SERVING_FILE}`);
+  const parsed = ServingDescription.safeParse(await store.getJson(ref));
+  if (!parsed.success) throw new MlcycleError('ARTIFACT_INTEGRITY', `${SERVING_FILE} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const description = parsed.data;
+  return { model: await loadOnnxFromFolder(store, files, description.features, description.task), description };
+}

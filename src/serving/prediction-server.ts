@@ -3,6 +3,7 @@
  *
  *   POST /predict   {"rows": [{col: value, …}, …]}  (1..maxRows rows)
  *                   → 200 {model, version, predictions: [{probability, label}]}  (label: probability >= 0.5)
+ *                     (a regression ONNX model answers predictions: [{value}]; ONNX models: see src/onnx)
  *                   → 400 {error, issues: [{path: "rows.3.tenure_months", message}]}
  *                   → 503 {error} while no model is loaded yet
  *   GET  /healthz   → 200 {status: "ok", model, alias, stable, canary} once a model is loaded, 503 before
@@ -56,6 +57,8 @@ import type { ArtifactStore } from '../storage/artifact-store';
 import type { EncoderState, Row } from '../training/features';
 import { parseModelArtifact, predict, type ModelArtifact } from '../training/model-artifact';
 import { readDeploymentRecord } from './deployment-record';
+import { loadServableOnnx, type ServingDescription } from '../onnx/onnx-artifact';
+import type { OnnxModel } from '../onnx/onnx-model';
 import { createPredictionLogger, type PredictionLogEntry } from './prediction-log';
 
 export interface PredictionServerOptions {
@@ -99,7 +102,8 @@ export interface PredictionServer {
 export interface PredictResponse {
   model: string;
   version: number;
-  predictions: Array<{ probability: number; label: boolean }>;
+  /** Binary: probability and label; regression (ONNX models): the value. */
+  predictions: Array<{ probability: number; label: boolean } | { value: number }>;
 }
 
 interface Issue {
@@ -110,7 +114,10 @@ interface Issue {
 interface LoadedModel {
   version: number;
   modelUri: string;
-  artifact: ModelArtifact;
+  /** A built-in model, or… */
+  artifact?: ModelArtifact;
+  /** …a command trainer's ONNX model (src/onnx). */
+  onnx?: { model: OnnxModel; description: ServingDescription };
   body: z.ZodType<{ rows: Row[] }>;
 }
 
@@ -208,6 +215,23 @@ function unscorableIssues(artifact: ModelArtifact, rows: readonly Row[], probabi
     if (extreme.length === 0) all.push({ path: `rows.${i}`, message: 'the model cannot score this row (its probability is not a number)' });
   });
   return { issues: all.slice(0, MAX_ISSUES), total: all.length };
+}
+
+/** ONNX models: rows the model scored as NaN (no encoder statistics to name a column by). */
+function nanIssues(scores: readonly number[]): { issues: Issue[]; total: number } {
+  const all: Issue[] = [];
+  scores.forEach((p, i) => {
+    if (!Number.isFinite(p)) all.push({ path: `rows.${i}`, message: 'the model cannot score this row (its prediction is not a number)' });
+  });
+  return { issues: all.slice(0, MAX_ISSUES), total: all.length };
+}
+
+/** The request columns of an ONNX model: the spec's features, validated exactly as for built-in models. */
+function requestColumns(features: ServingDescription['features']): EncoderState {
+  const columns = features.map((f): EncoderState['columns'][number] =>
+    f.type === 'category' ? { name: f.name, kind: 'category', values: f.values ?? [] } : f.type === 'number' ? { name: f.name, kind: 'number', mean: 0, std: 1 } : { name: f.name, kind: 'boolean', fill: 0 },
+  );
+  return { format: 'mlcycle-encoder/v1', target: { column: '', kind: 'number' }, columns, featureNames: features.map((f) => f.name), ignored: [] };
 }
 
 function describeRouting(r: Routing | undefined): string {
@@ -309,6 +333,11 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
     for (const m of [routing?.stable, routing?.canary?.model]) if (m?.version === version) return m;
     const record = known ?? (await registry.getVersion(model, version));
     if (!record) throw new MlcycleError('NOT_FOUND', `model "${model}" has no version ${version}`);
+    const onnx = await loadServableOnnx(store, record.modelUri);
+    if (onnx) {
+      if (onnx.description.task === 'multiclass') throw new MlcycleError('ARTIFACT_INTEGRITY', 'serving multiclass ONNX models is not supported yet');
+      return { version, modelUri: record.modelUri, onnx, body: buildRequestSchema(requestColumns(onnx.description.features), maxRows) };
+    }
     const artifact = parseModelArtifact(await store.getJson(record.modelUri));
     return { version, modelUri: record.modelUri, artifact, body: buildRequestSchema(artifact.encoder, maxRows) };
   }
@@ -396,7 +425,7 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
           version: { type: 'integer' },
           predictions: {
             type: 'array',
-            items: { type: 'object', properties: { probability: { type: 'number' }, label: { type: 'boolean' } } },
+            items: { type: 'object', properties: { probability: { type: 'number' }, label: { type: 'boolean' }, value: { type: 'number' } } },
           },
         },
       },
@@ -428,13 +457,13 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
     const rows = parsed.data.rows;
     let probabilities: number[];
     try {
-      probabilities = predict(served.artifact, rows);
+      probabilities = served.onnx ? Array.from((await served.onnx.model.score(rows)).values as Float64Array) : predict(served.artifact!, rows);
     } catch (err) {
       countAnswer(version, 500, started);
       problem(`model "${model}" v${version}: prediction failed: ${errorText(err)}`);
       return reply.code(500).send({ error: `prediction failed: ${errorText(err)}` });
     }
-    const unscorable = unscorableIssues(served.artifact, rows, probabilities);
+    const unscorable = served.artifact ? unscorableIssues(served.artifact, rows, probabilities) : nanIssues(probabilities);
     if (unscorable.total > 0) {
       countAnswer(version, 400, started);
       const { issues, total } = unscorable;
@@ -444,7 +473,8 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
         ...(total > issues.length ? { issuesOmitted: total - issues.length } : {}),
       });
     }
-    const predictions = probabilities.map((p) => ({ probability: p, label: p >= 0.5 }));
+    const predictions =
+      served.onnx?.description.task === 'regression' ? probabilities.map((value) => ({ value })) : probabilities.map((p) => ({ probability: p, label: p >= 0.5 }));
     try {
       const ts = new Date().toISOString();
       const entries: PredictionLogEntry[] = rows.map((inputs, i) => ({
