@@ -44,6 +44,19 @@ describe('OnnxModel', () => {
     await model.release();
   });
 
+  it('concurrent small calls (coalesced into shared runs) each get exactly their own rows', async () => {
+    const file = new Uint8Array(await fs.readFile(path.join(__dirname, '../fixtures/onnx/sigmoid-sum.onnx')));
+    const model = await OnnxModel.load(file, { ...meta, output: 'probabilities' }, [{ name: 'a', type: 'number' }, { name: 'c', type: 'number' }], 'binary');
+    const calls = Array.from({ length: 20 }, (_, i) => Array.from({ length: (i % 3) + 1 }, (_, k) => ({ a: i, c: -k })));
+    const together = await Promise.all(calls.map((rows) => model.score(rows)));
+    for (const [i, rows] of calls.entries()) {
+      const alone = await model.score(rows);
+      expect(Array.from(together[i]!.values as Float64Array)).toEqual(Array.from(alone.values as Float64Array));
+      expect(together[i]!.values).toHaveLength(rows.length);
+    }
+    await model.release();
+  });
+
   it('refuses a model saved for another task, or naming an output it lacks', async () => {
     await expect(OnnxModel.load(await bytes(), { ...meta, task: 'regression' }, [{ name: 'x', type: 'number' }], 'binary')).rejects.toThrow(
       /saved for task regression, but the spec trains binary/,
