@@ -128,7 +128,9 @@ export class OnnxModel {
     }
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', ...options });
+      // One thread, no spinning pool: requests are small and coalesced, and a worker or server
+      // shares its cores with everything else (spinning intra-op threads collapse under contention).
+      session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', ...options });
     } catch (err) {
       throw new MlcycleError('ARTIFACT_INTEGRITY', `cannot load ${ONNX_MODEL_FILE}: ${(err as Error).message}`, { cause: err });
     }

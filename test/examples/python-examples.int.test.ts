@@ -9,7 +9,9 @@ import { scoreCommandModel } from '../../activities/evaluate-command';
 import { waitForRun } from '../../src/client/wait-for-run';
 import { createModelRegistry } from '../../src/registry/model-registry';
 import { createPredictionServer, type PredictionServer } from '../../src/serving/prediction-server';
-import { loadPipelineSpec, type PipelineSpec } from '../../src/spec/pipeline-spec';
+import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../../src/spec/pipeline-spec';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createMonitorActivities, type DriftCheckResult } from '../../activities/monitor';
 import { resolveTask } from '../../src/training/task-type';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { until } from '../helpers/until';
@@ -82,7 +84,7 @@ describe('Python trainer examples', () => {
     fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows }) });
 
   it('scikit-learn pipeline: independent evaluation, registered, deployed, served as ONNX', async () => {
-    const { specPath } = await example('sklearn-churn');
+    const { dir, specPath } = await example('sklearn-churn');
     const status = await runApproved(specPath);
     expect(status.error).toBeUndefined();
     expect(status.status).toBe('completed');
@@ -115,6 +117,24 @@ describe('Python trainer examples', () => {
     const missing = await predict(url, [{ ...row, plan: undefined }]);
     expect(missing.status).toBe(400);
     expect(((await missing.json()) as { issues: Array<{ path: string }> }).issues[0]!.path).toBe('rows.0.plan');
+
+    // Drift monitoring works on the ONNX model as on built-in ones: current data with every
+    // customer at 70 months of tenure drifts on that column and shifts the predictions.
+    const csv = (await fs.readFile(path.join(dir, 'data', 'churn.csv'), 'utf8')).trim().split('\n');
+    const col = csv[0]!.split(',').indexOf('tenure_months');
+    const drifted = [csv[0], ...csv.slice(1).map((l) => l.split(',').map((v, i) => (i === col ? '70' : v)).join(','))].join('\n');
+    await fs.writeFile(path.join(dir, 'drifted.csv'), `${drifted}\n`);
+    const monitored = parsePipelineSpec({ ...YAML.parse(await fs.readFile(specPath, 'utf8')), monitor: { source: `file://${path.join(dir, 'drifted.csv')}`, drift: { minSamples: 50 } } });
+    const deps = { store: env.store, workDir: dir, queue: 'cpu', gpuDevices: [] } as unknown as ActivityDeps;
+    const drift: DriftCheckResult = await new MockActivityEnvironment().run(createMonitorActivities(deps).checkDrift, {
+      model: 'sklearn-churn',
+      monitor: monitored.monitor!,
+      data: monitored.data,
+      checkId: 'onnx-drift',
+      nowIso: new Date().toISOString(),
+    });
+    expect(drift).toMatchObject({ verdict: 'drift', version: 1 });
+    expect(drift.drifted).toContain('tenure_months');
   });
 
   it('a trainer lying in its printed auc does not change the verdict', async () => {
