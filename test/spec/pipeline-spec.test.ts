@@ -35,7 +35,7 @@ describe('pipeline spec', () => {
     doc.data.schema.tenure_months = { type: 'number', min: 5, max: 1 };
     doc.data.target = 'nope';
     doc.train.resources.queue = 'tpu';
-    doc.evaluate.metrics = ['auc', 'rmse'];
+    doc.evaluate.metrics = ['auc', 'gini'];
     doc.surprise = true;
     const err = errorOf(() => parsePipelineSpec(doc));
     expect(err.code).toBe('SPEC_INVALID');
