@@ -69,7 +69,7 @@ export interface TrainResult extends StepOutcome {
   /** Epoch of the checkpoint this attempt resumed from (0 = from scratch). */
   resumedFrom: number;
   finalLoss?: number;
-  /** Metrics a `command` trainer reported itself (it is evaluated on these). */
+  /** Metrics a `command` trainer printed: training metrics, kept in the evaluation report, never gated on. */
   reportedMetrics?: Record<string, number>;
 }
 
