@@ -148,62 +148,73 @@ async function trainWithCommand(
   previous: TrainHeartbeat | undefined,
   gpus: GpuPool,
 ): Promise<TrainOutput> {
-  const task = resolveTask(input.data, input.train);
-  const dataEnv = await writeTrainerData(deps, input.dataset, input.data, task, path.join(scratch, 'data'));
-  const outputDir = path.join(scratch, 'output');
-  const checkpointDir = path.join(scratch, 'checkpoints');
-  let resumeDir: string | undefined;
   const resumedFrom = previous?.checkpointEpoch ?? 0;
-  if (previous?.checkpointUri) {
-    resumeDir = path.join(scratch, 'resume');
-    await downloadFolder(deps.store, previous.checkpointUri, resumeDir);
-    recordTrainingResume(input.train.trainer, resumedFrom, previous.checkpointUri);
-  }
   let beat: TrainHeartbeat = { done: resumedFrom, total: 0, resumedFrom, ...(previous?.checkpointUri ? { checkpointUri: previous.checkpointUri, checkpointEpoch: resumedFrom } : {}) };
-  const history: Array<{ epoch: number; loss: number }> = [];
-  const device = deps.queue === 'gpu' ? gpus.acquire() : undefined;
+  // The program may be silent for long (data preparation, importing torch, a long first epoch):
+  // heartbeat the latest details on a timer so only a dead worker misses the heartbeat timeout.
+  const keepAlive = setInterval(() => ctx.heartbeat(beat), 5_000);
   try {
-    const result = await runCommandTrainer({
-      command: input.train.command ?? [],
-      cwd: input.specDir,
-      env: {
-        ...dataEnv,
-        ...(resumeDir ? { MLCYCLE_RESUME_EPOCH: String(resumedFrom) } : {}),
-        MLCYCLE_DATA_FORMAT: input.dataset.format,
-        MLCYCLE_TARGET: input.data.target,
-        MLCYCLE_SPLIT_TEST: String(input.data.split.test),
-        MLCYCLE_SPLIT_SEED: String(input.data.split.seed),
-      },
-      params: input.train.params,
-      outputDir,
-      checkpointDir,
-      resumeFrom: resumeDir,
-      gpuDevice: device,
-      signal: ctx.cancellationSignal,
-      onMetric: (m) => {
-        if (m.name === 'loss' && m.epoch !== undefined) history.push({ epoch: m.epoch, loss: m.value });
-        beat = { ...beat, done: m.epoch ?? beat.done, total: m.total ?? beat.total, ...(m.name === 'loss' ? { loss: m.value } : {}) };
-        ctx.heartbeat(beat);
-      },
-      onCheckpoint: async (cp) => {
-        const uploaded = await uploadFolder(deps.store, cp.dir);
-        beat = { ...beat, checkpointUri: uploaded.uri, checkpointEpoch: cp.epoch };
-        ctx.heartbeat(beat);
-      },
-    });
-    await writeServingDescription(outputDir, input.data, task);
-    const outputs = await uploadFolder(deps.store, outputDir);
-    const historyRef = await deps.store.putJson(history);
-    return {
-      modelUri: outputs.uri,
-      historyUri: historyRef.uri,
-      outputs: outputs.files,
-      epochs: result.lastEpoch,
-      resumedFrom,
-      reportedMetrics: result.metrics,
-      ...(history.length ? { finalLoss: history[history.length - 1]?.loss } : {}),
-    };
+    return await runCommandStep();
   } finally {
-    gpus.release(device);
+    clearInterval(keepAlive);
+  }
+
+  async function runCommandStep(): Promise<TrainOutput> {
+    const task = resolveTask(input.data, input.train);
+    const dataEnv = await writeTrainerData(deps, input.dataset, input.data, task, path.join(scratch, 'data'));
+    const outputDir = path.join(scratch, 'output');
+    const checkpointDir = path.join(scratch, 'checkpoints');
+    let resumeDir: string | undefined;
+    if (previous?.checkpointUri) {
+      resumeDir = path.join(scratch, 'resume');
+      await downloadFolder(deps.store, previous.checkpointUri, resumeDir);
+      recordTrainingResume(input.train.trainer, resumedFrom, previous.checkpointUri);
+    }
+    const history: Array<{ epoch: number; loss: number }> = [];
+    const device = deps.queue === 'gpu' ? gpus.acquire() : undefined;
+    try {
+      const result = await runCommandTrainer({
+        command: input.train.command ?? [],
+        cwd: input.specDir,
+        env: {
+          ...dataEnv,
+          ...(resumeDir ? { MLCYCLE_RESUME_EPOCH: String(resumedFrom) } : {}),
+          MLCYCLE_DATA_FORMAT: input.dataset.format,
+          MLCYCLE_TARGET: input.data.target,
+          MLCYCLE_SPLIT_TEST: String(input.data.split.test),
+          MLCYCLE_SPLIT_SEED: String(input.data.split.seed),
+        },
+        params: input.train.params,
+        outputDir,
+        checkpointDir,
+        resumeFrom: resumeDir,
+        gpuDevice: device,
+        signal: ctx.cancellationSignal,
+        onMetric: (m) => {
+          if (m.name === 'loss' && m.epoch !== undefined) history.push({ epoch: m.epoch, loss: m.value });
+          beat = { ...beat, done: m.epoch ?? beat.done, total: m.total ?? beat.total, ...(m.name === 'loss' ? { loss: m.value } : {}) };
+          ctx.heartbeat(beat);
+        },
+        onCheckpoint: async (cp) => {
+          const uploaded = await uploadFolder(deps.store, cp.dir);
+          beat = { ...beat, checkpointUri: uploaded.uri, checkpointEpoch: cp.epoch };
+          ctx.heartbeat(beat);
+        },
+      });
+      await writeServingDescription(outputDir, input.data, task);
+      const outputs = await uploadFolder(deps.store, outputDir);
+      const historyRef = await deps.store.putJson(history);
+      return {
+        modelUri: outputs.uri,
+        historyUri: historyRef.uri,
+        outputs: outputs.files,
+        epochs: result.lastEpoch,
+        resumedFrom,
+        reportedMetrics: result.metrics,
+        ...(history.length ? { finalLoss: history[history.length - 1]?.loss } : {}),
+      };
+    } finally {
+      gpus.release(device);
+    }
   }
 }
