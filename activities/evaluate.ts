@@ -17,6 +17,10 @@ import { asActivityFailure } from './failures';
 import { startPulse } from './heartbeat';
 import { isMlcycleError } from '../src/errors';
 import { createStepCache, stepCacheKey } from './step-cache';
+import { SCORED_FROM_TEXT, scoreCommandModel, type ScoredFrom } from './evaluate-command';
+import { resolveTaskFromColumns } from '../src/training/columnar-encoder';
+import { tableRows } from '../src/data/columnar-load';
+import type { TaskType } from '../src/training/feature-matrix';
 
 export interface EvaluateInput {
   name: string;
@@ -24,6 +28,8 @@ export interface EvaluateInput {
   data: PipelineSpec['data'];
   evaluate: PipelineSpec['evaluate'];
   trainer: string;
+  /** `train.task` of the spec (else resolved from the training rows, as train does). */
+  task?: TaskType;
   model: Pick<TrainResult, 'modelUri' | 'historyUri' | 'reportedMetrics' | 'splitSizes' | 'task' | 'stopReason'>;
   codeVersion: string;
   cache: boolean;
@@ -71,11 +77,23 @@ export function createEvaluateActivities(deps: ActivityDeps) {
         let threshold: number | undefined;
         let names: MetricName[] = input.evaluate.metrics ?? [];
         const failures: string[] = [];
+        let scoredFrom: ScoredFrom | undefined;
         if (input.trainer === 'command') {
-          // A command trainer's model is opaque to mlcycle: it is judged on the metrics it reported.
-          metrics = onlyKnown(input.model.reportedMetrics ?? {});
-          championMetrics = champion ? onlyKnown(champion.metrics) : undefined;
-          if (names.length === 0) names = ['auc', 'accuracy', 'f1'];
+          // Scored by mlcycle from the trainer's model on the held-out test rows (the same rows the
+          // trainer was handed as test.parquet); what it printed stays a training metric.
+          const splits = await loadSnapshotSplits(deps, input.dataset, input.data, { scratch, signal: pulse.signal, onProgress: (rows) => pulse.beat({ phase: 'load', rows }) });
+          split = splits.counts;
+          const targetRule = input.data.schema[input.data.target]!;
+          const commandTask = input.model.task ?? resolveTaskFromColumns(input.task, splits.table, input.data.target, targetRule, splits.train);
+          task = commandTask;
+          if (names.length === 0) names = [...DEFAULT_TASK_METRICS[commandTask]];
+          const test = tableRows(splits.table, splits.test, { name: input.data.target, rule: targetRule });
+          pulse.beat({ phase: 'score' });
+          let confusion: unknown;
+          ({ metrics, roc, confusion, scoredFrom } = await scoreCommandModel(deps, input.model.modelUri, input.data, commandTask, test, names));
+          void confusion;
+          if (commandTask !== 'binary') roc = undefined;
+          championMetrics = champion ? await scoreChampion(deps, champion.modelUri, input.data, commandTask, test, names, onlyKnown(champion.metrics)) : undefined;
         } else {
           // The final evaluation is the only step that reads the test rows.
           const splits = await loadSnapshotSplits(deps, input.dataset, input.data, { scratch, signal: pulse.signal, onProgress: (rows) => pulse.beat({ phase: 'load', rows }) });
@@ -141,7 +159,7 @@ export function createEvaluateActivities(deps: ActivityDeps) {
         };
         const html = renderEvaluationHtml({
           model: input.name,
-          trainer: input.trainer,
+          trainer: scoredFrom ? `${input.trainer} (${SCORED_FROM_TEXT[scoredFrom]})` : input.trainer,
           metrics,
           thresholds: input.evaluate.thresholds,
           ...(roc ? { rocCurve: roc } : {}),
@@ -156,6 +174,7 @@ export function createEvaluateActivities(deps: ActivityDeps) {
           passed: failures.length === 0,
           failures,
           ...(championResult ? { champion: championResult } : {}),
+          ...(scoredFrom ? { scoredFrom } : {}),
           reportUri: (
             await deps.store.putJson({
               format: 'mlcycle-evaluation/v2',
@@ -169,6 +188,7 @@ export function createEvaluateActivities(deps: ActivityDeps) {
               champion: championResult,
               roc,
               ...(report ?? {}),
+              ...(scoredFrom ? { scoredFrom, scoredFromText: SCORED_FROM_TEXT[scoredFrom], trainingMetrics: input.model.reportedMetrics ?? {} } : {}),
             })
           ).uri,
           ...(split ? { split } : {}),
@@ -184,6 +204,26 @@ export function createEvaluateActivities(deps: ActivityDeps) {
       }
     },
   };
+}
+
+/**
+ * The champion on the same test rows when it is a command model mlcycle can score (same features
+ * and task); otherwise its registered metrics.
+ */
+async function scoreChampion(
+  deps: ActivityDeps,
+  modelUri: string,
+  data: PipelineSpec['data'],
+  task: TaskType,
+  test: Parameters<typeof scoreCommandModel>[4],
+  names: readonly MetricName[],
+  registered: Metrics,
+): Promise<Metrics> {
+  try {
+    return (await scoreCommandModel(deps, modelUri, data, task, test, names)).metrics;
+  } catch {
+    return registered;
+  }
 }
 
 /** No model or no alias holder yet means no champion; anything else (S3 down) is a real error. */

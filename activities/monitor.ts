@@ -9,7 +9,7 @@ import { renderDriftHtml } from '../src/monitoring/drift-report';
 import { createModelRegistry } from '../src/registry/model-registry';
 import { readPredictionLogs } from '../src/serving/prediction-log';
 import type { MonitorSpec, PipelineSpec } from '../src/spec/pipeline-spec';
-import { parseModelArtifact, predict } from '../src/training/model-artifact';
+import { loadRowScorer } from './model-scorer';
 import type { Row } from '../src/training/features';
 import { loadSplitRows } from './dataset-loader';
 import type { DatasetRef } from '../workflows/pipeline-types';
@@ -80,10 +80,13 @@ export function createMonitorActivities(deps: ActivityDeps) {
     async checkDrift(input: DriftCheckInput): Promise<DriftCheckResult> {
       const ctx = Context.current();
       const scratch = await fs.mkdtemp(path.join(deps.workDir, 'monitor-'));
+      let releaseModel: (() => Promise<void>) | undefined;
       try {
         const serving = await registry.resolveAlias(input.model, input.monitor.alias);
         if (!serving) return { verdict: 'no_model', samples: 0, drifted: [], missing: [] };
-        const model = parseModelArtifact(await deps.store.getJson(serving.modelUri));
+        // Built-in or ONNX (command trainers): the same scores either way.
+        const model = await loadRowScorer(deps.store, serving.modelUri);
+        releaseModel = () => model.release();
         // The training data of the serving version, exactly as ingested (its manifest has the ref).
         const { dataset } = await deps.store.getJson<{ dataset: DatasetRef }>(serving.lineage.manifestUri);
         const { train: reference } = await loadSplitRows(deps, dataset, input.data, scratch);
@@ -94,7 +97,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
         let currentProba: number[];
         if (input.monitor.source) {
           current = await readSource(deps, input.monitor.source, input.data, scratch);
-          currentProba = predict(model, current);
+          currentProba = await model.predict(current);
         } else {
           const since = new Date(now.getTime() - durationMs(input.monitor.window));
           const logs = (await readPredictionLogs(deps.store, input.model, { since, until: now })).filter((e) => {
@@ -111,7 +114,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
           features,
           reference,
           current,
-          referenceProba: predict(model, reference),
+          referenceProba: await model.predict(reference),
           currentProba,
           target: input.data.target,
           config: input.monitor.drift,
@@ -133,6 +136,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
       } catch (err) {
         throw asActivityFailure(err);
       } finally {
+        await releaseModel?.();
         await fs.rm(scratch, { recursive: true, force: true });
       }
     },

@@ -18,6 +18,7 @@ import { GpuPool } from './gpu-pool';
 import { asActivityFailure } from './failures';
 import { startPulse, type ActivityPulse } from './heartbeat';
 import { createStepCache, stepCacheKey } from './step-cache';
+import { writeServingDescription, writeTrainerData } from './command-data';
 import { waitForStore } from './store-wait';
 
 /** Handed in by the worker; a bare deps (unit tests) gets the environment's settings. */
@@ -205,18 +206,23 @@ async function trainWithCommand(
   previous: TrainHeartbeat | undefined,
   gpus: GpuPool,
 ): Promise<TrainOutput> {
+  const resumedFrom = previous?.checkpointEpoch ?? 0;
+  let beat: TrainHeartbeat = { done: resumedFrom, total: 0, resumedFrom, ...(previous?.checkpointUri ? { checkpointUri: previous.checkpointUri, checkpointEpoch: resumedFrom } : {}) };
+  // The pulse beats the latest details on its timer while data is prepared and the program is silent
+  // (importing torch, a long first epoch): only a dead worker misses the heartbeat timeout.
+  pulse.beat({ ...beat, phase: 'load' });
   const dataFile = path.join(scratch, `dataset.${input.dataset.format}`);
   await deps.store.getToFile(input.dataset, dataFile);
+  // The data plane's train / validation / test rows, one Parquet file each (the Python kit reads them).
+  const { env: dataEnv, task } = await writeTrainerData(deps, input.dataset, input.data, input.train.task, path.join(scratch, 'data'), pulse.signal);
   const outputDir = path.join(scratch, 'output');
   const checkpointDir = path.join(scratch, 'checkpoints');
   let resumeDir: string | undefined;
-  const resumedFrom = previous?.checkpointEpoch ?? 0;
   if (previous?.checkpointUri) {
     resumeDir = path.join(scratch, 'resume');
     await downloadFolder(deps.store, previous.checkpointUri, resumeDir);
     recordTrainingResume(input.train.trainer, resumedFrom, previous.checkpointUri);
   }
-  let beat: TrainHeartbeat = { done: resumedFrom, total: 0, resumedFrom, ...(previous?.checkpointUri ? { checkpointUri: previous.checkpointUri, checkpointEpoch: resumedFrom } : {}) };
   const history: Array<{ epoch: number; loss: number }> = [];
   const device = deps.queue === 'gpu' ? gpus.acquire() : undefined;
   try {
@@ -225,6 +231,8 @@ async function trainWithCommand(
       cwd: input.specDir,
       baseEnv: trainerBaseEnv(deps.env ?? process.env, input.train.env ?? [], permissionsOf(deps).allowedEnv),
       env: {
+        ...dataEnv,
+        ...(resumeDir ? { MLCYCLE_RESUME_EPOCH: String(resumedFrom) } : {}),
         MLCYCLE_DATA_FILE: dataFile,
         MLCYCLE_DATA_FORMAT: input.dataset.format,
         MLCYCLE_TARGET: input.data.target,
@@ -249,6 +257,7 @@ async function trainWithCommand(
         pulse.beat({ ...beat });
       },
     });
+    await writeServingDescription(outputDir, input.data, task);
     const outputs = await uploadFolder(deps.store, outputDir);
     const historyRef = await deps.store.putJson(history);
     return {
@@ -258,6 +267,7 @@ async function trainWithCommand(
       epochs: result.lastEpoch,
       resumedFrom,
       reportedMetrics: result.metrics,
+      task,
       ...(history.length ? { finalLoss: history[history.length - 1]?.loss } : {}),
     };
   } finally {

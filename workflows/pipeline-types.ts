@@ -80,7 +80,7 @@ export interface TrainResult extends StepOutcome {
   /** Epoch of the checkpoint this attempt resumed from (0 = from scratch). */
   resumedFrom: number;
   finalLoss?: number;
-  /** Metrics a `command` trainer reported itself (it is evaluated on these). */
+  /** Metrics a `command` trainer printed: training metrics, kept in the evaluation report, never gated on. */
   reportedMetrics?: Record<string, number>;
   /** Rows (and classes) per split the built-in trainer saw: train fits, validation scores curves. */
   split?: SplitSummary;
@@ -118,6 +118,8 @@ export interface EvaluateResult extends StepOutcome {
   split?: SplitSummary;
   reportUri: string;
   htmlUri: string;
+  /** Command trainers: how the held-out rows were scored (from the ONNX model, or the trainer's predictions). */
+  scoredFrom?: 'onnx' | 'trainer-predictions';
 }
 
 export interface RegisterResult extends StepOutcome {

@@ -141,3 +141,32 @@ export async function loadSnapshotColumns(engine: Engine, options: LoadOptions):
     droppedMissingTarget: total - rows,
   };
 }
+
+/**
+ * The rows `rows` of a loaded table as row objects (schema values: numbers, booleans, category
+ * strings; null when missing or undeclared), for the consumers that take rows: a command trainer's
+ * split files and ONNX scoring. `target` adds the target column under that name.
+ */
+export function tableRows(table: LoadedTable, rows: Uint32Array, target?: { name: string; rule: ColumnRule }): Array<Record<string, unknown>> {
+  const out = new Array<Record<string, unknown>>(rows.length);
+  for (let k = 0; k < rows.length; k++) {
+    const i = rows[k]!;
+    const row: Record<string, unknown> = {};
+    for (const col of table.columns) row[col.name] = cellValue(col.rule, col.values[i]!, col.rule.type === 'category' ? col.rule.values : undefined);
+    if (target) row[target.name] = cellValue(target.rule, table.target[i]!, table.targetClasses);
+    out[k] = row;
+  }
+  return out;
+}
+
+function cellValue(rule: ColumnRule, v: number, labels: readonly string[] | undefined): unknown {
+  if (Number.isNaN(v)) return null;
+  switch (rule.type) {
+    case 'number':
+      return v;
+    case 'boolean':
+      return v === 1;
+    default:
+      return v >= 0 ? (labels?.[v] ?? null) : null;
+  }
+}

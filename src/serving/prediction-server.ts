@@ -7,6 +7,8 @@
  *                                 the threshold stored with the model; class: that class's name)
  *                     multiclass  {label, class, probability, probabilities}  (the most probable class)
  *                     regression  {value}
+ *                     (ONNX models of command trainers answer the same shapes: binary
+ *                     {probability, label, class, probabilities} at 0.5, regression {value}; see src/onnx)
  *                   → 400 {error, issues: [{path: "rows.3.tenure_months", message}]}
  *                   → 503 {error} while no model is loaded yet
  *   GET  /healthz   → 200 {status: "ok", model, alias, stable, canary} once a model is loaded, 503 before
@@ -62,6 +64,8 @@ import type { Row } from '../training/features';
 import type { RowMatrixEncoder } from '../training/row-matrix-adapter';
 import { parseModelArtifact, predictRows, type ModelArtifact, type RowPrediction } from '../training/model-artifact';
 import { readDeploymentRecord } from './deployment-record';
+import { loadServableOnnx, type ServingDescription } from '../onnx/onnx-artifact';
+import type { OnnxModel } from '../onnx/onnx-model';
 import { createPredictionLogger, type PredictionLogEntry } from './prediction-log';
 
 export interface PredictionServerOptions {
@@ -161,7 +165,10 @@ interface Issue {
 interface LoadedModel {
   version: number;
   modelUri: string;
-  artifact: ModelArtifact;
+  /** A built-in model, or… */
+  artifact?: ModelArtifact;
+  /** …a command trainer's ONNX model (src/onnx). */
+  onnx?: { model: OnnxModel; description: ServingDescription };
   body: z.ZodType<{ rows: Row[] }>;
 }
 
@@ -259,6 +266,33 @@ function unscorableIssues(artifact: ModelArtifact, rows: readonly Row[], probabi
     if (extreme.length === 0) all.push({ path: `rows.${i}`, message: 'the model cannot score this row (its probability is not a number)' });
   });
   return { issues: all.slice(0, MAX_ISSUES), total: all.length };
+}
+
+/** ONNX models: rows the model scored as NaN (no encoder statistics to name a column by). */
+function nanIssues(scores: readonly number[]): { issues: Issue[]; total: number } {
+  const all: Issue[] = [];
+  scores.forEach((p, i) => {
+    if (!Number.isFinite(p)) all.push({ path: `rows.${i}`, message: 'the model cannot score this row (its prediction is not a number)' });
+  });
+  return { issues: all.slice(0, MAX_ISSUES), total: all.length };
+}
+
+/** The request columns of an ONNX model: the spec's features, validated exactly as for built-in models. */
+function requestColumns(features: ServingDescription['features']): Pick<RowMatrixEncoder, 'columns'> {
+  return {
+    columns: features.map((f): RowMatrixEncoder['columns'][number] =>
+      f.type === 'category' ? { name: f.name, kind: 'category', values: f.values ?? [] } : f.type === 'number' ? { name: f.name, kind: 'number', mean: 0, std: 1 } : { name: f.name, kind: 'boolean' },
+    ),
+  };
+}
+
+/** An ONNX model's answers in the built-in models' shapes: binary at 0.5 (no stored threshold), regression the value. */
+function onnxPredictions(description: ServingDescription, scores: readonly number[]): RowPrediction[] {
+  if (description.task === 'regression') return scores.map((value) => ({ value }));
+  // Boolean and 0/1 targets answer "true"/"false"; a category target its two declared values.
+  const positive = description.target.positive ?? 'true';
+  const negative = description.target.negative ?? 'false';
+  return scores.map((p) => ({ probability: p, label: p >= 0.5, class: p >= 0.5 ? positive : negative, probabilities: { [negative]: 1 - p, [positive]: p } }));
 }
 
 function describeRouting(r: Routing | undefined): string {
@@ -361,6 +395,11 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
     for (const m of [routing?.stable, routing?.canary?.model]) if (m?.version === version) return m;
     const record = known ?? (await registry.getVersion(model, version));
     if (!record) throw new MlcycleError('NOT_FOUND', `model "${model}" has no version ${version}`);
+    const onnx = await loadServableOnnx(store, record.modelUri);
+    if (onnx) {
+      if (onnx.description.task === 'multiclass') throw new MlcycleError('ARTIFACT_INTEGRITY', 'serving multiclass ONNX models is not supported yet');
+      return { version, modelUri: record.modelUri, onnx, body: buildRequestSchema(requestColumns(onnx.description.features), maxRows) };
+    }
     const artifact = parseModelArtifact(await store.getJson(record.modelUri));
     return { version, modelUri: record.modelUri, artifact, body: buildRequestSchema(artifact.encoder, maxRows) };
   }
@@ -500,7 +539,8 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
         ...(total > issues.length ? { issuesOmitted: total - issues.length } : {}),
       });
     }
-    const ranged = applyOutOfRange(served.artifact, parsed.data.rows, options.outOfRange ?? 'refuse');
+    // Out-of-range checks use the training statistics a built-in model carries; ONNX models have none.
+    const ranged = served.artifact ? applyOutOfRange(served.artifact, parsed.data.rows, options.outOfRange ?? 'refuse') : { rows: [...parsed.data.rows], issues: [] as Issue[] };
     if (ranged.issues.length > 0) {
       countAnswer(version, 400, started);
       const total = ranged.issues.length;
@@ -514,13 +554,17 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
     let probabilities: number[];
     let predictions: RowPrediction[];
     try {
-      ({ scores: probabilities, predictions } = predictRows(served.artifact, rows));
+      if (served.onnx) {
+        const scores = Array.from((await served.onnx.model.score(rows)).values as Float64Array);
+        probabilities = scores;
+        predictions = onnxPredictions(served.onnx.description, scores);
+      } else ({ scores: probabilities, predictions } = predictRows(served.artifact!, rows));
     } catch (err) {
       countAnswer(version, 500, started);
       problem(`model "${model}" v${version}: prediction failed: ${errorText(err)}`);
       return reply.code(500).send({ error: `prediction failed: ${errorText(err)}` });
     }
-    const unscorable = unscorableIssues(served.artifact, rows, probabilities);
+    const unscorable = served.artifact ? unscorableIssues(served.artifact, rows, probabilities) : nanIssues(probabilities);
     if (unscorable.total > 0) {
       countAnswer(version, 400, started);
       const { issues, total } = unscorable;

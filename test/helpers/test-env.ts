@@ -40,7 +40,7 @@ export interface TestEnv {
  * Real CPU and GPU workers against the shared real stack, isolated per test file: their own task
  * queues (queue prefix) and their own S3 key prefix, so files never see each other's work.
  */
-export async function startTestEnv(opts: { workers?: boolean } = {}): Promise<TestEnv> {
+export async function startTestEnv(opts: { workers?: boolean; permissions?: WorkerPermissions } = {}): Promise<TestEnv> {
   installRuntime();
   const stack = inject('stack');
   const id = randomUUID().slice(0, 8);
@@ -58,7 +58,7 @@ export async function startTestEnv(opts: { workers?: boolean } = {}): Promise<Te
   const runs: Promise<void>[] = [];
   if (opts.workers !== false) {
     for (const queue of ['cpu', 'gpu'] as const) {
-      const w = await createMlcycleWorker({ queue, queuePrefix, connection, namespace: stack.namespace, s3, keyring, permissions: TEST_PERMISSIONS, log: () => undefined });
+      const w = await createMlcycleWorker({ queue, queuePrefix, connection, namespace: stack.namespace, s3, keyring, permissions: opts.permissions ?? TEST_PERMISSIONS, log: () => undefined });
       workers.push(w);
       runs.push(w.run());
     }

@@ -24,6 +24,11 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
     say({ type: 'checkpoint', epoch, path: 'epoch-' + epoch });
   }
 }
+// Printed metrics are training metrics: mlcycle scores the test rows itself. This trainer cannot
+// export ONNX, so it writes its predictions for them (a constant: auc 0.5, whatever it prints).
+const schema = JSON.parse(fs.readFileSync(process.env.MLCYCLE_SCHEMA_FILE, 'utf8'));
+fs.writeFileSync(path.join(process.env.MLCYCLE_OUTPUT_DIR, 'predictions.json'),
+  JSON.stringify({ format: 'mlcycle-predictions/v1', task: schema.task, predictions: new Array(schema.rows.test).fill(0.7) }));
 say({ type: 'metric', name: 'auc', value: 0.91 });
 say({ type: 'metric', name: 'accuracy', value: 0.88 });
 say({ type: 'metric', name: 'f1', value: 0.7 });
@@ -56,6 +61,7 @@ describe('the command trainer on the gpu queue', () => {
     const spec = await ws.spec('cmd.yaml', (d) => {
       d.name = 'churn-cmd';
       d.train = { trainer: 'command', command: ['node', 'train.js'], params: { epochs: 6 }, resources: { queue: 'gpu' }, checkpointEvery: 2 };
+      d.evaluate = { metrics: ['auc', 'accuracy', 'f1', 'recall'] };
     });
     const { workflowId } = await env.client.startPipeline(spec);
     const status = await waitForRun(env.client, workflowId);
@@ -73,7 +79,14 @@ describe('the command trainer on the gpu queue', () => {
     expect(scheduled).toContainEqual(['evaluateModel', `${env.queuePrefix}cpu`]);
 
     const version = await createModelRegistry({ store: env.store }).getVersion('churn-cmd', 1);
-    expect(version?.metrics).toMatchObject({ auc: 0.91, accuracy: 0.88, f1: 0.7 });
+    // Scored by mlcycle from the trainer-written predictions (all 0.7, so every row is called
+    // positive), not the auc 0.91 the program printed.
+    expect(version?.metrics.auc).toBe(0.5);
+    expect(version?.metrics.recall).toBe(1);
+    const report = await env.store.getJson<{ scoredFrom: string; trainingMetrics: Record<string, number> }>(version?.reports.evaluationJson ?? '');
+    expect(report.scoredFrom).toBe('trainer-predictions');
+    expect(report.trainingMetrics.auc).toBe(0.91);
+    expect((await env.store.getBytes(version?.reports.evaluation ?? '')).toString()).toContain('scored from trainer-written predictions');
     const outputs = await env.store.getJson<{ files: Record<string, { uri: string }> }>(version?.modelUri ?? '');
     const model = await env.store.getJson<{ rows: number }>(outputs.files['model.json']?.uri ?? '');
     expect(model.rows).toBe(800);
