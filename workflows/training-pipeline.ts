@@ -29,7 +29,9 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   const cpuOptions: ActivityOptions = {
     taskQueue: input.queues.cpu,
     startToCloseTimeout: '1h',
-    heartbeatTimeout: '2m',
+    // Every activity heartbeats (the worker's liveness interceptor), so a dead worker's step is
+    // retried elsewhere after 30 s instead of holding the run for minutes.
+    heartbeatTimeout: '30s',
     // Attempts every 10 s at most, for about two minutes: a store or network outage that long is
     // ridden out and noticed within 10 s of its end (five attempts doubling from 1 s gave up ~15 s
     // in). Bad input is non-retryable and fails at once regardless.

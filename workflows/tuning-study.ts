@@ -109,7 +109,7 @@ export async function tuningTrial(input: TrialInput): Promise<TrialResult> {
 export async function tuningStudy(input: StudyInput): Promise<StudyResult> {
   const info = workflowInfo();
   const studyId = info.workflowId;
-  const cpu = proxyActivities<Activities>({ taskQueue: input.queues.cpu, startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: { maximumAttempts: 5 } });
+  const cpu = proxyActivities<Activities>({ taskQueue: input.queues.cpu, startToCloseTimeout: '1h', heartbeatTimeout: '30s', retry: { maximumAttempts: 5 } });
   const { tune } = input;
   const strategy = createStrategy(tune, input.carried?.strategy);
   const trials: TrialRecord[] = input.carried?.trials ?? [];

@@ -50,7 +50,8 @@ describe('production topology: PostgreSQL-backed Temporal server, erasure-coded 
 
   async function waitWorkerReady(name: string): Promise<void> {
     const w = topo.workers.get(name)!;
-    const deadline = Date.now() + 90_000;
+    // Generous: three workers compile the sources at once on a loaded 2-core machine.
+    const deadline = Date.now() + 240_000;
     while (Date.now() < deadline) {
       if (w.hasExited()) throw new Error(`worker ${name} exited: ${w.tail()}`);
       if (/worker ready/.test(w.tail(40))) return;
