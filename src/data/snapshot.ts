@@ -75,7 +75,7 @@ async function head(file: SourceFile, max: number): Promise<Buffer> {
       if (size >= max || b.includes(0x0a)) break;
     }
   } catch (err) {
-    throw invalid(`${file.name}: cannot be read as ${file.gzip ? 'gzip-compressed ' : ''}${file.format.toUpperCase()} (${(err as Error).message})`);
+    throw invalid(file.gzip ? `${file.name}: not valid gzip data (${(err as Error).message})` : `${file.name}: cannot be read (${(err as Error).message})`);
   } finally {
     raw.destroy();
   }

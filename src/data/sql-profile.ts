@@ -45,7 +45,7 @@ async function numberProfile(
   bins: number,
 ): Promise<NumberColumnProfile> {
   const c = ident(column);
-  const aggs = [`count(${c})::DOUBLE AS n`, `min(${c}) AS mn`, `max(${c}) AS mx`, `avg(${c}) AS mean`, `coalesce(stddev_samp(${c}), 0) AS sd`];
+  const aggs = [`count(${c})::DOUBLE AS n`, `min(${c}) AS mn`, `max(${c}) AS mx`];
   if (rule.min !== undefined) aggs.push(`count(*) FILTER (WHERE ${c} < ${rule.min})::DOUBLE AS bm`, `min(__row) FILTER (WHERE ${c} < ${rule.min}) AS bmr`);
   if (rule.max !== undefined) aggs.push(`count(*) FILTER (WHERE ${c} > ${rule.max})::DOUBLE AS am`, `min(__row) FILTER (WHERE ${c} > ${rule.max}) AS amr`);
   if (rule.integer) aggs.push(`count(*) FILTER (WHERE ${c} <> round(${c}))::DOUBLE AS ni`, `min(__row) FILTER (WHERE ${c} <> round(${c})) AS nir`);
@@ -58,6 +58,12 @@ async function numberProfile(
   if (n === 0) return out;
   const min = Number(r.mn);
   const max = Number(r.mx);
+  // Squares of values beyond ~1e154 overflow (the engine refuses them): such a column's moments
+  // are computed on values scaled down by a power of two (exact) and scaled back, saturating.
+  const maxAbs = Math.max(Math.abs(min), Math.abs(max));
+  const scale = maxAbs > 2 ** 480 ? 2 ** (Math.ceil(Math.log2(maxAbs)) - 480) : 1;
+  const back = (x: number) => Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, x * scale));
+  const m = (await engine.all(`SELECT avg(${c} / ${scale}) AS mean, coalesce(stddev_samp(${c} / ${scale}), 0) AS sd FROM ${src}`)).getRowObjectsJson()[0]!;
   // Linear interpolation between order statistics (numpy's default), from one sort: the order
   // statistics each percentile needs are picked by rank (quantile_cont with 101 levels is slower).
   const k = sample === src ? n : Number((await engine.all(`SELECT count(${c})::DOUBLE AS k FROM ${sample}`)).getRowObjectsJson()[0]!.k);
@@ -87,14 +93,15 @@ async function numberProfile(
   if (!(max > min)) {
     histogram = { edges: [min, max], counts: [n] };
   } else {
-    const width = (max - min) / bins;
+    const lo = min / scale;
+    const width = (max / scale - lo) / bins;
     const h = await engine.all(
-      `SELECT least(${bins - 1}, floor((${c} - ${min}) / ${width}))::INTEGER AS __bin, count(*)::DOUBLE AS __k FROM ${src} WHERE ${c} IS NOT NULL GROUP BY 1`,
+      `SELECT least(${bins - 1}, floor((${c} / ${scale} - ${lo}) / ${width}))::INTEGER AS __bin, count(*)::DOUBLE AS __k FROM ${src} WHERE ${c} IS NOT NULL GROUP BY 1`,
     );
     const counts = new Array<number>(bins).fill(0);
     for (const row of h.getRowObjectsJson()) counts[Math.max(0, Number(row.__bin))]! += Number(row.__k);
     const edges: number[] = [];
-    for (let i = 0; i < bins; i++) edges.push(min + i * width);
+    for (let i = 0; i < bins; i++) edges.push(i === 0 ? min : back(lo + i * width));
     edges.push(max);
     histogram = { edges, counts };
   }
@@ -102,8 +109,8 @@ async function numberProfile(
   out.stats = {
     min,
     max,
-    mean: Number(r.mean),
-    std: n > 1 ? Number(r.sd) : 0,
+    mean: back(Number(m.mean)),
+    std: n > 1 ? back(Number(m.sd)) : 0,
     quantiles: { p1: at(0.01), p5: at(0.05), p25: at(0.25), p50: at(0.5), p75: at(0.75), p95: at(0.95), p99: at(0.99) },
     percentiles,
     histogram,
