@@ -1,7 +1,7 @@
 /**
  * The dataset profile (profile.ts's JSON shape) computed by the engine on the Parquet snapshot,
  * column by column: counts and moments by aggregates, quantiles by `quantile_cont` (exact up to
- * `maxExactValues` rows; above, from a seeded reservoir sample of that many rows, reported as
+ * `maxExactValues` rows (100,000); above, from a seeded reservoir sample of that many rows, reported as
  * `sampled`), equal-width histograms by a grouped scan, category frequencies by GROUP BY.
  */
 import type { DataSchema } from './coerce';
@@ -9,7 +9,10 @@ import { ident, lit, type Engine } from './engine';
 import type { ColumnProfile, DatasetProfile, NumberColumnProfile, NumericStats, RuleViolation, TextColumnProfile, ValueCount } from './profile';
 
 export interface SqlProfileOptions {
-  /** Rows whose values give exact quantiles; above, a reservoir sample of this many rows. Default 2,000,000. */
+  /**
+   * Rows whose values give exact quantiles; above, a seeded reservoir sample of this many rows
+   * (quantile error about ±0.3 percentage points of rank at 100,000). Default 100,000.
+   */
   maxExactValues?: number;
   histogramBins?: number;
   /** Most values kept per column in `top` (the profile's category cardinality limit). */
@@ -167,7 +170,7 @@ export async function profileSnapshot(engine: Engine, snapshotPath: string, sche
   const described = await engine.all(`DESCRIBE SELECT * FROM read_parquet(${lit(snapshotPath)})`);
   const inData = new Set(described.getRowObjectsJson().map((r) => String(r.column_name)));
   const rows = Number((await engine.all(`SELECT count(*)::DOUBLE AS n FROM read_parquet(${lit(snapshotPath)})`)).getRowObjectsJson()[0]!.n);
-  const maxExact = Math.max(1, options.maxExactValues ?? 2_000_000);
+  const maxExact = Math.max(1, options.maxExactValues ?? 100_000);
   const bins = Math.max(1, options.histogramBins ?? 20);
   const numeric = Object.entries(schema).filter(([n, r]) => r.type === 'number' && inData.has(n)).map(([n]) => n);
   // Above maxExact rows, quantiles come from one seeded reservoir sample shared by the columns.
