@@ -5,7 +5,7 @@ import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import { computeTaskMetrics } from '../src/training/task-metrics';
 import type { MetricName } from '../src/spec/pipeline-spec';
 import { loadTrainingMatrices } from './training-data';
-import { GradientBoostingParamsSchema, LogisticRegressionParamsSchema, getTrainer, runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
+import { GradientBoostingParamsSchema, LogisticRegressionParamsSchema, fingerprintData, getTrainer, runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
 import { renderLeaderboardHtml } from '../src/tuning/leaderboard';
 import type { TrialParams, TrialRecord } from '../src/tuning/strategies';
 import type { DatasetRef } from '../workflows/pipeline-types';
@@ -98,7 +98,7 @@ export function createTuningActivities(deps: ActivityDeps) {
               }
             },
           });
-          reached ??= { format: 'mlcycle-checkpoint/v2', trainer, epoch: result.state.epoch, totalEpochs: result.state.totalEpochs, seed: input.seed, dataFingerprint: '', state: result.state };
+          reached ??= { format: 'mlcycle-checkpoint/v2', trainer, epoch: result.state.epoch, totalEpochs: result.state.totalEpochs, seed: input.seed, dataFingerprint: fingerprintData(data), state: result.state };
         } catch (err) {
           if (err !== REACHED || !reached) throw err;
         } finally {
@@ -108,7 +108,8 @@ export function createTuningActivities(deps: ActivityDeps) {
         const out = getTrainer(trainer).predict(cp.state, validation.X);
         const metrics = computeTaskMetrics({ task: m.task, y: validation.y.values, pred: out, numClasses: m.encoder.target.classes?.length ?? 0 }, [input.metric as MetricName]);
         const stored = await deps.store.putJson(cp);
-        return { usedParams: { trainer, ...usedParams }, epoch: cp.epoch, total, metric: metrics[input.metric as 'auc'] ?? Number.NaN, checkpointUri: stored.uri, attempt: ctx.info.attempt };
+        // A trainer that converged or stopped early is finished: its last epoch is the one it reached.
+        return { usedParams: { trainer, ...usedParams }, epoch: cp.epoch, total: cp.state.done ? cp.epoch : total, metric: metrics[input.metric as 'auc'] ?? Number.NaN, checkpointUri: stored.uri, attempt: ctx.info.attempt };
       } catch (err) {
         throw asActivityFailure(err);
       } finally {
