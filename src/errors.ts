@@ -37,6 +37,8 @@ export const NON_RETRYABLE_CODES = [
   'DATA_INVALID',
   'ARTIFACT_INTEGRITY',
   'DECISION_REFUSED',
+  // The worker's configuration refused it (--allow-command, --data-root): a retry is refused again.
+  'PERMISSION_DENIED',
   'CODEC_KEY_UNKNOWN',
   'CODEC_DECRYPT_FAILED',
 ] as const satisfies readonly ErrorCode[];
