@@ -153,8 +153,9 @@ async function startPrefectServer(python: string, home: string): Promise<{ apiUr
 }
 
 async function killGroup(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null || !proc.pid) return;
-  const exited = new Promise((r) => proc.once('exit', r));
+  if (!proc.pid) return;
+  const done = proc.exitCode !== null || proc.signalCode !== null;
+  const exited = done ? Promise.resolve() : new Promise((r) => proc.once('exit', r));
   try {
     process.kill(-proc.pid, signal);
   } catch {
@@ -222,8 +223,11 @@ async function metaflowRun(python: string, dir: string, flow: string, args: stri
   const out = fs.openSync(path.join(dir, 'metaflow.log'), 'a');
   const proc = track(spawn(python, [path.join(dir, flow), '--quiet', '--no-pylint', ...args], { cwd: dir, env: metaflowEnv(env), stdio: ['ignore', out, out], detached: true }));
   const code = await new Promise<number | null>((r) => proc.once('exit', r));
+  const wall = (performance.now() - t0) / 1000;
+  // Whatever the run left behind in its process group must not slow the next system down.
+  await killGroup(proc, 'SIGKILL');
   if (code !== 0) throw new Error(`metaflow ${flow} ${args.join(' ')} exited ${code}; see ${dir}/metaflow.log`);
-  return (performance.now() - t0) / 1000;
+  return wall;
 }
 
 // ---------- durability ----------
@@ -365,6 +369,18 @@ async function metaflowDurability(python: string, dir: string): Promise<Durabili
 
 // ---------- main ----------
 
+/** A pause before each measurement, so what one system leaves running does not land on the next. */
+const SETTLE_MS = 2000;
+
+/**
+ * Round r's order: rotated by r, and reversed every other round, so no system always follows the
+ * same one (a plain rotation keeps every system's predecessor).
+ */
+function roundOrder(systems: System[], r: number): System[] {
+  const rotated = systems.map((_, k) => systems[(r + k) % systems.length]!);
+  return r % 2 ? rotated.reverse() : rotated;
+}
+
 async function main(): Promise<void> {
   const needPython = [...chainSystems, ...fanoutSystems].some((s) => s.startsWith('prefect') || s === 'metaflow') || !values['no-durability'];
   const python = needPython ? venvPython() : '';
@@ -454,16 +470,16 @@ async function main(): Promise<void> {
           // Warm-up: one chain each for the Temporal variants (the Prefect runners warmed up on start).
           for (const s of chainSystems) if (s === 'mlcycle' || s === 'bare') await chainOnce(s);
           for (let r = 0; r < rounds; r++) {
-            for (let k = 0; k < chainSystems.length; k++) {
-              const s = chainSystems[(r + k) % chainSystems.length]!;
+            for (const s of roundOrder(chainSystems, r)) {
+              await sleep(SETTLE_MS);
               const wall = await chainOnce(s);
               chain.get(s)!.push(wall);
               log(`chain  round ${r + 1}/${rounds} ${s.padEnd(18)} ${((wall * 1000) / steps).toFixed(1)} ms/step  (load ${load()})`);
             }
           }
           for (let r = 0; r < rounds; r++) {
-            for (let k = 0; k < fanoutSystems.length; k++) {
-              const s = fanoutSystems[(r + k) % fanoutSystems.length]!;
+            for (const s of roundOrder(fanoutSystems, r)) {
+              await sleep(SETTLE_MS);
               const wall = await fanoutOnce(s);
               fanout.get(s)!.push(wall);
               log(`fanout round ${r + 1}/${rounds} ${s.padEnd(18)} ${wall.toFixed(2)} s  (load ${load()})`);

@@ -3,7 +3,7 @@
  * its own random key prefix so tests neither see nor depend on each other's objects.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -99,6 +99,40 @@ describe('artifact store against MinIO', () => {
     expect((await readFile(dest)).equals(data)).toBe(true);
     // A bare URI works too, and getBytes sees the same bytes.
     expect((await store.getBytes(ref.uri)).equals(data)).toBe(true);
+  });
+
+  it('refuses a file rewritten between its hash and its upload, leaving nothing under the content key', async () => {
+    const data = randomBytes(2 * MiB);
+    const src = path.join(tmp, `changing-${randomUUID()}.bin`);
+    await writeFile(src, data);
+    // Its own client: after hashing, the store asks MinIO whether the content key exists; this
+    // hook rewrites one byte of the file in place at that moment (same size, new bytes).
+    const hooked = createS3Client(settings);
+    let rewritten = false;
+    hooked.middlewareStack.add(
+      (next) => async (args) => {
+        if (!rewritten) {
+          rewritten = true;
+          const fh = await open(src, 'r+');
+          await fh.write(Buffer.from([data[0]! ^ 0xff]), 0, 1, 0);
+          await fh.close();
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'rewrite-source-once' },
+    );
+    try {
+      const prefix = `it-artifact-store/${randomUUID()}/`;
+      const store = createArtifactStore({ client: hooked, bucket: settings.bucket, prefix });
+      const err = await store.putFile(src).catch((e: unknown) => e);
+      expect(rewritten).toBe(true);
+      expect(err).toBeInstanceOf(MlcycleError);
+      expect((err as MlcycleError).code).toBe('DATA_INVALID');
+      expect((err as Error).message).toContain('changed while it was being uploaded');
+      expect(await store.exists(`s3://${settings.bucket}/${contentKey(prefix, sha256(data))}`)).toBe(false);
+    } finally {
+      hooked.destroy();
+    }
   });
 
   it('stores the same bytes once, however they arrive', async () => {
