@@ -34,7 +34,7 @@ export async function monitorCheck(input: MonitorCheckInput): Promise<MonitorChe
   const acts = proxyActivities<Activities>({
     taskQueue: input.retrain.queues.cpu,
     startToCloseTimeout: '30m',
-    heartbeatTimeout: '2m',
+    heartbeatTimeout: '30s',
     retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
   });
   const notifyActs = proxyActivities<Activities>({

@@ -33,8 +33,8 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   const cpuOptions: ActivityOptions = {
     taskQueue: input.queues.cpu,
     startToCloseTimeout: '1h',
-    // Every data step beats every second from its start (engine queries run off the event loop);
-    // 30 s without one means the worker is gone or stuck, and the retry starts.
+    // Every activity heartbeats (data steps on a timer from their first second, the rest through
+    // the worker's liveness interceptor): 30 s without one means the worker is gone or stuck.
     heartbeatTimeout: '30s',
     // Attempts every 10 s at most, for about two minutes: a store or network outage that long is
     // ridden out and noticed within 10 s of its end (five attempts doubling from 1 s gave up ~15 s

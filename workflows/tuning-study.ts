@@ -120,7 +120,7 @@ export async function tuningStudy(input: StudyInput): Promise<StudyResult> {
   refuseUndecodableInput(input);
   const info = workflowInfo();
   const studyId = info.workflowId;
-  const cpu = proxyActivities<Activities>({ taskQueue: input.queues.cpu, startToCloseTimeout: '1h', heartbeatTimeout: '2m', retry: { maximumAttempts: 5 } });
+  const cpu = proxyActivities<Activities>({ taskQueue: input.queues.cpu, startToCloseTimeout: '1h', heartbeatTimeout: '30s', retry: { maximumAttempts: 5 } });
   const { tune } = input;
   const strategy = createStrategy(tune, input.carried?.strategy);
   const trials: TrialRecord[] = input.carried?.trials ?? [];

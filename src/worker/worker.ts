@@ -4,6 +4,7 @@ import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { failureBoundaryInterceptors } from '../../activities/failures';
+import { livenessInterceptors } from '../../activities/liveness';
 import type { S3Settings } from '../config/env';
 import { createArtifactStore } from '../storage/artifact-store';
 import { createS3Client } from '../storage/s3-client';
@@ -80,7 +81,7 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
     maxHeartbeatThrottleInterval: '2s',
     // mlcycle's activity metrics and log ids; with tracing, the spans and their workflow sink.
     // The failure boundary is innermost: telemetry and tracing see the failure as Temporal will.
-    interceptors: { ...observability.interceptors, activity: [...(observability.interceptors.activity ?? []), failureBoundaryInterceptors] },
+    interceptors: { ...observability.interceptors, activity: [...(observability.interceptors.activity ?? []), livenessInterceptors, failureBoundaryInterceptors] },
     ...(observability.sinks ? { sinks: observability.sinks } : {}),
   });
   let stopped = false;
