@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { NativeConnection } from '@temporalio/worker';
 import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings, temporalAddress } from '../config/env';
 import { MlcycleError, isMlcycleError } from '../errors';
@@ -32,7 +32,11 @@ import { fatalLine, processLineLogger } from '../observability/logging';
 import { parseMetricsAddress } from '../observability/settings';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+/** Repeatable options; an empty value is a mistake, not an entry. */
+const collect = (value: string, previous: string[] | undefined): string[] => {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a non-empty value');
+  return [...(previous ?? []), value];
+};
 
 
 

@@ -185,5 +185,6 @@ describe('approval gate, promotion and rollback on the real stack', () => {
     const unknown = await runCliAsync(['models', 'promote', 'gate-cli', '9'], cliEnv);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('has no version 9');
-  }, 180_000);
+    // Eleven CLI processes from source: minutes on a loaded two-core machine.
+  }, 360_000);
 });
