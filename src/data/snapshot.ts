@@ -75,7 +75,7 @@ async function head(file: SourceFile, max: number): Promise<Buffer> {
       if (size >= max || b.includes(0x0a)) break;
     }
   } catch (err) {
-    throw invalid(`${file.name}: cannot be read as ${file.gzip ? 'gzip-compressed ' : ''}${file.format.toUpperCase()} (${(err as Error).message})`);
+    throw invalid(file.gzip ? `${file.name}: not valid gzip data (${(err as Error).message})` : `${file.name}: cannot be read (${(err as Error).message})`);
   } finally {
     raw.destroy();
   }
@@ -115,7 +115,7 @@ export interface SourceLimits {
  */
 export async function precheckSource(file: SourceFile, limits: SourceLimits): Promise<{ delimiter?: string }> {
   const stat = await fs.stat(file.path);
-  if (stat.size === 0) throw invalid(`${file.name}: the file is empty`);
+  if (stat.size === 0) throw invalid(`${file.name}: the file is empty (not even a header line)`);
   if (file.gzip) {
     const magic = Buffer.alloc(2);
     const fd = await fs.open(file.path, 'r');
@@ -128,9 +128,9 @@ export async function precheckSource(file: SourceFile, limits: SourceLimits): Pr
   }
   if (file.format === 'parquet') return {};
   const bytes = await head(file, limits.maxLineBytes + 1);
-  if (bytes.length === 0) throw invalid(`${file.name}: the file is empty`);
+  if (bytes.length === 0) throw invalid(`${file.name}: the file is empty (not even a header line)`);
   if (looksBinary(bytes)) {
-    throw invalid(`${file.name}: is not a ${file.format === 'csv' ? 'CSV' : 'JSON Lines'} file (it holds binary data${bytes.subarray(0, 4).toString('latin1') === 'PAR1' ? ', a Parquet file?' : ''}); set data.format to match the file`);
+    throw invalid(`${file.name}: is not a ${file.format === 'csv' ? 'CSV' : 'JSON Lines'} file: line 1 holds binary data${bytes.subarray(0, 4).toString('latin1') === 'PAR1' ? ' (a Parquet file?)' : ''}; set data.format to match the file`);
   }
   const nl = bytes.indexOf(0x0a);
   if (nl < 0 && bytes.length > limits.maxLineBytes) {
@@ -174,11 +174,15 @@ function readError(file: SourceFile, limits: SourceLimits, err: unknown): Mlcycl
   if (/maximum line size|Maximum line size|maximum_object_size|maximum object size/i.test(msg)) {
     return invalid(`${file.name}: a line/record is longer than the limit of ${limits.maxLineBytes} bytes (MLCYCLE_DATA_MAX_LINE_BYTES)`);
   }
-  if (file.format === 'parquet' && /Parquet|magic/i.test(msg)) return invalid(`${file.name}: is not a Parquet file (${first}); set data.format to match the file`);
-  if (file.format === 'jsonl' && /JSON/i.test(msg)) return invalid(`${file.name}: is not a JSON Lines file: ${first}; set data.format to match the file`);
-  if (/gzip|compress/i.test(msg)) return invalid(`${file.name}: cannot be decompressed: ${first}`);
-  if (file.format === 'csv' && /CSV/i.test(msg)) return invalid(`${file.name}: is not a well-formed CSV file: ${first.replace(/\s+/g, ' ').slice(0, 300)}`);
-  return invalid(`${file.name}: cannot be read as ${file.format.toUpperCase()}: ${first.slice(0, 300)}`);
+  // The engine names the local copy; the user knows the source by its URI.
+  const said = first.split(file.path).join(file.name).replace(/\s+/g, ' ').slice(0, 300);
+  const line = /\bLine:? (\d+)/i.exec(msg)?.[1];
+  const where = line ? ` at line ${line}` : '';
+  if (/gzip|decompress|zlib|inflate/i.test(msg)) return invalid(`${file.name}: not valid gzip data${where} (${said})`);
+  if (file.format === 'parquet') return invalid(`${file.name}: not a readable Parquet file (${said}); set data.format to match the file`);
+  if (file.format === 'jsonl' && /JSON/i.test(msg)) return invalid(`${file.name}: is not a JSON Lines file${where}: ${said}; set data.format to match the file`);
+  if (file.format === 'csv') return invalid(`${file.name}: is not a well-formed CSV file${where}: ${said}`);
+  return invalid(`${file.name}: cannot be read as ${file.format.toUpperCase()}${where}: ${said}`);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The dataset profile (profile.ts's JSON shape) computed by the engine on the Parquet snapshot,
  * column by column: counts and moments by aggregates, quantiles by `quantile_cont` (exact up to
- * `maxExactValues` rows; above, from a seeded reservoir sample of that many rows, reported as
+ * `maxExactValues` rows (100,000); above, from a seeded reservoir sample of that many rows, reported as
  * `sampled`), equal-width histograms by a grouped scan, category frequencies by GROUP BY.
  */
 import type { DataSchema } from './coerce';
@@ -9,7 +9,10 @@ import { ident, lit, type Engine } from './engine';
 import type { ColumnProfile, DatasetProfile, NumberColumnProfile, NumericStats, RuleViolation, TextColumnProfile, ValueCount } from './profile';
 
 export interface SqlProfileOptions {
-  /** Rows whose values give exact quantiles; above, a reservoir sample of this many rows. Default 2,000,000. */
+  /**
+   * Rows whose values give exact quantiles; above, a seeded reservoir sample of this many rows
+   * (quantile error about ±0.3 percentage points of rank at 100,000). Default 100,000.
+   */
   maxExactValues?: number;
   histogramBins?: number;
   /** Most values kept per column in `top` (the profile's category cardinality limit). */
@@ -45,7 +48,7 @@ async function numberProfile(
   bins: number,
 ): Promise<NumberColumnProfile> {
   const c = ident(column);
-  const aggs = [`count(${c})::DOUBLE AS n`, `min(${c}) AS mn`, `max(${c}) AS mx`, `avg(${c}) AS mean`, `coalesce(stddev_samp(${c}), 0) AS sd`];
+  const aggs = [`count(${c})::DOUBLE AS n`, `min(${c}) AS mn`, `max(${c}) AS mx`];
   if (rule.min !== undefined) aggs.push(`count(*) FILTER (WHERE ${c} < ${rule.min})::DOUBLE AS bm`, `min(__row) FILTER (WHERE ${c} < ${rule.min}) AS bmr`);
   if (rule.max !== undefined) aggs.push(`count(*) FILTER (WHERE ${c} > ${rule.max})::DOUBLE AS am`, `min(__row) FILTER (WHERE ${c} > ${rule.max}) AS amr`);
   if (rule.integer) aggs.push(`count(*) FILTER (WHERE ${c} <> round(${c}))::DOUBLE AS ni`, `min(__row) FILTER (WHERE ${c} <> round(${c})) AS nir`);
@@ -58,6 +61,12 @@ async function numberProfile(
   if (n === 0) return out;
   const min = Number(r.mn);
   const max = Number(r.mx);
+  // Squares of values beyond ~1e154 overflow (the engine refuses them): such a column's moments
+  // are computed on values scaled down by a power of two (exact) and scaled back, saturating.
+  const maxAbs = Math.max(Math.abs(min), Math.abs(max));
+  const scale = maxAbs > 2 ** 480 ? 2 ** (Math.ceil(Math.log2(maxAbs)) - 480) : 1;
+  const back = (x: number) => Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, x * scale));
+  const m = (await engine.all(`SELECT avg(${c} / ${scale}) AS mean, coalesce(stddev_samp(${c} / ${scale}), 0) AS sd FROM ${src}`)).getRowObjectsJson()[0]!;
   // Linear interpolation between order statistics (numpy's default), from one sort: the order
   // statistics each percentile needs are picked by rank (quantile_cont with 101 levels is slower).
   const k = sample === src ? n : Number((await engine.all(`SELECT count(${c})::DOUBLE AS k FROM ${sample}`)).getRowObjectsJson()[0]!.k);
@@ -87,14 +96,15 @@ async function numberProfile(
   if (!(max > min)) {
     histogram = { edges: [min, max], counts: [n] };
   } else {
-    const width = (max - min) / bins;
+    const lo = min / scale;
+    const width = (max / scale - lo) / bins;
     const h = await engine.all(
-      `SELECT least(${bins - 1}, floor((${c} - ${min}) / ${width}))::INTEGER AS __bin, count(*)::DOUBLE AS __k FROM ${src} WHERE ${c} IS NOT NULL GROUP BY 1`,
+      `SELECT least(${bins - 1}, floor((${c} / ${scale} - ${lo}) / ${width}))::INTEGER AS __bin, count(*)::DOUBLE AS __k FROM ${src} WHERE ${c} IS NOT NULL GROUP BY 1`,
     );
     const counts = new Array<number>(bins).fill(0);
     for (const row of h.getRowObjectsJson()) counts[Math.max(0, Number(row.__bin))]! += Number(row.__k);
     const edges: number[] = [];
-    for (let i = 0; i < bins; i++) edges.push(min + i * width);
+    for (let i = 0; i < bins; i++) edges.push(i === 0 ? min : back(lo + i * width));
     edges.push(max);
     histogram = { edges, counts };
   }
@@ -102,8 +112,8 @@ async function numberProfile(
   out.stats = {
     min,
     max,
-    mean: Number(r.mean),
-    std: n > 1 ? Number(r.sd) : 0,
+    mean: back(Number(m.mean)),
+    std: n > 1 ? back(Number(m.sd)) : 0,
     quantiles: { p1: at(0.01), p5: at(0.05), p25: at(0.25), p50: at(0.5), p75: at(0.75), p95: at(0.95), p99: at(0.99) },
     percentiles,
     histogram,
@@ -160,7 +170,7 @@ export async function profileSnapshot(engine: Engine, snapshotPath: string, sche
   const described = await engine.all(`DESCRIBE SELECT * FROM read_parquet(${lit(snapshotPath)})`);
   const inData = new Set(described.getRowObjectsJson().map((r) => String(r.column_name)));
   const rows = Number((await engine.all(`SELECT count(*)::DOUBLE AS n FROM read_parquet(${lit(snapshotPath)})`)).getRowObjectsJson()[0]!.n);
-  const maxExact = Math.max(1, options.maxExactValues ?? 2_000_000);
+  const maxExact = Math.max(1, options.maxExactValues ?? 100_000);
   const bins = Math.max(1, options.histogramBins ?? 20);
   const numeric = Object.entries(schema).filter(([n, r]) => r.type === 'number' && inData.has(n)).map(([n]) => n);
   // Above maxExact rows, quantiles come from one seeded reservoir sample shared by the columns.

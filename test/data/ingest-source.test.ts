@@ -98,7 +98,7 @@ describe('convertSource: the canonical snapshot', () => {
 
 describe('convertSource: bad inputs are refused with the file and the limit named', () => {
   it('an empty file', async () => {
-    await rejects('empty.csv', '', /empty\.csv: the file is empty/);
+    await rejects('empty.csv', '', /empty\.csv: the file is empty \(not even a header line\)/);
   });
   it('a header-only file', async () => {
     await rejects('header.csv', 'x,c,y\n', /header\.csv: has no data rows \(only a header line\)/);
@@ -113,10 +113,10 @@ describe('convertSource: bad inputs are refused with the file and the limit name
     await rejects('missingtarget.csv', 'x,c,y\n1,a,\n2,b,NA\n', /missingtarget\.csv: the target column "y" has no values in any of the 2 rows/);
   });
   it('a file that is not the declared format (text declared Parquet, Parquet declared CSV, CSV declared JSONL)', async () => {
-    await rejects('text.parquet', 'x,c,y\n1,a,true\n', /text\.parquet: is not a Parquet file/);
+    await rejects('text.parquet', 'x,c,y\n1,a,true\n', /text\.parquet: not a readable Parquet file/);
     const { snapshotPath } = await convert('fine.csv', 'x,c,y\n1,a,true\n');
-    await rejects('pq-as.csv', await fs.readFile(snapshotPath), /pq-as\.csv: is not a CSV file \(it holds binary data, a Parquet file\?\)/, { format: 'csv' });
-    await rejects('csv.jsonl', 'x,c,y\n1,a,true\n', /csv\.jsonl: is not a JSON Lines file/);
+    await rejects('pq-as.csv', await fs.readFile(snapshotPath), /pq-as\.csv: is not a CSV file: line 1 holds binary data \(a Parquet file\?\)/, { format: 'csv' });
+    await rejects('csv.jsonl', 'x,c,y\n1,a,true\n', /csv\.jsonl: is not a JSON Lines file at line \d+/);
   });
   it('more columns than the limit (100k columns x 600 rows)', async () => {
     const header = Array.from({ length: 100_000 }, (_, k) => `c${k}`).join(',');
