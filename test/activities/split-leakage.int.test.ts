@@ -13,7 +13,7 @@ import { loadSnapshotSplits } from '../../activities/dataset-loader';
 import { parsePipelineSpec, type PipelineSpec } from '../../src/spec/pipeline-spec';
 import { createS3Client } from '../../src/storage/s3-client';
 import { scaleSchema, writeScaleCsv } from '../helpers/scale-data';
-import { startTestEnv, type TestEnv } from '../helpers/test-env';
+import { startTestEnv, type TestEnv, TEST_PERMISSIONS } from '../helpers/test-env';
 
 /** Runs an activity function with a mock activity context, keeping its types. */
 function run<I, O>(fn: (input: I) => Promise<O>, input: I): Promise<O> {
@@ -29,7 +29,7 @@ describe('three-way split: no leakage into tuning and curves', () => {
   beforeAll(async () => {
     env = await startTestEnv({ workers: false });
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlcycle-leak-'));
-    acts = createActivities({ store: env.store, s3: createS3Client(env.s3), workDir: dir, queue: 'cpu', gpuDevices: [] });
+    acts = createActivities({ store: env.store, s3: createS3Client(env.s3), workDir: dir, queue: 'cpu', gpuDevices: [], permissions: TEST_PERMISSIONS });
     data = parsePipelineSpec({
       apiVersion: 'mlcycle/v1',
       name: 'leak',

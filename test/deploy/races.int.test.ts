@@ -8,6 +8,8 @@ import { createMonitorActivities, retrainClaimPrefix } from '../../activities/mo
 import { deploymentOwnerId } from '../../workflows/deployment';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
+import { registerApprovers } from '../helpers/approvers';
+import type { KeyObject } from 'node:crypto';
 
 /**
  * Runs that overlap: each race is provoked for real (concurrent pipelines on real workers, or
@@ -41,6 +43,7 @@ function isSubsequence(sub: number[], seq: number[]): boolean {
 
 describe('races between overlapping runs', () => {
   let env: TestEnv;
+  let approverKeys: Map<string, KeyObject>;
   let ws: SpecWorkspace;
   let registry: ModelRegistry;
   let server: PredictionServer;
@@ -50,6 +53,7 @@ describe('races between overlapping runs', () => {
 
   beforeAll(async () => {
     env = await startTestEnv();
+    approverKeys = await registerApprovers(env.store, ['alice']);
     ws = await SpecWorkspace.create({ rows: 600 });
     registry = createModelRegistry({ store: env.store });
     server = createPredictionServer({ store: env.store, registry, model: 'race-m', refreshMs: 200, log: () => undefined });
@@ -101,7 +105,7 @@ describe('races between overlapping runs', () => {
         return sa.steps.find((s) => s.name === 'deploy')?.state === 'running' && sb.status === 'awaiting_approval';
       }, { timeout: 120_000, interval: 250 })
       .toBe(true);
-    await env.client.decide(b.workflowId, { decision: 'approve', identity: 'alice' });
+    await env.client.decide(b.workflowId, { decision: 'approve', approver: 'alice' }, approverKeys.get('alice')!);
     const summaries = new Set<string>();
     let sampling = true;
     const sampler = (async () => {
