@@ -39,6 +39,9 @@ export const NON_RETRYABLE_CODES = [
   'DECISION_REFUSED',
   'CODEC_KEY_UNKNOWN',
   'CODEC_DECRYPT_FAILED',
+  'CODEC_PLAINTEXT_REFUSED',
+  // A worker's permissions do not change between attempts: retrying a refused command or data root only delays the answer.
+  'PERMISSION_DENIED',
 ] as const satisfies readonly ErrorCode[];
 
 /** For retry policies' `nonRetryableErrorTypes` (a failure's type is the error code). */

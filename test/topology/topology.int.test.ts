@@ -94,16 +94,17 @@ describe('production topology: PostgreSQL-backed Temporal server, erasure-coded 
       d.deploy = { alias: 'production', strategy: 'direct' };
       d.monitor = { every: '1h', window: '24h', source: 'file://data/churn.csv', drift: { method: 'psi', threshold: 0.2, minSamples: 100 }, retrain: { onDrift: false, cooldown: '1h' } };
     });
-    const { workflowId } = await client.startPipeline(spec, { cache: false });
-    const gated = await settle(workflowId, 180_000, (s) => s.status === 'awaiting_approval');
-    expect(gated.status).toBe('awaiting_approval');
-    // A signed approval, as an operator does it: alice's key made and registered with the CLI.
+    // A signed approval, as an operator does it: alice's key made and registered with the CLI
+    // before the run (a gate reads the approver directory when it opens).
     const aliceKey = path.join(os.tmpdir(), `topology-alice-${process.pid}.key`);
     const keygen = await runCliAsync(['approvers', 'keygen', 'alice', '--out', aliceKey], topo.env({ MLCYCLE_CODEC_KEY_FILE: KEY_FILE }));
     const publicKey = keygen.stdout.trim().split('\n').at(-1) ?? '';
     expect(publicKey).toMatch(/^ed25519:/);
     const added = await runCliAsync(['approvers', 'add', 'alice', publicKey], topo.env({ MLCYCLE_CODEC_KEY_FILE: KEY_FILE }));
     expect(added.stdout + added.stderr).toMatch(/approver alice registered/);
+    const { workflowId } = await client.startPipeline(spec, { cache: false });
+    const gated = await settle(workflowId, 180_000, (s) => s.status === 'awaiting_approval');
+    expect(gated.status).toBe('awaiting_approval');
     const approve = await runCliAsync(['approve', workflowId, '--as', 'alice', '--key', aliceKey], topo.env({ MLCYCLE_CODEC_KEY_FILE: KEY_FILE }));
     await fs.rm(aliceKey, { force: true });
     expect(approve.stdout + approve.stderr).toMatch(/approved by alice: 1\/1 approvals/);
