@@ -41,6 +41,7 @@ export const NON_RETRYABLE_CODES = [
   'PERMISSION_DENIED',
   'CODEC_KEY_UNKNOWN',
   'CODEC_DECRYPT_FAILED',
+  'CODEC_PLAINTEXT_REFUSED',
 ] as const satisfies readonly ErrorCode[];
 
 /** For retry policies' `nonRetryableErrorTypes` (a failure's type is the error code). */

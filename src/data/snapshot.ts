@@ -8,7 +8,7 @@
  * its declared type becomes missing in the snapshot and is counted (with examples) as a type error.
  * Row order is the source's, so a row's index in the snapshot is its data row number minus one.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -167,11 +167,36 @@ function readerSql(file: SourceFile, limits: SourceLimits, delimiter: string | u
   }
 }
 
+/** The 1-based line where a CSV's last unclosed `"` opens, for a file below `maxBytes`; undefined when every quote closes. */
+function unclosedQuoteLine(localPath: string, maxBytes: number): number | undefined {
+  let bytes: Buffer;
+  try {
+    if (statSync(localPath).size >= maxBytes) return undefined;
+    bytes = readFileSync(localPath);
+  } catch {
+    return undefined;
+  }
+  let line = 1;
+  let inQuote = false;
+  let openedAt = 0;
+  for (const b of bytes) {
+    if (b === 0x22) {
+      inQuote = !inQuote;
+      if (inQuote) openedAt = line;
+    } else if (b === 0x0a) line++;
+  }
+  return inQuote ? openedAt : undefined;
+}
+
 /** Rewrites the engine's message for a user: which file, what is wrong. */
 function readError(file: SourceFile, limits: SourceLimits, err: unknown): MlcycleError {
   const msg = (err as Error).message ?? String(err);
   const first = msg.split('\n')[0]!.replace(/^[A-Za-z ]+Error: /, '');
   if (/maximum line size|Maximum line size|maximum_object_size|maximum object size/i.test(msg)) {
+    // A CSV smaller than the limit has no such line: a quoted field that is never closed makes the
+    // engine read the rest of the file as one record. Say where that quote opens.
+    const open = file.format === 'csv' && !file.gzip ? unclosedQuoteLine(file.path, limits.maxLineBytes) : undefined;
+    if (open !== undefined) return invalid(`${file.name}: line ${open}: a quoted field opens here and is never closed, so the rest of the file reads as one record`);
     return invalid(`${file.name}: a line/record is longer than the limit of ${limits.maxLineBytes} bytes (MLCYCLE_DATA_MAX_LINE_BYTES)`);
   }
   // The engine names the local copy; the user knows the source by its URI.

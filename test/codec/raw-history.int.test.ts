@@ -120,6 +120,8 @@ describe('what the Temporal server stores: ciphertext only, and never a credenti
     delete process.env.RAWHIST_WEBHOOK_SECRET;
   });
 
+  const PATCH_IDS = ['signed-approvals', 'deploy-owner-per-alias'];
+
   function assertNothingReadable(events: HistoryEvent[]) {
     const bytes = historyBytes(events);
     expect(bytes.length).toBeGreaterThan(1000);
@@ -127,11 +129,11 @@ describe('what the Temporal server stores: ciphertext only, and never a credenti
     for (const [what, needle] of credentials) expect(bytes.includes(needle), `${what} in the stored history`).toBe(false);
     const payloads = payloadsIn(events);
     expect(payloads.length).toBeGreaterThan(5);
-    // The SDK writes a patch marker (`patched('signed-approvals')`) itself, outside the codec: its
-    // payload is the patch id, a name from the source, and nothing of the run.
+    // The SDK writes patch markers (`patched('signed-approvals')`, `patched('deploy-owner-per-alias')`)
+    // itself, outside the codec: their payload is the patch id, a name from the source, and nothing of the run.
     const readable = payloads
       .filter((p) => encodingOf(p.payload) !== ENCRYPTED_ENCODING)
-      .filter((p) => !(p.path.endsWith('markerRecordedEventAttributes.details.patch-data.payloads[0]') && Buffer.from(p.payload.data ?? []).toString().includes('signed-approvals')))
+      .filter((p) => !(p.path.endsWith('markerRecordedEventAttributes.details.patch-data.payloads[0]') && PATCH_IDS.some((id) => Buffer.from(p.payload.data ?? []).toString().includes(id))))
       .map((p) => `${p.path} (${encodingOf(p.payload)})`);
     expect(readable, 'payloads stored without encryption').toEqual([]);
   }

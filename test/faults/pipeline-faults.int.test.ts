@@ -53,7 +53,7 @@ const APPROVER = 'alice';
 const APPROVER_KEY = newKey();
 const ALIAS = 'production';
 /** Long enough that a kill lands well inside training, past a checkpoint, with epochs to spare. */
-const LONG_TRAIN = { epochs: 300, checkpointEvery: 20 };
+const LONG_TRAIN = { epochs: 1200, checkpointEvery: 40 };
 const SHORT_TRAIN = { epochs: 40, checkpointEvery: 10 };
 const CANARY_BAKE_MS = 6_000;
 /**

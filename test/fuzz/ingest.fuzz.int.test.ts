@@ -17,7 +17,7 @@ import { createValidateActivities } from '../../activities/validate';
 import type { ActivityDeps } from '../../activities/deps';
 import { createS3Client } from '../../src/storage/s3-client';
 import type { IngestResult, ValidateResult } from '../../workflows/pipeline-types';
-import { startTestEnv, type TestEnv } from '../helpers/test-env';
+import { startTestEnv, type TestEnv, TEST_PERMISSIONS } from '../helpers/test-env';
 import { applyDamage, damage, FUZZ_SPEC, locatesProblem, render, table, type Damage, type Format } from './datasets';
 import { fuzzTarget } from './fuzz-support';
 
@@ -43,7 +43,7 @@ describe('fuzz: ingest of bad datasets on the real store', () => {
   beforeAll(async () => {
     env = await startTestEnv({ workers: false });
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'mlcycle-fuzz-ingest-'));
-    deps = { store: env.store, s3: createS3Client(env.s3), workDir: dir, queue: 'cpu', gpuDevices: [] };
+    deps = { store: env.store, s3: createS3Client(env.s3), workDir: dir, queue: 'cpu', gpuDevices: [], permissions: TEST_PERMISSIONS };
   });
   afterAll(async () => {
     deps?.s3.destroy();

@@ -16,6 +16,7 @@ import { startManagedProcess, waitUntilHealthy, type ManagedProcess } from '../.
 import { minioLive } from '../../src/stack/minio-server';
 import { temporalHealthy } from '../../src/stack/temporal-server';
 import { BIN, cliEnv } from '../helpers/cli';
+import { TEST_DATA_ROOTS } from '../helpers/test-env';
 
 const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server@v1.31.2';
 const ACCESS = { accessKeyId: 'topology', secretAccessKey: 'topology-secret-0123' };
@@ -254,6 +255,9 @@ dynamicConfigClient:
       // Payloads in the server's PostgreSQL are encrypted with the suite's keys.
       MLCYCLE_CODEC_KEY_FILE: path.join(__dirname, '..', 'fixtures', 'codec-keys.json'),
       MLCYCLE_LOG_LEVEL: 'WARN',
+      // What the suite's workers may read and run, as the other suites' workers (issue 14's defaults refuse both).
+      MLCYCLE_DATA_ROOTS: TEST_DATA_ROOTS.join(path.delimiter),
+      MLCYCLE_ALLOWED_COMMANDS: 'node',
       ...extra,
     });
   const workers = new Map<string, ManagedProcess>();

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlcycleClient } from '../../src/client/mlcycle-client';
@@ -83,7 +85,7 @@ describe('production topology: PostgreSQL-backed Temporal server, erasure-coded 
     await ws?.remove();
   });
 
-  it('runs a pipeline through today\'s approval gate to a direct deployment, then a monitor check', async () => {
+  it('runs a pipeline through a signed approval gate to a direct deployment, then a monitor check', async () => {
     const spec = await ws.spec('gated.yaml', (d) => {
       d.name = 'topo';
       d.train.params.epochs = 5;
@@ -92,10 +94,19 @@ describe('production topology: PostgreSQL-backed Temporal server, erasure-coded 
       d.deploy = { alias: 'production', strategy: 'direct' };
       d.monitor = { every: '1h', window: '24h', source: 'file://data/churn.csv', drift: { method: 'psi', threshold: 0.2, minSamples: 100 }, retrain: { onDrift: false, cooldown: '1h' } };
     });
+    // A signed approval, as an operator does it: alice's key made and registered with the CLI
+    // before the run (a gate reads the approver directory when it opens).
+    const aliceKey = path.join(os.tmpdir(), `topology-alice-${process.pid}.key`);
+    const keygen = await runCliAsync(['approvers', 'keygen', 'alice', '--out', aliceKey], topo.env({ MLCYCLE_CODEC_KEY_FILE: KEY_FILE }));
+    const publicKey = keygen.stdout.trim().split('\n').at(-1) ?? '';
+    expect(publicKey).toMatch(/^ed25519:/);
+    const added = await runCliAsync(['approvers', 'add', 'alice', publicKey], topo.env({ MLCYCLE_CODEC_KEY_FILE: KEY_FILE }));
+    expect(added.stdout + added.stderr).toMatch(/approver alice registered/);
     const { workflowId } = await client.startPipeline(spec, { cache: false });
     const gated = await settle(workflowId, 180_000, (s) => s.status === 'awaiting_approval');
     expect(gated.status).toBe('awaiting_approval');
-    const approve = await runCliAsync(['approve', workflowId, '--as', 'alice'], topo.env({ MLCYCLE_CODEC_KEY_FILE: KEY_FILE }));
+    const approve = await runCliAsync(['approve', workflowId, '--as', 'alice', '--key', aliceKey], topo.env({ MLCYCLE_CODEC_KEY_FILE: KEY_FILE }));
+    await fs.rm(aliceKey, { force: true });
     expect(approve.stdout + approve.stderr).toMatch(/approved by alice: 1\/1 approvals/);
     const done = await settle(workflowId, 180_000);
     expect([done.status, done.error]).toEqual(['completed', undefined]);
