@@ -199,6 +199,10 @@ function readError(file: SourceFile, limits: SourceLimits, err: unknown): Mlcycl
     if (open !== undefined) return invalid(`${file.name}: line ${open}: a quoted field opens here and is never closed, so the rest of the file reads as one record`);
     return invalid(`${file.name}: a line/record is longer than the limit of ${limits.maxLineBytes} bytes (MLCYCLE_DATA_MAX_LINE_BYTES)`);
   }
+  if (/failed to allocate|out of memory/i.test(msg)) {
+    // Deeply nested or huge records can need more than the engine may use; say which limit.
+    return invalid(`${file.name}: reading it as ${file.format.toUpperCase()} needs more memory than the data engine's limit (MLCYCLE_DATA_MEMORY_LIMIT); a record may be very large or deeply nested`);
+  }
   // The engine names the local copy; the user knows the source by its URI.
   const said = first.split(file.path).join(file.name).replace(/\s+/g, ' ').slice(0, 300);
   const line = /\bLine:? (\d+)/i.exec(msg)?.[1];

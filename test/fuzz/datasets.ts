@@ -248,5 +248,5 @@ export const datasetCase: fc.Arbitrary<DatasetCase> = fc.record({ table, format:
  */
 export function locatesProblem(message: string, file: string): boolean {
   if (!message.includes(file)) return false;
-  return /\bline \d+|\brow group \d+|\brows? \d+|\bcolumn\b|\bheader\b|not a readable Parquet file|not valid gzip data|gzip-compressed Parquet|has no data rows/.test(message);
+  return /\bline \d+|\brow group \d+|\brows? \d+|\bcolumn\b|\bheader\b|not a readable Parquet file|not valid gzip data|gzip-compressed Parquet|has no data rows|MLCYCLE_DATA_MEMORY_LIMIT/.test(message);
 }
