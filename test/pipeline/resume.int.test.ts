@@ -81,7 +81,9 @@ describe('a training worker killed mid-run', () => {
         expect(train?.attempts).toBeGreaterThanOrEqual(2);
         expect(train?.resumedFrom).toBeGreaterThan(0);
         expect((train?.resumedFrom ?? 0) % CHECKPOINT_EVERY).toBe(0);
-        expect(train?.resumedFrom).toBeLessThanOrEqual(killedAt + CHECKPOINT_EVERY * 3);
+        // Attempt 2 resumes from a checkpoint of the killed attempt; a third attempt resumes from
+        // the rescuer's own later checkpoints, so only the second is bounded by the kill.
+        if (train?.attempts === 2) expect(train.resumedFrom).toBeLessThanOrEqual(killedAt + CHECKPOINT_EVERY * 3);
         expect(train?.summary).toContain('600 epochs');
       }
       expect(workflowId).toBe(ids[0]);
