@@ -180,7 +180,9 @@ export class MlcycleClient {
 
     switch (description.status.name) {
       case 'RUNNING': {
-        status.status = progress?.stage === 'approval' ? 'awaiting_approval' : 'running';
+        // Awaiting approval once the gate is open (its step running), not while the approval
+        // context is still being read: a vote sent then would find no gate.
+        status.status = progress?.steps.some((s) => s.name === 'approval' && s.state === 'running') ? 'awaiting_approval' : 'running';
         // RUNNING says nothing about whether it moves: a failing workflow task is shown, not hidden.
         const trouble = await this.workflowTaskTrouble(workflowId);
         if (trouble) status.error = trouble;
