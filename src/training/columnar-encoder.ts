@@ -12,7 +12,7 @@ import { MlcycleError } from '../errors';
 import type { ColumnRule } from '../spec/pipeline-spec';
 import { taskFromSchema } from '../spec/pipeline-spec';
 import type { EncodedTarget, FeatureMatrix, LabeledMatrix, TaskType } from './feature-matrix';
-import type { MatrixColumn, RowMatrixEncoder } from './row-matrix-adapter';
+import { buildMatrixEncoder, targetClasses, type RowMatrixEncoder } from './row-matrix-adapter';
 import { resolveTask } from './target-task';
 
 type Schema = Readonly<Record<string, ColumnRule>>;
@@ -44,31 +44,6 @@ export function resolveTaskFromColumns(declared: TaskType | undefined, table: Lo
   return resolveTask(undefined, target, rule, []);
 }
 
-function classesFor(table: LoadedTable, target: string, rule: ColumnRule, task: TaskType, trainRows: Uint32Array): string[] | undefined {
-  if (task === 'regression') {
-    if (rule.type !== 'number') throw new MlcycleError('DATA_INVALID', `target "${target}": regression needs a number column; data.schema declares it as ${rule.type}`);
-    return undefined;
-  }
-  if (task === 'binary') {
-    if (rule.type === 'boolean') return ['false', 'true'];
-    if (rule.type === 'category') {
-      if (rule.values.length !== 2) throw new MlcycleError('DATA_INVALID', `target "${target}" has ${rule.values.length} categories (${rule.values.join(', ')}); binary needs exactly 2 (use train.task: multiclass)`);
-      return [...rule.values];
-    }
-    if (rule.type === 'number') return ['0', '1'];
-    throw new MlcycleError('DATA_INVALID', `target "${target}" is a string column; declare it as boolean or a category`);
-  }
-  // Multiclass: the classes the training rows hold (declared order for categories, numeric for numbers).
-  const seen = new Set<string>();
-  for (let k = 0; k < trainRows.length; k++) {
-    const l = targetLabel(table, rule, table.target[trainRows[k]!]!);
-    if (l !== undefined) seen.add(l);
-  }
-  const classes = rule.type === 'category' ? rule.values.filter((v) => seen.has(v)) : rule.type === 'number' ? [...seen].sort((a, b) => Number(a) - Number(b)) : [...seen].sort();
-  if (classes.length < 2) throw new MlcycleError('DATA_INVALID', `target "${target}": the training rows hold ${classes.length} class(es); multiclass needs at least 2`);
-  return classes;
-}
-
 /** Fits the encoder on the rows `trainRows` of `table` (the task resolved from them when not given). */
 export function fitColumnarEncoder(table: LoadedTable, opts: { schema: Schema; target: string; task?: TaskType | undefined; trainRows: Uint32Array }): RowMatrixEncoder {
   const { schema, target, trainRows } = opts;
@@ -76,44 +51,21 @@ export function fitColumnarEncoder(table: LoadedTable, opts: { schema: Schema; t
   if (rule === undefined) throw new MlcycleError('DATA_INVALID', `target column "${target}" is not declared in data.schema`);
   if (trainRows.length === 0) throw new MlcycleError('DATA_INVALID', 'cannot fit the feature encoder: no training rows');
   const task = resolveTaskFromColumns(opts.task, table, target, rule, trainRows);
-  const classes = classesFor(table, target, rule, task, trainRows);
+  const classes = targetClasses(target, rule, task, function* () {
+    for (let k = 0; k < trainRows.length; k++) yield targetLabel(table, rule, table.target[trainRows[k]!]!);
+  });
   const loaded = new Map(table.columns.map((c) => [c.name, c.values]));
-  const columns: MatrixColumn[] = [];
-  const featureNames: string[] = [];
-  const ignored: string[] = [];
-  for (const [name, r] of Object.entries(schema)) {
-    if (name === target) continue;
-    if (r.type === 'number') {
-      // Kept for serving (it names absurd values with them); the trainers scale for themselves.
+  return buildMatrixEncoder({
+    schema,
+    target,
+    task,
+    classes,
+    numberValues: function* (name) {
       const v = loaded.get(name);
-      let n = 0;
-      let mean = 0;
-      let m2 = 0;
-      if (v) {
-        for (let k = 0; k < trainRows.length; k++) {
-          const x = v[trainRows[k]!]!;
-          if (!Number.isFinite(x)) continue;
-          n++;
-          const delta = x - mean;
-          mean += delta / n;
-          m2 += delta * (x - mean);
-        }
-      }
-      const std = n > 1 ? Math.sqrt(m2 / n) : 0;
-      columns.push({ name, kind: 'number', mean, std: std > 0 && Number.isFinite(std) ? std : 1 });
-      featureNames.push(name);
-    } else if (r.type === 'boolean') {
-      columns.push({ name, kind: 'boolean' });
-      featureNames.push(name);
-    } else if (r.type === 'category') {
-      columns.push({ name, kind: 'category', values: [...r.values] });
-      for (const value of r.values) featureNames.push(`${name}=${value}`);
-    } else ignored.push(name);
-  }
-  if (featureNames.length === 0) {
-    throw new MlcycleError('DATA_INVALID', 'data.schema declares no feature columns (number, boolean or category) besides the target');
-  }
-  return { format: 'mlcycle-row-matrix/v1', task, target: { column: target, kind: rule.type, ...(classes ? { classes } : {}) }, columns, featureNames, ignored };
+      if (!v) return;
+      for (let k = 0; k < trainRows.length; k++) yield v[trainRows[k]!]!;
+    },
+  });
 }
 
 /** For a category column: loaded value index (into the column's schema values) → position in `values`, -1 if absent. */

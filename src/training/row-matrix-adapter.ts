@@ -74,44 +74,56 @@ function classLabel(kind: ColumnRule['type'], v: unknown): string | undefined {
   return labelOf(v);
 }
 
-export function fitRowEncoder(opts: { schema: Readonly<Record<string, ColumnRule>>; target: string; task: TaskType; rows: readonly Row[] }): RowMatrixEncoder {
-  const { schema, target, task, rows } = opts;
-  const rule = schema[target];
-  if (rule === undefined) throw new MlcycleError('DATA_INVALID', `target column "${target}" is not declared in data.schema`);
-  if (rows.length === 0) throw new MlcycleError('DATA_INVALID', 'cannot fit the feature encoder: no training rows');
-  let classes: string[] | undefined;
-  if (task === 'binary') {
-    if (rule.type === 'boolean') classes = ['false', 'true'];
-    else if (rule.type === 'category') {
-      if (rule.values.length !== 2) throw new MlcycleError('DATA_INVALID', `target "${target}" has ${rule.values.length} categories (${rule.values.join(', ')}); binary needs exactly 2 (use train.task: multiclass)`);
-      classes = [...rule.values];
-    } else if (rule.type === 'number') classes = ['0', '1'];
-    else throw new MlcycleError('DATA_INVALID', `target "${target}" is a string column; declare it as boolean or a category`);
-  } else if (task === 'multiclass') {
-    const seen = new Set<string>();
-    for (const r of rows) {
-      const l = classLabel(rule.type, r[target]);
-      if (l !== undefined) seen.add(l);
-    }
-    if (rule.type === 'category') classes = rule.values.filter((v) => seen.has(v));
-    else if (rule.type === 'number') classes = [...seen].sort((a, b) => Number(a) - Number(b));
-    else classes = [...seen].sort();
-    if (classes.length < 2) throw new MlcycleError('DATA_INVALID', `target "${target}": the training rows hold ${classes.length} class(es); multiclass needs at least 2`);
-  } else if (rule.type !== 'number') {
-    throw new MlcycleError('DATA_INVALID', `target "${target}": regression needs a number column; data.schema declares it as ${rule.type}`);
+/**
+ * Target classes for `task` (undefined for regression): binary from the schema, multiclass from
+ * the training labels (declared order for categories, numeric for numbers).
+ */
+export function targetClasses(target: string, rule: ColumnRule, task: TaskType, trainLabels: () => Iterable<string | undefined>): string[] | undefined {
+  if (task === 'regression') {
+    if (rule.type !== 'number') throw new MlcycleError('DATA_INVALID', `target "${target}": regression needs a number column; data.schema declares it as ${rule.type}`);
+    return undefined;
   }
+  if (task === 'binary') {
+    if (rule.type === 'boolean') return ['false', 'true'];
+    if (rule.type === 'category') {
+      if (rule.values.length !== 2) throw new MlcycleError('DATA_INVALID', `target "${target}" has ${rule.values.length} categories (${rule.values.join(', ')}); binary needs exactly 2 (use train.task: multiclass)`);
+      return [...rule.values];
+    }
+    if (rule.type === 'number') return ['0', '1'];
+    throw new MlcycleError('DATA_INVALID', `target "${target}" is a string column; declare it as boolean or a category`);
+  }
+  const seen = new Set<string>();
+  for (const l of trainLabels()) if (l !== undefined) seen.add(l);
+  const classes = rule.type === 'category' ? rule.values.filter((v) => seen.has(v)) : rule.type === 'number' ? [...seen].sort((a, b) => Number(a) - Number(b)) : [...seen].sort();
+  if (classes.length < 2) throw new MlcycleError('DATA_INVALID', `target "${target}": the training rows hold ${classes.length} class(es); multiclass needs at least 2`);
+  return classes;
+}
+
+/**
+ * The encoder for `schema`, with each number column's training mean and (population) standard
+ * deviation from `numberValues(name)` (finite values only; non-finite ones are skipped).
+ */
+export function buildMatrixEncoder(opts: {
+  schema: Readonly<Record<string, ColumnRule>>;
+  target: string;
+  task: TaskType;
+  classes: string[] | undefined;
+  numberValues: (column: string) => Iterable<number>;
+}): RowMatrixEncoder {
+  const { schema, target, task, classes } = opts;
+  const rule = schema[target]!;
   const columns: MatrixColumn[] = [];
   const featureNames: string[] = [];
   const ignored: string[] = [];
   for (const [name, r] of Object.entries(schema)) {
     if (name === target) continue;
     if (r.type === 'number') {
+      // Kept for serving (it names absurd values with them); the trainers scale for themselves.
       let n = 0;
       let mean = 0;
       let m2 = 0;
-      for (const row of rows) {
-        const v = toNumber(row[name]);
-        if (v === undefined) continue;
+      for (const v of opts.numberValues(name)) {
+        if (!Number.isFinite(v)) continue;
         n++;
         const delta = v - mean;
         mean += delta / n;
@@ -132,6 +144,26 @@ export function fitRowEncoder(opts: { schema: Readonly<Record<string, ColumnRule
     throw new MlcycleError('DATA_INVALID', 'data.schema declares no feature columns (number, boolean or category) besides the target');
   }
   return { format: 'mlcycle-row-matrix/v1', task, target: { column: target, kind: rule.type, ...(classes ? { classes } : {}) }, columns, featureNames, ignored };
+}
+
+export function fitRowEncoder(opts: { schema: Readonly<Record<string, ColumnRule>>; target: string; task: TaskType; rows: readonly Row[] }): RowMatrixEncoder {
+  const { schema, target, task, rows } = opts;
+  const rule = schema[target];
+  if (rule === undefined) throw new MlcycleError('DATA_INVALID', `target column "${target}" is not declared in data.schema`);
+  if (rows.length === 0) throw new MlcycleError('DATA_INVALID', 'cannot fit the feature encoder: no training rows');
+  const classes = targetClasses(target, rule, task, () => rows.map((r) => classLabel(rule.type, r[target])));
+  return buildMatrixEncoder({
+    schema,
+    target,
+    task,
+    classes,
+    numberValues: function* (name) {
+      for (const row of rows) {
+        const v = toNumber(row[name]);
+        if (v !== undefined) yield v;
+      }
+    },
+  });
 }
 
 export function encodeFeatureRows(enc: RowMatrixEncoder, rows: readonly Row[]): FeatureMatrix {
