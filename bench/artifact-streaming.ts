@@ -24,13 +24,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { EMBEDDED_S3_CREDENTIALS, parseEnv, type S3Settings } from '../src/config/env';
-import { MINIO, resolveBinary } from '../src/stack/binaries';
-import { startMinio, type RunningMinio } from '../src/stack/minio-server';
-import { freePort } from '../src/stack/ports';
+import { EMBEDDED_S3_CREDENTIALS, type S3Settings } from '../src/config/env';
+import type { RunningMinio } from '../src/stack/minio-server';
 import { createArtifactStore } from '../src/storage/artifact-store';
 import { arg, positiveInt } from './cli-args';
 import { createS3Client, ensureBucket } from '../src/storage/s3-client';
+import { median, startBenchMinio } from './bench-services';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'bench';
@@ -52,12 +51,6 @@ interface ChildResult {
 
 
 const seconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
 function settingsFor(endpoint: string): S3Settings {
   return { endpoint, region: 'us-east-1', bucket: BUCKET, prefix: '', credentials: { ...EMBEDDED_S3_CREDENTIALS } };
 }
@@ -192,17 +185,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   try {
-    const env = parseEnv({ ...process.env, MLCYCLE_S3_ENDPOINT: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
-    const binary = await resolveBinary(MINIO, env, { log: (l) => process.stderr.write(`${l}\n`) });
-    minio = await startMinio({
-      binary: binary.path,
-      host: '127.0.0.1',
-      port: await freePort(),
-      consolePort: await freePort(),
-      dataDir: path.join(dir, 'minio'),
-      logDir: path.join(dir, 'logs'),
-      ...EMBEDDED_S3_CREDENTIALS,
-    });
+    minio = await startBenchMinio(dir);
     client = createS3Client(settingsFor(minio.endpoint));
     await ensureBucket(client, BUCKET);
 

@@ -30,55 +30,22 @@ import { createIngestActivities } from '../activities/ingest';
 import { createTrainActivities } from '../activities/train';
 import { workerPermissions } from '../src/worker/worker-permissions';
 import type { DatasetRef } from '../workflows/pipeline-types';
-import { EMBEDDED_S3_CREDENTIALS, parseEnv } from '../src/config/env';
+import { EMBEDDED_S3_CREDENTIALS } from '../src/config/env';
 import { writeDemoDataset } from '../src/demo/demo-data';
 import { createModelRegistry } from '../src/registry/model-registry';
 import { createPredictionServer, type PredictionServer } from '../src/serving/prediction-server';
 import { loadPipelineSpec } from '../src/spec/pipeline-spec';
-import { MINIO, resolveBinary } from '../src/stack/binaries';
-import { startMinio, type RunningMinio } from '../src/stack/minio-server';
-import { freePort } from '../src/stack/ports';
+import type { RunningMinio } from '../src/stack/minio-server';
 import { createArtifactStore } from '../src/storage/artifact-store';
 import { createS3Client, ensureBucket } from '../src/storage/s3-client';
 import { positiveInt } from './cli-args';
 import { registerModel, requestRows, trainChurnModel } from '../test/serving/fixtures';
+import { median, runAutocannon, startBenchMinio, type LoadResult } from './bench-services';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..');
 const EXAMPLE = path.join(ROOT, 'examples', 'sklearn-churn');
 const BUCKET = 'bench';
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
-interface Load {
-  reqPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  non2xx: number;
-  errors: number;
-}
-
-function cannon(url: string, body: string, connections: number, durationS: number): Promise<Load> {
-  const cli = require.resolve('autocannon/autocannon.js');
-  const args = [cli, '--json', '-c', String(connections), '-d', String(durationS), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, url];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${stderr}`));
-      const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number };
-      resolve({ reqPerSec: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors });
-    });
-  });
-}
 
 function runDirect(python: string, env: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -104,17 +71,7 @@ async function main(): Promise<void> {
     const { stdout } = await run('bash', [path.join(ROOT, 'scripts', 'python-venv.sh'), 'trainer', 'python/requirements.txt'], { cwd: ROOT, maxBuffer: 16 << 20 });
     const python = stdout.trim().split('\n').at(-1)!;
 
-    const env = parseEnv({ ...process.env, MLCYCLE_S3_ENDPOINT: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
-    const binary = await resolveBinary(MINIO, env, { log: (l) => process.stderr.write(`${l}\n`) });
-    minio = await startMinio({
-      binary: binary.path,
-      host: '127.0.0.1',
-      port: await freePort(),
-      consolePort: await freePort(),
-      dataDir: path.join(dir, 'minio'),
-      logDir: path.join(dir, 'logs'),
-      ...EMBEDDED_S3_CREDENTIALS,
-    });
+    minio = await startBenchMinio(dir);
     client = createS3Client({ endpoint: minio.endpoint, region: 'us-east-1', bucket: BUCKET, prefix: '', credentials: { ...EMBEDDED_S3_CREDENTIALS } });
     await ensureBucket(client, BUCKET);
     const store = createArtifactStore({ client, bucket: BUCKET, prefix: '' });
@@ -187,12 +144,12 @@ async function main(): Promise<void> {
     for (const v of ['onnx', 'builtin'] as const) {
       const res = await fetch(urls[v], { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       if (res.status !== 200) throw new Error(`${v} answered ${res.status}: ${await res.text()}`);
-      await cannon(urls[v], body, connections, Math.min(2, durationS)); // warm-up
+      await runAutocannon(urls[v], body, connections, Math.min(2, durationS)); // warm-up
     }
-    const loads: Record<'onnx' | 'builtin', Load[]> = { onnx: [], builtin: [] };
+    const loads: Record<'onnx' | 'builtin', LoadResult[]> = { onnx: [], builtin: [] };
     for (let r = 0; r < runs; r++) {
       for (const v of r % 2 === 0 ? (['onnx', 'builtin'] as const) : (['builtin', 'onnx'] as const)) {
-        const l = await cannon(urls[v], body, connections, durationS);
+        const l = await runAutocannon(urls[v], body, connections, durationS);
         if (l.non2xx || l.errors) throw new Error(`${v}: ${l.non2xx} non-2xx, ${l.errors} errors`);
         loads[v].push(l);
         console.log(`run ${r + 1} ${v.padEnd(7)} ${l.reqPerSec.toFixed(0).padStart(6)} req/s  p50 ${l.p50Ms.toFixed(2)} ms  p99 ${l.p99Ms.toFixed(2)} ms`);

@@ -18,6 +18,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { featureDrift, type DriftReport, type FeatureValues } from '../src/monitoring/drift';
+import { median } from './bench-services';
 
 const TARGET_RATIO = 0.5;
 
@@ -149,12 +150,6 @@ function drift(reference: Columns, current: Columns): DriftReport {
 function pick(cols: Columns, kind: 'numeric' | 'categorical'): Columns {
   return Object.fromEntries(Object.entries(cols).filter(([, c]) => (c instanceof Float64Array) === (kind === 'numeric')));
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 function time<T>(fn: () => T): { ms: number; result: T } {
   const t0 = performance.now();

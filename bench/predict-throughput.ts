@@ -13,24 +13,22 @@
  * medians over the runs of req/s (autocannon's mean per second) and p99 latency, and the ratio
  * predict / bare. Prints per-run lines, the table, and last one JSON line.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { EMBEDDED_S3_CREDENTIALS, parseEnv } from '../src/config/env';
+import { EMBEDDED_S3_CREDENTIALS } from '../src/config/env';
 import { createModelRegistry } from '../src/registry/model-registry';
 import { createPredictionServer, type PredictionServer } from '../src/serving/prediction-server';
-import { MINIO, resolveBinary } from '../src/stack/binaries';
-import { startMinio, type RunningMinio } from '../src/stack/minio-server';
-import { freePort } from '../src/stack/ports';
+import type { RunningMinio } from '../src/stack/minio-server';
 import { createArtifactStore } from '../src/storage/artifact-store';
 import { createS3Client, ensureBucket } from '../src/storage/s3-client';
 import { predict } from '../src/training/model-artifact';
 import { positiveInt } from './cli-args';
 import { registerModel, requestRows, trainChurnModel } from '../test/serving/fixtures';
+import { median, startBenchMinio, runAutocannon } from './bench-services';
 
 const BUCKET = 'bench';
 const MODEL = 'churn-bench';
@@ -49,47 +47,10 @@ interface Measurement {
 
 
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
-/** One autocannon run in a child process (its CLI, --json). */
-function cannon(variant: Variant, url: string, body: string, connections: number, durationS: number): Promise<Measurement> {
-  const cli = require.resolve('autocannon/autocannon.js');
-  const args = [cli, '--json', '-c', String(connections), '-d', String(durationS), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, url];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${stderr}`));
-      try {
-        const r = JSON.parse(stdout.trim().split('\n').pop() ?? '') as {
-          requests: { average: number; total: number };
-          latency: { p50: number; p99: number };
-          non2xx: number;
-          errors: number;
-        };
-        resolve({
-          variant,
-          reqPerSec: r.requests.average,
-          p50Ms: r.latency.p50,
-          p99Ms: r.latency.p99,
-          requests: r.requests.total,
-          non2xx: r.non2xx,
-          errors: r.errors,
-        });
-      } catch {
-        reject(new Error(`autocannon printed no JSON result: ${stdout}\n${stderr}`));
-      }
-    });
-  });
-}
+const cannon = async (variant: Variant, url: string, body: string, connections: number, durationS: number): Promise<Measurement> => ({
+  variant,
+  ...(await runAutocannon(url, body, connections, durationS)),
+});
 
 /** The baseline: reads the whole body (as any JSON API must), answers a fixed JSON. */
 async function startBare(answer: string): Promise<{ url: string; close(): Promise<void> }> {
@@ -139,17 +100,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   try {
-    const env = parseEnv({ ...process.env, MLCYCLE_S3_ENDPOINT: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
-    const binary = await resolveBinary(MINIO, env, { log: (l) => process.stderr.write(`${l}\n`) });
-    minio = await startMinio({
-      binary: binary.path,
-      host: '127.0.0.1',
-      port: await freePort(),
-      consolePort: await freePort(),
-      dataDir: path.join(dir, 'minio'),
-      logDir: path.join(dir, 'logs'),
-      ...EMBEDDED_S3_CREDENTIALS,
-    });
+    minio = await startBenchMinio(dir);
     const settings = { endpoint: minio.endpoint, region: 'us-east-1', bucket: BUCKET, prefix: '', credentials: { ...EMBEDDED_S3_CREDENTIALS } };
     client = createS3Client(settings);
     await ensureBucket(client, BUCKET);

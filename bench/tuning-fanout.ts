@@ -20,6 +20,7 @@ import { startTemporalDevServer } from '../src/stack/temporal-server';
 import { loadWorkflowBundle } from '../src/worker/workflow-bundle';
 import { syntheticStudyActivities, syntheticStudyInput } from './fanout-study';
 import type { StudyInput } from '../workflows/tuning-study';
+import { median } from './bench-services';
 
 const { values } = parseArgs({
   options: {
@@ -35,12 +36,6 @@ const workMs = Number(values['work-ms']);
 const runs = Number(values.runs);
 const QUEUE = 'bench-fanout';
 const TARGET = 1.1;
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
