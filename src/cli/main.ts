@@ -285,11 +285,14 @@ async function runWorker(
     permissions: o.permissions,
     log,
   });
+  // Listening for signals before "ready" is said: a supervisor may stop the worker the moment it
+  // reads that line, and a signal that came first would kill it without a drain.
+  const signalled = untilSignal().then((signal) => ({ kind: 'signal' as const, signal }));
   const running = worker.run();
   log(`worker ready on queue ${o.queue} (${address}, namespace ${env.TEMPORAL_NAMESPACE})`);
   const watch = watchConnection(connection, address, { graceMs: o.connectionGrace, log });
   const outcome = await Promise.race([
-    untilSignal().then((signal) => ({ kind: 'signal' as const, signal })),
+    signalled,
     watch.lost.then((err) => ({ kind: 'lost' as const, err })),
     running.then(
       () => ({ kind: 'stopped' as const }),
