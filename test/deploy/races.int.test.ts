@@ -10,13 +10,13 @@ import { deploymentOwnerId } from '../../workflows/deployment';
 import { registerApprovers } from '../helpers/approvers';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
+import { startTraffic, type Traffic } from '../helpers/traffic';
 
 /**
  * Runs that overlap: each race is provoked for real (concurrent pipelines on real workers, or
  * concurrent calls against the real MinIO) and judged by what was stored, state by state.
  */
 
-const ROW = { customer_id: 'c1', tenure_months: 12, monthly_charges: 70, support_tickets: 2, plan: 'pro', region: 'north', autopay: true };
 
 async function recordStates(env: TestEnv, model: string, alias: string): Promise<number[]> {
   const prefix = deploymentRecordPrefix(model, alias);
@@ -48,8 +48,7 @@ describe('races between overlapping runs', () => {
   let registry: ModelRegistry;
   let server: PredictionServer;
   let url: string;
-  let traffic = true;
-  let trafficLoop: Promise<void>;
+  let traffic: Traffic | undefined;
 
   beforeAll(async () => {
     env = await startTestEnv();
@@ -59,16 +58,10 @@ describe('races between overlapping runs', () => {
     registry = createModelRegistry({ store: env.store });
     server = createPredictionServer({ store: env.store, registry, model: 'race-m', refreshMs: 200, log: () => undefined });
     url = (await server.start()).url;
-    trafficLoop = (async () => {
-      while (traffic) {
-        await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: [ROW] }) }).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
+    traffic = startTraffic(url, 10);
   });
   afterAll(async () => {
-    traffic = false;
-    await trafficLoop;
+    await traffic?.stop();
     await server?.stop();
     await env?.close();
     await ws?.remove();

@@ -7,17 +7,15 @@ import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
 import { captureHistory } from '../helpers/history-capture';
 import { deploymentOwnerId } from '../../workflows/deployment';
+import { startTraffic, type Traffic } from '../helpers/traffic';
 
-const ROW = { customer_id: 'c1', tenure_months: 12, monthly_charges: 70, support_tickets: 2, plan: 'pro', region: 'north', autopay: true };
 
 describe('deployment: direct, canary promote, canary rollback', () => {
   let env: TestEnv;
   let ws: SpecWorkspace;
   let server: PredictionServer;
   let url: string;
-  let traffic = true;
-  let trafficLoop: Promise<void>;
-  const served = new Map<number, number>();
+  let traffic: Traffic | undefined;
 
   beforeAll(async () => {
     env = await startTestEnv();
@@ -25,21 +23,10 @@ describe('deployment: direct, canary promote, canary rollback', () => {
     const registry = createModelRegistry({ store: env.store });
     server = createPredictionServer({ store: env.store, registry, model: 'deploy-m', refreshMs: 200, log: () => undefined });
     url = (await server.start()).url;
-    // Steady traffic, as production would send; counts which version answered.
-    trafficLoop = (async () => {
-      while (traffic) {
-        const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: [ROW] }) }).catch(() => undefined);
-        if (res?.ok) {
-          const body = (await res.json()) as { version: number };
-          served.set(body.version, (served.get(body.version) ?? 0) + 1);
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    })();
+    traffic = startTraffic(url, 5);
   });
   afterAll(async () => {
-    traffic = false;
-    await trafficLoop;
+    await traffic?.stop();
     await server?.stop();
     await env?.close();
     await ws?.remove();
@@ -70,15 +57,15 @@ describe('deployment: direct, canary promote, canary rollback', () => {
       strategy: 'canary',
       canary: { percent: 50, bake: '4s', rollbackIf, serviceUrl: url, minRequests: 5 },
     });
-    served.clear();
+    traffic!.served.clear();
     const v2 = await waitForRun(env.client, (await env.client.startPipeline(await specFor('v2.yaml', 30, canary({ errorRate: 0.5, p99LatencyMs: 10_000 })), { cache: false })).workflowId);
     expect(v2.error).toBeUndefined();
     expect(v2.status).toBe('completed');
     await captureHistory(env.client.temporal, v2.workflowId, 'deploy-canary-promoted');
     await captureHistory(env.client.temporal, deploymentOwnerId('deploy-m', 'production', `${env.queuePrefix}cpu`), 'canary-promoted');
     expect(v2.steps.find((s) => s.name === 'deploy')?.summary).toContain('canary baked 4s clean');
-    expect(served.get(1) ?? 0).toBeGreaterThan(0);
-    expect(served.get(2) ?? 0).toBeGreaterThan(0);
+    expect(traffic!.served.get(1) ?? 0).toBeGreaterThan(0);
+    expect(traffic!.served.get(2) ?? 0).toBeGreaterThan(0);
     expect(await registry.getAliases('deploy-m')).toEqual({ production: 2 });
     expect(await readDeploymentRecord(env.store, 'deploy-m', 'production')).toMatchObject({ stable: { version: 2 } });
     await expect.poll(() => server.current(), { timeout: 10_000 }).toEqual({ stable: 2 });
