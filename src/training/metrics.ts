@@ -140,6 +140,27 @@ export function auc(yTrue: ArrayLike<number>, scores: ArrayLike<number>): number
 }
 
 /**
+ * Cumulative true and false positives at each distinct score of `order` (scores descending):
+ * predicting positive for every score ≥ `threshold`. The one sweep behind ROC, PR, average
+ * precision and threshold choice.
+ */
+export function* scoreSweep(y: ArrayLike<number>, p: ArrayLike<number>, order: ArrayLike<number>): Generator<{ threshold: number; tp: number; fp: number }> {
+  const n = order.length;
+  let tp = 0;
+  let fp = 0;
+  let i = 0;
+  while (i < n) {
+    const s = p[order[i] as number] as number;
+    while (i < n && p[order[i] as number] === s) {
+      if (y[order[i] as number] === 1) tp++;
+      else fp++;
+      i++;
+    }
+    yield { threshold: s, tp, fp };
+  }
+}
+
+/**
  * ROC curve points from (0,0) to (1,1), one per distinct score. With `maxPoints`, long curves are
  * thinned to about that many points (always keeping the first and last).
  */
@@ -151,17 +172,8 @@ export function rocCurve(yTrue: ArrayLike<number>, scores: ArrayLike<number>, op
   const negatives = n - positives;
   const order = byScoreDescending(scores);
   const points: RocPoint[] = [{ fpr: 0, tpr: 0, threshold: Number.POSITIVE_INFINITY }];
-  let tp = 0;
-  let fp = 0;
-  let i = 0;
-  while (i < n) {
-    const s = scores[order[i] as number] as number;
-    while (i < n && scores[order[i] as number] === s) {
-      if (yTrue[order[i] as number] === 1) tp++;
-      else fp++;
-      i++;
-    }
-    points.push({ fpr: negatives === 0 ? 0 : fp / negatives, tpr: positives === 0 ? 0 : tp / positives, threshold: s });
+  for (const { threshold, tp, fp } of scoreSweep(yTrue, scores, order)) {
+    points.push({ fpr: negatives === 0 ? 0 : fp / negatives, tpr: positives === 0 ? 0 : tp / positives, threshold });
   }
   const max = options.maxPoints;
   if (max === undefined || points.length <= max || max < 2) return points;

@@ -14,7 +14,7 @@
  * higher (see lowerIsBetter in metrics.ts).
  */
 import type { TaskType } from './feature-matrix';
-import { auc, type ConfusionMatrix } from './metrics';
+import { auc, scoreSweep, type ConfusionMatrix } from './metrics';
 import type { MetricName } from '../spec/pipeline-spec';
 
 export const TASK_METRICS: Readonly<Record<TaskType, readonly MetricName[]>> = {
@@ -66,18 +66,9 @@ export function averagePrecision(y: ArrayLike<number>, p: ArrayLike<number>): nu
   for (let i = 0; i < n; i++) if (y[i] === 1) positives++;
   if (positives === 0) return Number.NaN;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (p[b] as number) - (p[a] as number));
-  let tp = 0;
-  let fp = 0;
   let prevRecall = 0;
   let ap = 0;
-  let i = 0;
-  while (i < n) {
-    const s = p[order[i] as number] as number;
-    while (i < n && p[order[i] as number] === s) {
-      if (y[order[i] as number] === 1) tp++;
-      else fp++;
-      i++;
-    }
+  for (const { tp, fp } of scoreSweep(y, p, order)) {
     const recall = tp / positives;
     ap += (recall - prevRecall) * (tp / (tp + fp));
     prevRecall = recall;
@@ -315,16 +306,7 @@ export function optimizeThreshold(y: ArrayLike<number>, p: ArrayLike<number>, ob
   const negatives = n - positives;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (p[b] as number) - (p[a] as number));
   let best = { threshold: 0.5, value: -Infinity };
-  let tp = 0;
-  let fp = 0;
-  let i = 0;
-  while (i < n) {
-    const s = p[order[i] as number] as number;
-    while (i < n && p[order[i] as number] === s) {
-      if (y[order[i] as number] === 1) tp++;
-      else fp++;
-      i++;
-    }
+  for (const { threshold: s, tp, fp } of scoreSweep(y, p, order)) {
     // Predicting positive for p ≥ s.
     const fn = positives - tp;
     const tn = negatives - fp;

@@ -7,7 +7,7 @@
  */
 import { escapeHtml } from './evaluation-report';
 import type { TaskType } from './feature-matrix';
-import { formatMetric, type MetricName, type Metrics } from './metrics';
+import { formatMetric, scoreSweep, type MetricName, type Metrics } from './metrics';
 import { argmaxRows, computeTaskMetrics } from './task-metrics';
 
 const esc = (v: unknown): string => escapeHtml(String(v));
@@ -62,17 +62,8 @@ export function precisionRecallCurve(y: ArrayLike<number>, p: ArrayLike<number>,
   for (let i = 0; i < n; i++) if (y[i] === 1) positives++;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (p[b] as number) - (p[a] as number));
   const points: PrPoint[] = [];
-  let tp = 0;
-  let fp = 0;
-  let i = 0;
-  while (i < n) {
-    const s = p[order[i] as number] as number;
-    while (i < n && p[order[i] as number] === s) {
-      if (y[order[i] as number] === 1) tp++;
-      else fp++;
-      i++;
-    }
-    points.push({ recall: positives === 0 ? 0 : tp / positives, precision: tp / (tp + fp), threshold: s });
+  for (const { threshold, tp, fp } of scoreSweep(y, p, order)) {
+    points.push({ recall: positives === 0 ? 0 : tp / positives, precision: tp / (tp + fp), threshold });
   }
   return thin(points, maxPoints);
 }
