@@ -17,12 +17,11 @@ import { z } from 'zod';
 import { formatIssues } from '../config/zod-issues';
 import { MlcycleError } from '../errors';
 import type { ArtifactStore } from '../storage/artifact-store';
+import { readLatestState, updateState } from '../storage/numbered-states';
 import { ApproverNameSchema, PublicKeySchema } from '../approval/signed-vote';
 import { ALIAS_NAME, MODEL_NAME } from './model-registry';
 
 const JSON_TYPE = 'application/json';
-const SEQ_FILE = /^(\d+)\.json$/;
-const MAX_ROUNDS = 1000;
 const APPROVERS_PREFIX = 'registry/_approvers/';
 const POLICIES_PREFIX = 'registry/_policies/';
 const ADMIN_AUDIT_PREFIX = 'registry/_admin/audit/';
@@ -68,8 +67,6 @@ export interface AdminAuditEntry {
 }
 const adminAuditSchema = z.object({ at: isoTime, actor: z.string().min(1), action: z.string().min(1), detail: z.record(z.string(), z.unknown()) });
 
-const pad = (n: number): string => String(n).padStart(6, '0');
-
 /** The key an approver had at `at`: added before it and not revoked by then. */
 export function keyAt(directory: ApproverDirectory, name: string, at: string): ApproverKeyRecord | undefined {
   const t = Date.parse(at);
@@ -109,6 +106,18 @@ export function createTrustRecords(deps: { store: ArtifactStore; now?: () => Dat
   const { store } = deps;
   const now = () => (deps.now ? deps.now() : new Date()).toISOString();
 
+  /** Parses a stored registry object by its schema, naming the object when it does not fit. */
+  const parseWith =
+    <T>(schema: z.ZodType<T>) =>
+    (raw: unknown, where: string): T => {
+      const r = schema.safeParse(raw);
+      if (!r.success) throw new MlcycleError('DATA_INVALID', `registry object ${where} is malformed:\n${formatIssues(r.error)}`);
+      return r.data;
+    };
+  const parseDirectory = parseWith(directorySchema);
+  const parsePolicy = parseWith(policyRecordSchema);
+  const latestPolicy = async (scope: string) => (await readLatestState(store, `${POLICIES_PREFIX}${scope}/`, parsePolicy)).value;
+
   async function readJson<T>(schema: z.ZodType<T>, key: string): Promise<T | undefined> {
     const bytes = await store.getNamed(key);
     if (bytes === undefined) return undefined;
@@ -118,21 +127,7 @@ export function createTrustRecords(deps: { store: ArtifactStore; now?: () => Dat
     } catch (err) {
       throw new MlcycleError('DATA_INVALID', `registry object ${store.uriForKey(key)} is not valid JSON: ${(err as Error).message}`);
     }
-    const r = schema.safeParse(raw);
-    if (!r.success) throw new MlcycleError('DATA_INVALID', `registry object ${store.uriForKey(key)} is malformed:\n${formatIssues(r.error)}`);
-    return r.data;
-  }
-
-  async function readLatest<T>(prefix: string, schema: z.ZodType<T>): Promise<{ seq: number; value: T | undefined }> {
-    let seq = 0;
-    for (const key of await store.listNamed(prefix)) {
-      const m = SEQ_FILE.exec(key.slice(prefix.length));
-      if (m) seq = Math.max(seq, Number(m[1]));
-    }
-    if (seq === 0) return { seq, value: undefined };
-    const value = await readJson(schema, `${prefix}${pad(seq)}.json`);
-    if (value === undefined) throw new MlcycleError('DATA_INVALID', `registry object ${prefix}${pad(seq)}.json vanished after being listed`);
-    return { seq, value };
+    return parseWith(schema)(raw, store.uriForKey(key));
   }
 
   const create = async (key: string, value: unknown) =>
@@ -144,21 +139,19 @@ export function createTrustRecords(deps: { store: ArtifactStore; now?: () => Dat
   }
 
   /** Compare-and-swap on the directory: `change` sees the current state and returns the next. */
-  async function updateDirectory(change: (d: ApproverDirectory, at: string) => ApproverDirectory, what: string): Promise<string> {
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const state = await readLatest(APPROVERS_PREFIX, directorySchema);
+  async function updateDirectory(change: (d: ApproverDirectory, at: string) => ApproverDirectory): Promise<string> {
+    const { result } = await updateState(store, APPROVERS_PREFIX, parseDirectory, async (state) => {
       const at = now();
-      const next = change(state.value ?? { approvers: {} }, at);
-      if (await create(`${APPROVERS_PREFIX}${pad(state.seq + 1)}.json`, next)) return at;
-    }
-    throw new MlcycleError('SERVICE_UNREACHABLE', `${what}: gave up after ${MAX_ROUNDS} rounds of conflicting concurrent writes`);
+      return { next: change(state.value ?? { approvers: {} }, at), result: at };
+    });
+    return result;
   }
 
   const scopeOk = (scope: string) => scope === DEFAULT_POLICY || MODEL_NAME.test(scope);
 
   return {
     async directory() {
-      return (await readLatest(APPROVERS_PREFIX, directorySchema)).value ?? { approvers: {} };
+      return (await readLatestState(store, APPROVERS_PREFIX, parseDirectory)).value ?? { approvers: {} };
     },
 
     async addApprover(name, publicKey, actor) {
@@ -172,7 +165,7 @@ export function createTrustRecords(deps: { store: ArtifactStore; now?: () => Dat
           return { ...k, revokedAt: at, revokedBy: actor };
         });
         return { approvers: { ...d.approvers, [name]: { keys: [...keys, { publicKey, addedAt: at, addedBy: actor }] } } };
-      }, `adding approver "${name}"`);
+      });
       await audit({ at, actor, action: 'approver.add', detail: { approver: name, publicKey, ...(replaced ? { replaced } : {}) } });
     },
 
@@ -184,14 +177,14 @@ export function createTrustRecords(deps: { store: ArtifactStore; now?: () => Dat
         revoked = entry?.keys.filter((k) => k.revokedAt === undefined).map((k) => k.publicKey) ?? [];
         if (revoked.length === 0) throw new MlcycleError('NOT_FOUND', `approver "${name}" has no active key to revoke`);
         return { approvers: { ...d.approvers, [name]: { keys: entry!.keys.map((k) => (k.revokedAt === undefined ? { ...k, revokedAt: at, revokedBy: actor } : k)) } } };
-      }, `revoking approver "${name}"`);
+      });
       await audit({ at, actor, action: 'approver.revoke', detail: { approver: name, publicKeys: revoked } });
     },
 
     async policyFor(model) {
       for (const scope of [model, DEFAULT_POLICY]) {
         if (!scopeOk(scope)) continue;
-        const r = (await readLatest(`${POLICIES_PREFIX}${scope}/`, policyRecordSchema)).value;
+        const r = await latestPolicy(scope);
         if (r) return { ...r, scope };
       }
       return undefined;
@@ -205,7 +198,7 @@ export function createTrustRecords(deps: { store: ArtifactStore; now?: () => Dat
       }
       const out: PolicyRecord[] = [];
       for (const scope of [...scopes].sort()) {
-        const r = (await readLatest(`${POLICIES_PREFIX}${scope}/`, policyRecordSchema)).value;
+        const r = await latestPolicy(scope);
         if (r) out.push({ ...r, scope });
       }
       return out;
@@ -214,16 +207,11 @@ export function createTrustRecords(deps: { store: ArtifactStore; now?: () => Dat
     async setPolicy(scope, policy, actor) {
       if (!scopeOk(scope)) throw new MlcycleError('USAGE', `policy set: model name ${JSON.stringify(scope)}: expected a model name or --default`);
       const parsed = parseOr(PolicySchema, policy, 'invalid policy');
-      const prefix = `${POLICIES_PREFIX}${scope}/`;
-      for (let round = 0; round < MAX_ROUNDS; round++) {
-        const state = await readLatest(prefix, policyRecordSchema);
+      const { result } = await updateState(store, `${POLICIES_PREFIX}${scope}/`, parsePolicy, async (state) => {
         const record = { policy: { ...parsed, approvers: [...new Set(parsed.approvers)] }, setAt: now(), setBy: actor };
-        if (await create(`${prefix}${pad(state.seq + 1)}.json`, record)) {
-          await audit({ at: record.setAt, actor, action: 'policy.set', detail: { scope, policy: record.policy, ...(state.value ? { previous: state.value.policy } : {}) } });
-          return;
-        }
-      }
-      throw new MlcycleError('SERVICE_UNREACHABLE', `setting the policy of ${scope}: too many concurrent writes`);
+        return { next: record, result: { record, previous: state.value } };
+      });
+      await audit({ at: result.record.setAt, actor, action: 'policy.set', detail: { scope, policy: result.record.policy, ...(result.previous ? { previous: result.previous.policy } : {}) } });
     },
 
     async adminAudit() {
