@@ -8,7 +8,7 @@ import { Option } from 'commander';
 import { checkApproverName, defaultApproverKeyFile, generateApproverKey } from '../approval/approver-keys';
 import { decisionProblem } from '../approval/approval-policy';
 import { MlcycleError } from '../errors';
-import { createTrustRecords, DEFAULT_POLICY, type ApprovalPolicy } from '../registry/trust-records';
+import { checkPolicy, checkPublicKey, createTrustRecords, DEFAULT_POLICY, type ApprovalPolicy } from '../registry/trust-records';
 import { withRegistry } from './models';
 import path from 'node:path';
 
@@ -35,6 +35,7 @@ export function addTrustCommands(program: Command): void {
     .option('--as <identity>', 'administrator making the change (audit log)', adminActor())
     .action(async (name: string, publicKey: string, opts: { as: string }) => {
       checkApproverName(name);
+      checkPublicKey(publicKey);
       await withRegistry(async (_registry, store) => {
         await createTrustRecords({ store }).addApprover(name, publicKey, opts.as);
         console.log(`approver ${name} registered with ${publicKey}`);
@@ -91,7 +92,8 @@ export function addTrustCommands(program: Command): void {
       const required = Number(opts.required);
       if (!Number.isInteger(required) || required < 1) throw new MlcycleError('USAGE', `--required: expected a whole number >= 1, got "${opts.required}"`);
       const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
-      const value: ApprovalPolicy = { protect: list(opts.protect), approvers: list(opts.approvers), required, ...(opts.timeout ? { timeout: opts.timeout } : {}) };
+      // Bad input is refused before anything connects.
+      const value: ApprovalPolicy = checkPolicy({ protect: list(opts.protect), approvers: list(opts.approvers), required, ...(opts.timeout ? { timeout: opts.timeout } : {}) });
       await withRegistry(async (_registry, store) => {
         await createTrustRecords({ store }).setPolicy(model ?? DEFAULT_POLICY, value, opts.as);
         console.log(`policy for ${model ?? 'all models (default)'}: ${value.protect.join(', ')} protected, ${required} of ${value.approvers.join(', ')}`);

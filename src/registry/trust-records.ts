@@ -102,6 +102,12 @@ function parseOr<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return r.data;
 }
 
+/** Checks a policy as `setPolicy` will (USAGE naming the field), so a command can refuse it before connecting. */
+export const checkPolicy = (policy: unknown): ApprovalPolicy => parseOr(PolicySchema, policy, 'invalid policy');
+
+/** Checks an `ed25519:<base64>` public key as `addApprover` will. */
+export const checkPublicKey = (publicKey: unknown): string => parseOr(PublicKeySchema, publicKey, 'public key');
+
 export function createTrustRecords(deps: { store: ArtifactStore; now?: () => Date }): TrustRecords {
   const { store } = deps;
   const now = () => (deps.now ? deps.now() : new Date()).toISOString();
@@ -156,7 +162,7 @@ export function createTrustRecords(deps: { store: ArtifactStore; now?: () => Dat
 
     async addApprover(name, publicKey, actor) {
       parseOr(ApproverNameSchema, name, `approver name ${JSON.stringify(name)}`);
-      parseOr(PublicKeySchema, publicKey, 'public key');
+      checkPublicKey(publicKey);
       let replaced: string | undefined;
       const at = await updateDirectory((d, at) => {
         const keys = (d.approvers[name]?.keys ?? []).map((k) => {
@@ -206,7 +212,7 @@ export function createTrustRecords(deps: { store: ArtifactStore; now?: () => Dat
 
     async setPolicy(scope, policy, actor) {
       if (!scopeOk(scope)) throw new MlcycleError('USAGE', `policy set: model name ${JSON.stringify(scope)}: expected a model name or --default`);
-      const parsed = parseOr(PolicySchema, policy, 'invalid policy');
+      const parsed = checkPolicy(policy);
       const { result } = await updateState(store, `${POLICIES_PREFIX}${scope}/`, parsePolicy, async (state) => {
         const record = { policy: { ...parsed, approvers: [...new Set(parsed.approvers)] }, setAt: now(), setBy: actor };
         return { next: record, result: { record, previous: state.value } };

@@ -35,6 +35,29 @@ describe('CLI bad input', () => {
     for (const field of ['apiVersion', 'name', 'data.source', 'data.target', 'train.trainer']) expect(r.stderr).toContain(`${field}:`);
   });
 
+  it('refuses bad values of the newer commands with exit 2 naming the flag or field, before connecting anywhere', () => {
+    // Nothing listens on port 1: a command that got past its input checks would fail with exit 1.
+    const offline = { TEMPORAL_ADDRESS: '127.0.0.1:1', MLCYCLE_S3_ENDPOINT: 'http://127.0.0.1:1' };
+    const cases: Array<[string[], RegExp]> = [
+      [['policy', 'set', 'm', '--protect', 'production', '--approvers', 'alice', '--required', '0'], /--required: expected a whole number >= 1/],
+      [['policy', 'set', 'm', '--protect', 'production', '--approvers', 'alice,bob', '--required', '3'], /required: cannot exceed the number of approvers/],
+      [['policy', 'set', 'm', '--default', '--protect', 'production', '--approvers', 'alice', '--required', '1'], /name a model or pass --default \(not both\)/],
+      [['approvers', 'add', 'alice', 'notakey'], /public key:[\s\S]*expected an Ed25519 public key/],
+      [['approvers', 'keygen', 'bad name'], /approver name "bad name"/],
+      [['cluster', 'init', '--retention', 'forever'], /--retention <days>.*expected a retention in whole days/],
+      [['serve', '--model', 'm', '--out-of-range', 'sometimes'], /--out-of-range <rule>.*Allowed choices are refuse, clip, allow/],
+      [['serve', '--model', 'm', '--token-file', '/no/such/file'], /--token-file: cannot read \/no\/such\/file/],
+      [['worker', '--queue', 'cpu', '--shutdown-grace', 'soon'], /--shutdown-grace <duration>.*expected a duration/],
+      [['worker', '--queue', 'cpu', '--allow-command', ''], /--allow-command/],
+      [['schema', 'infer', 'data.csv', '--format', 'xml'], /--format <format>.*Allowed choices are csv, parquet, jsonl/],
+    ];
+    for (const [args, message] of cases) {
+      const r = runCli(args, offline);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
   it('reports an unreachable Temporal server by name and address', () => {
     const r = runCli(['status', 'x'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
     expect(r.code).toBe(1);

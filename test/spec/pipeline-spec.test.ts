@@ -84,6 +84,21 @@ describe('pipeline spec', () => {
     }
   });
 
+  it('names the field of every bad value in the keys the data plane, trainers and workers added', async () => {
+    const doc = YAML.parse(await fs.readFile(EXAMPLE, 'utf8'));
+    doc.data.extraColumns = 'keep';
+    doc.data.split = { test: 0.2, validation: 1.5, seed: 1, groupBy: 7 };
+    doc.validation.maxMissingTarget = -1;
+    doc.train.heartbeatTimeout = 'soon';
+    doc.train.task = 'ranking';
+    doc.train.env = ['lower-case name'];
+    const err = errorOf(() => parsePipelineSpec(doc));
+    expect(err.code).toBe('SPEC_INVALID');
+    for (const p of ['data.extraColumns', 'data.split.validation', 'data.split.groupBy', 'validation.maxMissingTarget', 'train.heartbeatTimeout', 'train.task', 'train.env.0']) {
+      expect(err.message).toContain(`${p}: `);
+    }
+  });
+
   it('requires a command for the command trainer', () => {
     const err = errorOf(() =>
       parsePipelineSpec({ apiVersion: 'mlcycle/v1', name: 'm', data: { source: 's3://b/k.csv', target: 'y', schema: { y: { type: 'boolean' } } }, train: { trainer: 'command' } }),
