@@ -55,6 +55,19 @@ function check(report: ValidationReport, rule: string, column?: string) {
 }
 
 describe('validateDataset', () => {
+  it('counts rows without a target and fails above validation.maxMissingTarget, naming the target', () => {
+    const rows = good(100).map((r, i) => (i < 5 ? { ...r, churned: '' } : r));
+    const strict = validate(rows);
+    expect(strict.droppedMissingTarget).toBe(5);
+    expect(strict.passed).toBe(false);
+    const c = check(strict, 'missing-target', 'churned');
+    expect(c.passed).toBe(false);
+    expect(c.message).toMatch(/target "churned": 5 .*above validation.maxMissingTarget/);
+    const tolerant = validate(rows, { maxMissingTarget: 0.1 });
+    expect(tolerant.droppedMissingTarget).toBe(5);
+    expect(check(tolerant, 'missing-target', 'churned').passed).toBe(true);
+  });
+
   it('a clean dataset passes every check', () => {
     const report = validate(good(100), { minRows: 50, minClassFraction: 0.2 });
     expect(report.passed).toBe(true);
