@@ -16,7 +16,7 @@ import { tableRows } from '../src/data/columnar-load';
 import type { ColumnRule, PipelineSpec } from '../src/spec/pipeline-spec';
 import { resolveTaskFromColumns } from '../src/training/columnar-encoder';
 import type { TaskType } from '../src/training/feature-matrix';
-import type { Row } from '../src/training/features';
+import type { Row } from '../src/training/row-matrix-adapter';
 import { loadSnapshotSplits } from './dataset-loader';
 import type { ActivityDeps } from './deps';
 import type { DatasetRef } from '../workflows/pipeline-types';

@@ -7,7 +7,7 @@ import { MlcycleError } from '../src/errors';
 import { readRows } from '../src/data/dataset-reader';
 import { assignSplits, splitIndices, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } from '../src/data/split';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
-import type { Row } from '../src/training/features';
+import type { Row } from '../src/training/row-matrix-adapter';
 import type { DatasetRef } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
 

@@ -8,7 +8,7 @@ import { MlcycleError } from '../src/errors';
 import { hasOnnxModel, loadOnnxFromFolder, readOutputFolder, readTrainerPredictions } from '../src/onnx/onnx-artifact';
 import { ONNX_MODEL_FILE, type OnnxModel } from '../src/onnx/onnx-model';
 import type { TaskType } from '../src/training/feature-matrix';
-import type { Row } from '../src/training/features';
+import type { Row } from '../src/training/row-matrix-adapter';
 import { confusionMatrix, rocCurve, type Metrics } from '../src/training/metrics';
 import { computeTaskMetrics, DEFAULT_TASK_METRICS } from '../src/training/task-metrics';
 import { trainerFeatures } from './command-data';

@@ -5,7 +5,7 @@
  */
 import { loadServableOnnx } from '../src/onnx/onnx-artifact';
 import type { ArtifactStore } from '../src/storage/artifact-store';
-import type { Row } from '../src/training/features';
+import type { Row } from '../src/training/row-matrix-adapter';
 import { parseModelArtifact, predict } from '../src/training/model-artifact';
 import { MlcycleError } from '../src/errors';
 

@@ -10,7 +10,7 @@ import { createModelRegistry } from '../src/registry/model-registry';
 import { readPredictionLogs } from '../src/serving/prediction-log';
 import type { MonitorSpec, PipelineSpec } from '../src/spec/pipeline-spec';
 import { loadRowScorer } from './model-scorer';
-import type { Row } from '../src/training/features';
+import type { Row } from '../src/training/row-matrix-adapter';
 import { loadSplitRows } from './dataset-loader';
 import type { DatasetRef } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';

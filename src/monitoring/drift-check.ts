@@ -1,5 +1,5 @@
 import type { MonitorSpec } from '../spec/pipeline-spec';
-import type { Row } from '../training/features';
+import type { Row } from '../training/row-matrix-adapter';
 import { featureDrift, labelShift, predictionShift, type DriftReport, type FeatureKind } from './drift';
 
 export interface DriftInputs {

@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { MlcycleError } from '../errors';
 import type { ArtifactStore } from '../storage/artifact-store';
-import type { Row } from '../training/features';
+import type { Row } from '../training/row-matrix-adapter';
 
 export interface PredictionLogEntry {
   /** ISO-8601 UTC time the request was scored. */

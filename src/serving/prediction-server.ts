@@ -60,7 +60,7 @@ import { z } from 'zod';
 import { MlcycleError } from '../errors';
 import { ALIAS_NAME, MODEL_NAME, type ModelRegistry, type ModelVersion } from '../registry/model-registry';
 import type { ArtifactStore } from '../storage/artifact-store';
-import type { Row } from '../training/features';
+import type { Row } from '../training/row-matrix-adapter';
 import type { RowMatrixEncoder } from '../training/row-matrix-adapter';
 import { parseModelArtifact, predictRows, type ModelArtifact, type RowPrediction } from '../training/model-artifact';
 import { readDeploymentRecord } from './deployment-record';

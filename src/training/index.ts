@@ -1,5 +1,5 @@
 /** Training: feature encoding, built-in trainers and their resumable loop, the command trainer, metrics and the evaluation report. */
-export * from './features';
+export * from './row-matrix-adapter';
 export * from './metrics';
 export * from './trainers';
 export * from './model-artifact';

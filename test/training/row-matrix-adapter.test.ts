@@ -1,7 +1,7 @@
 import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import type { ColumnRule } from '../../src/spec/pipeline-spec';
-import type { Row } from '../../src/training/features';
+import type { Row } from '../../src/training/row-matrix-adapter';
 import { auc } from '../../src/training/metrics';
 import { createModelArtifact, parseModelArtifact, predict } from '../../src/training/model-artifact';
 import { getTrainer } from '../../src/training/trainers';
