@@ -5,11 +5,10 @@
  * value in the schema's list (NaN missing, -1 a value the schema does not declare), the target →
  * its class index or value.
  */
-import { DuckDBDoubleVector } from '@duckdb/node-api';
 import { MlcycleError } from '../errors';
 import type { ColumnRule } from '../spec/pipeline-spec';
 import type { DataSchema } from './coerce';
-import { ident, lit, type Engine } from './engine';
+import { ident, lit, type Engine, duckdb } from './engine';
 
 export interface LoadedColumn {
   name: string;
@@ -67,7 +66,7 @@ function targetExpr(name: string, rule: ColumnRule): { expr: string; classes?: s
 
 /** Reads the doubles of one vector (a DuckDB DOUBLE column with no NULLs) into `out` at `offset`. */
 function copyDoubles(vector: unknown, rows: number, out: Float64Array, offset: number): void {
-  if (vector instanceof DuckDBDoubleVector) {
+  if (vector instanceof duckdb().DuckDBDoubleVector) {
     // The vector's backing array (a view of the engine's memory): one bulk copy per chunk.
     const items = (vector as unknown as { items?: Float64Array }).items;
     if (items instanceof Float64Array && items.length >= rows) {

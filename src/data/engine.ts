@@ -7,10 +7,14 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api';
+import type * as DuckDB from '@duckdb/node-api';
 import { z } from 'zod';
 import { formatIssues } from '../config/zod-issues';
 import { MlcycleError } from '../errors';
+
+/** The engine's native bindings, loaded on first use: CLI commands that never read a table skip them. */
+export const duckdb = (): typeof DuckDB => require('@duckdb/node-api') as typeof DuckDB;
 
 const MIB = 1024 * 1024;
 
@@ -94,7 +98,7 @@ export function lit(value: string): string {
 export async function openEngine(options: OpenEngineOptions): Promise<Engine> {
   const settings = options.settings ?? dataSettings();
   const dir = await fs.mkdtemp(path.join(options.scratchDir, 'duckdb-'));
-  const instance = await DuckDBInstance.create(path.join(dir, 'engine.duckdb'), {
+  const instance = await duckdb().DuckDBInstance.create(path.join(dir, 'engine.duckdb'), {
     memory_limit: settings.memoryLimit,
     threads: String(settings.threads),
     temp_directory: path.join(dir, 'spill'),

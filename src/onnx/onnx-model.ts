@@ -11,10 +11,15 @@
  *   tensor to read: class probabilities `[N, k]` (binary: the last column is P(positive), or a
  *   single column holding it) or the regression value `[N]` / `[N, 1]`.
  */
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { MlcycleError } from '../errors';
 import type { TaskType } from '../training/feature-matrix';
+
+// The native runtime loads on first use: only processes that score an ONNX model pay for it, not
+// every CLI command that imports this module on its way.
+let ortModule: typeof Ort | undefined;
+const ort = (): typeof Ort => (ortModule ??= require('onnxruntime-node') as typeof Ort);
 
 export const ONNX_MODEL_FILE = 'model.onnx';
 export const ONNX_META_FILE = 'mlcycle-model.json';
@@ -52,7 +57,7 @@ export type OnnxScores = { kind: 'vector'; values: Float64Array } | { kind: 'mat
 
 const NUMERIC_TYPES = new Set(['float32', 'float64', 'float16']);
 
-function describeInput(m: ort.InferenceSession.ValueMetadata): string {
+function describeInput(m: Ort.InferenceSession.ValueMetadata): string {
   return m.isTensor ? `${m.type}` : 'a non-tensor';
 }
 
@@ -60,7 +65,7 @@ function describeInput(m: ort.InferenceSession.ValueMetadata): string {
  * The spec's features against the model's inputs: every feature needs an input of its name and
  * kind, and the model may take nothing else.
  */
-export function checkSignature(inputs: readonly ort.InferenceSession.ValueMetadata[], features: readonly OnnxFeature[]): void {
+export function checkSignature(inputs: readonly Ort.InferenceSession.ValueMetadata[], features: readonly OnnxFeature[]): void {
   const byName = new Map(inputs.map((m) => [m.name, m]));
   const wanted = new Set(features.map((f) => f.name));
   const missing = features.filter((f) => !byName.has(f.name)).map((f) => f.name);
@@ -114,23 +119,23 @@ export class OnnxModel {
   private flushScheduled = false;
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: Ort.InferenceSession,
     readonly meta: OnnxMeta,
     readonly features: readonly OnnxFeature[],
-    private readonly inputs: ReadonlyMap<string, ort.InferenceSession.ValueMetadata>,
+    private readonly inputs: ReadonlyMap<string, Ort.InferenceSession.ValueMetadata>,
   ) {}
 
   /** Loads and checks a model: signature against `features`, task against `task`, output present. */
-  static async load(bytes: Uint8Array, metaDoc: unknown, features: readonly OnnxFeature[], task: TaskType, options: ort.InferenceSession.SessionOptions = {}): Promise<OnnxModel> {
+  static async load(bytes: Uint8Array, metaDoc: unknown, features: readonly OnnxFeature[], task: TaskType, options: Ort.InferenceSession.SessionOptions = {}): Promise<OnnxModel> {
     const meta = parseOnnxMeta(metaDoc);
     if (meta.task !== task) {
       throw new MlcycleError('ARTIFACT_INTEGRITY', `the ONNX model was saved for task ${meta.task}, but the spec trains ${task}`);
     }
-    let session: ort.InferenceSession;
+    let session: Ort.InferenceSession;
     try {
       // One thread, no spinning pool: requests are small and coalesced, and a worker or server
       // shares its cores with everything else (spinning intra-op threads collapse under contention).
-      session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', ...options });
+      session = await ort().InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', ...options });
     } catch (err) {
       throw new MlcycleError('ARTIFACT_INTEGRITY', `cannot load ${ONNX_MODEL_FILE}: ${(err as Error).message}`, { cause: err });
     }
@@ -150,9 +155,9 @@ export class OnnxModel {
     return this.meta.task;
   }
 
-  private feeds(rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Record<string, ort.Tensor> {
+  private feeds(rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Record<string, Ort.Tensor> {
     const n = rows.length;
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, Ort.Tensor> = {};
     for (const f of this.features) {
       const m = this.inputs.get(f.name)!;
       const dims = m.isTensor && m.shape.length === 1 ? [n] : [n, 1];
@@ -161,12 +166,12 @@ export class OnnxModel {
           const v = r[f.name] as Cell;
           return v === null || v === undefined ? '' : String(v);
         });
-        feeds[f.name] = new ort.Tensor('string', data, dims);
+        feeds[f.name] = new (ort().Tensor)('string', data, dims);
       } else {
         const type = m.isTensor && m.type === 'float64' ? 'float64' : 'float32';
         const data = type === 'float64' ? new Float64Array(n) : new Float32Array(n);
         for (let i = 0; i < n; i++) data[i] = toFloat(rows[i]![f.name] as Cell);
-        feeds[f.name] = new ort.Tensor(type, data, dims);
+        feeds[f.name] = new (ort().Tensor)(type, data, dims);
       }
     }
     return feeds;
