@@ -31,7 +31,7 @@ export const RESTARTS_PER_RUN = 2;
  */
 export const MINIO_OUTAGE_MS = 30_000;
 export const MINIO_OUTAGE_STAGES: ReadonlyArray<'ingest' | 'train' | 'evaluate' | 'register'> = SOAK ? ['ingest', 'train', 'evaluate', 'register'] : ['train', 'register'];
-/** A target stage that a kill keeps missing (a short activity finished first) is retried in a new run. */
+/** A target stage that a kill or an outage keeps missing (a short activity finished first) is retried in a new run. */
 export const MAX_TRIES_PER_TARGET = 3;
 
 /** An independent stream per purpose, so adding draws in one scenario does not move another's. */

@@ -26,7 +26,7 @@ export class FaultReport {
   readonly registry: RegistryCheck[] = [];
   readonly findings: string[] = [];
   temporalRestarts = { tried: 0, survived: 0, workersDiedOnTheirOwn: 0, workerRestartsNeeded: 0 };
-  minioOutages = { tried: 0, survived: 0, outageMs: [] as number[] };
+  minioOutages = { tried: 0, survived: 0, outageMs: [] as number[], missed: [] as string[] };
 
   constructor(
     readonly seed: string,

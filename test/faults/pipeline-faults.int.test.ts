@@ -649,33 +649,45 @@ describe.concurrent(`fault injection (seed ${SEED}, ${MODE})`, () => {
         const tick = reviveWorkers(group, 'minio-outage');
         const out: RunResult[] = [];
         for (const [i, target] of MINIO_OUTAGE_STAGES.entries()) {
-          const rng = rngFor(`outage/${target}`);
-          const spec: RunSpec = {
-            model,
-            file: `outage-${i}.yaml`,
-            trainQueue: 'gpu',
-            train: target === 'train' ? LONG_TRAIN : SHORT_TRAIN,
-            learningRate: 0.05 + rng.next() * 0.15,
-            deploy: { alias: ALIAS, strategy: 'direct' },
-          };
-          const fault: Fault = {
-            kind: 'minio-outage',
-            target,
-            delayMs: 0,
-            ...(target === 'train' ? { trainEpoch: uniform(rng, LONG_TRAIN.checkpointEvery + 1, LONG_TRAIN.epochs / 3) } : {}),
-            downMs: MINIO_OUTAGE_MS,
-          };
-          const { workflowId } = await client.startPipeline(await writeSpec(spec), { cache: false });
-          const driven = await driveRun({ client, workflowId, scenario: 'minio-outage', faults: [fault], inject: minioOutage(stack), approver: APPROVER, approverKey: APPROVER_KEY, timeoutMs: runTimeoutMs(1), tick, log });
-          const r: RunResult = { scenario: 'minio-outage', workflowId, ...driven };
-          record(r);
-          out.push(r);
-          if (r.status.status === 'completed') report.minioOutages.survived++;
+          // A short stage can finish its last store request just before the freeze while its
+          // completion is still on the way to the server (seen on 2 loaded cores): the outage then
+          // found it "in flight" but cost it nothing. Such a miss is counted and the run tried
+          // again, so the assertions below always judge a run whose stage met the outage.
+          for (let tryNo = 0; tryNo < MAX_TRIES_PER_TARGET; tryNo++) {
+            const rng = rngFor(`outage/${target}${tryNo ? `/${tryNo}` : ''}`);
+            const spec: RunSpec = {
+              model,
+              file: `outage-${i}-${tryNo}.yaml`,
+              trainQueue: 'gpu',
+              train: target === 'train' ? LONG_TRAIN : SHORT_TRAIN,
+              learningRate: 0.05 + rng.next() * 0.15,
+              deploy: { alias: ALIAS, strategy: 'direct' },
+            };
+            const fault: Fault = {
+              kind: 'minio-outage',
+              target,
+              delayMs: 0,
+              ...(target === 'train' ? { trainEpoch: uniform(rng, LONG_TRAIN.checkpointEvery + 1, LONG_TRAIN.epochs / 3) } : {}),
+              downMs: MINIO_OUTAGE_MS,
+            };
+            const { workflowId } = await client.startPipeline(await writeSpec(spec), { cache: false });
+            const driven = await driveRun({ client, workflowId, scenario: 'minio-outage', faults: [fault], inject: minioOutage(stack), approver: APPROVER, approverKey: APPROVER_KEY, timeoutMs: runTimeoutMs(1), tick, log });
+            const r: RunResult = { scenario: 'minio-outage', workflowId, ...driven };
+            record(r);
+            out.push(r);
+            if (r.status.status === 'completed') report.minioOutages.survived++;
+            const missed = r.status.status === 'completed' && (step(r.status, target)?.attempts ?? 0) < 2;
+            if (!missed || tryNo === MAX_TRIES_PER_TARGET - 1) break;
+            report.minioOutages.missed.push(`${workflowId}: ${target} finished its store requests before the freeze`);
+            log(`minio-outage: ${workflowId} missed ${target}; trying again`);
+          }
         }
         return out;
       });
-      for (const r of results) {
-        assertFaultEffects(expect, r);
+      for (const r of results) assertFaultEffects(expect, r);
+      const lastPerTarget = new Map(results.map((r) => [r.faults[0]?.target, r]));
+      expect(lastPerTarget.size).toBe(MINIO_OUTAGE_STAGES.length);
+      for (const r of lastPerTarget.values()) {
         const f = r.faults[0];
         expect(f?.hit, `${r.workflowId}: the outage began with ${f?.target} in flight: ${JSON.stringify(f)}`).toBe(true);
         // Timers may fire a millisecond before Date.now() says the full time has passed.
