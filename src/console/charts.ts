@@ -24,22 +24,29 @@ export function metricComparisonSvg(metric: string, bars: Array<{ version: numbe
   const height = 170;
   const top = 24, bottom = 28, left = 8;
   const values = bars.map((b) => b.value).filter((x): x is number => x !== undefined && Number.isFinite(x));
-  const max = Math.max(0, ...values);
-  const min = Math.min(0, ...values);
+  const hi = values.length ? Math.max(...values) : 1;
+  const lo = values.length ? Math.min(...values) : 0;
+  // Versions of one model usually differ in the third decimal: bars from zero would all look the
+  // same, so the axis starts below the smallest value (labelled), as a zoomed comparison.
+  const pad = hi - lo || Math.abs(hi) * 0.05 || 1;
+  const max = hi > 0 && lo >= 0 ? hi : Math.max(0, hi);
+  const min = lo >= 0 ? Math.max(0, lo - pad) : Math.min(0, lo);
   const span = max - min || 1;
   const plotH = height - top - bottom;
   const y = (v: number) => top + ((max - v) / span) * plotH;
   const best = values.length ? (higherIsBetter ? Math.max(...values) : Math.min(...values)) : undefined;
   const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart metric-chart" data-metric="${escapeText(metric)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeText(metric)} by version">`];
   out.push(`<text x="${left}" y="15" font-size="12" font-weight="600" fill="#1d2433">${escapeText(metric)}${higherIsBetter ? ' ↑' : ' ↓'}</text>`);
-  out.push(`<line x1="${left}" x2="${width - 4}" y1="${y(0)}" y2="${y(0)}" stroke="#999" stroke-width="1"/>`);
+  const base = Math.max(min, Math.min(0, max));
+  out.push(`<line x1="${left}" x2="${width - 4}" y1="${y(base)}" y2="${y(base)}" stroke="#999" stroke-width="1"/>`);
+  if (base !== 0) out.push(`<text class="axis-base" x="${width - 4}" y="${y(base) - 3}" font-size="9" text-anchor="end" fill="#777">axis from ${fmt(base)}</text>`);
   bars.forEach((b, i) => {
     const x = left + 10 + i * 34;
     if (b.value === undefined || !Number.isFinite(b.value)) {
-      out.push(`<text x="${x + 12}" y="${y(0) - 4}" font-size="10" text-anchor="middle" fill="#999">—</text>`);
+      out.push(`<text x="${x + 12}" y="${y(base) - 4}" font-size="10" text-anchor="middle" fill="#999">—</text>`);
     } else {
-      const y0 = y(Math.max(0, b.value));
-      const h = Math.max(1, Math.abs(y(b.value) - y(0)));
+      const y0 = y(Math.max(base, b.value));
+      const h = Math.max(1, Math.abs(y(b.value) - y(base)));
       const isBest = b.value === best;
       out.push(`<rect class="bar" data-version="${b.version}" x="${x}" y="${y0}" width="24" height="${h}" fill="${seriesColor(i)}"${isBest ? ' stroke="#111" stroke-width="2"' : ''}><title>v${b.version} ${escapeText(metric)} = ${fmt(b.value)}</title></rect>`);
       out.push(`<text x="${x + 12}" y="${Math.max(top - 2, y0 - 3)}" font-size="9" text-anchor="middle" fill="#333">${fmt(b.value)}</text>`);
