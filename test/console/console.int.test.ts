@@ -21,6 +21,8 @@ import { createTrustRecords } from '../../src/registry/trust-records';
 import { SpecWorkspace } from '../helpers/specs';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { until } from '../helpers/until';
+import { runCliAsync, spawnCli, waitForOutput } from '../helpers/cli';
+import { freePort } from '../../src/stack/ports';
 
 const CHROMIUM = process.env.MLCYCLE_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.join(__dirname, '..', '..', 'test-results', 'console');
@@ -233,4 +235,46 @@ describe.skipIf(!haveBrowser)('the mlcycle console in headless Chromium against 
     await page.goto(`${url}/approvals`);
     expect(new URL(page.url()).pathname).toBe('/sign-in');
   }, 60_000);
+});
+
+describe('mlcycle ui (the CLI command)', () => {
+  let env: TestEnv;
+  let dir: string;
+  beforeAll(async () => {
+    env = await startTestEnv({ workers: false });
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'mlcycle-ui-cli-'));
+  });
+  afterAll(async () => {
+    await env?.close();
+    if (dir) await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves the console on --host/--port with the --token-file token, and refuses a short token', async () => {
+    const short = path.join(dir, 'short-token');
+    await fsp.writeFile(short, 'short\n');
+    const bad = await runCliAsync(['ui', '--port', String(await freePort()), '--token-file', short], env.cliEnv);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/at least 16 characters/);
+    expect((await runCliAsync(['ui', '--port', 'eighty'], env.cliEnv)).code).toBe(2);
+
+    const tokenFile = path.join(dir, 'token');
+    const token = generateToken();
+    await fsp.writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+    const port = await freePort();
+    const ui = spawnCli(['ui', '--port', String(port), '--host', '127.0.0.1', '--token-file', tokenFile], env.cliEnv);
+    try {
+      const out = await waitForOutput(ui, /ready/, 120_000);
+      expect(out).toContain(`Console:    http://127.0.0.1:${port}`);
+      const signIn = await fetch(`http://127.0.0.1:${port}/sign-in`, { method: 'POST', redirect: 'manual', headers: { origin: `http://127.0.0.1:${port}`, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(token)}` });
+      expect(signIn.status).toBe(303);
+      const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      expect(signIn.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
+      const models = await fetch(`http://127.0.0.1:${port}/models`, { headers: { cookie } });
+      expect(models.status).toBe(200);
+      expect(await models.text()).toContain('<h1>Models</h1>');
+    } finally {
+      ui.kill('SIGTERM');
+      await new Promise((r) => ui.once('exit', r));
+    }
+  }, 180_000);
 });
