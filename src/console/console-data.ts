@@ -160,6 +160,18 @@ export function createConsoleData(deps: ConsoleDataDeps) {
     store,
     client,
 
+    /**
+     * Reads every model's versions, aliases and audit log once, so the first person to open a
+     * model page after a (re)start does not wait for a thousand S3 reads. Pages asked for
+     * meanwhile share the reads in flight. Returns how many models it read.
+     */
+    async warm(): Promise<number> {
+      await trust.directory();
+      const models = await registry.listModels();
+      for (const m of models) await Promise.all([registry.listVersions(m.name), registry.audit(m.name)]);
+      return models.length;
+    },
+
     /** Only artifacts of this store's bucket and prefix, content-addressed: never an arbitrary object. */
     ownArtifact(uri: string): boolean {
       try {

@@ -41,10 +41,18 @@ class Lru {
       this.bytes -= v.length;
     }
   }
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
   get size(): number {
     return this.map.size;
   }
 }
+
+/** Read-ahead width: the registry reads 8 at a time; a page needs all of a model's records at once. */
+const READ_AHEAD = 32;
+/** A model's audit log: every entry is read right after the listing (versions are not: the models list only counts them). */
+const READ_AHEAD_PREFIX = /^registry\/[^/]+\/audit\/$/;
 
 export interface CachedStore extends ArtifactStore {
   cacheStats(): { entries: number; hits: number; misses: number };
@@ -58,16 +66,51 @@ export function cachedStore(store: ArtifactStore): CachedStore {
   const cache = new Lru();
   const refKey = (ref: ArtifactRef | string) => (typeof ref === 'string' ? ref : ref.uri);
   const contentAddressed = (uri: string) => /\/artifacts\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(uri);
+  const inflight = new Map<string, Promise<Buffer | undefined>>();
+  const fetchNamed = (key: string): Promise<Buffer | undefined> => {
+    let p = inflight.get(key);
+    if (!p) {
+      p = store.getNamed(key).then(
+        (value) => {
+          // A missing object may be created later: only what exists is remembered.
+          if (value !== undefined) cache.set(`named:${key}`, value);
+          inflight.delete(key);
+          return value;
+        },
+        (err: unknown) => {
+          inflight.delete(key);
+          throw err;
+        },
+      );
+      inflight.set(key, p);
+    }
+    return p;
+  };
+  /** Starts reading `keys` (READ_AHEAD at a time) so the registry's own reads find them cached or in flight. */
+  const readAhead = (keys: string[]) => {
+    const todo = keys.filter((k) => isImmutableKey(k) && !cache.has(`named:${k}`) && !inflight.has(k));
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < todo.length) {
+        const key = todo[next++] as string;
+        // A failed read-ahead is retried (and reported) by the registry's own read.
+        await fetchNamed(key).catch(() => undefined);
+      }
+    };
+    for (let i = 0; i < Math.min(READ_AHEAD, todo.length); i++) void lane();
+  };
   return {
     ...store,
     async getNamed(key) {
       if (!isImmutableKey(key)) return store.getNamed(key);
       const hit = cache.get(`named:${key}`);
       if (hit) return hit;
-      const value = await store.getNamed(key);
-      // A missing object may be created later: only what exists is remembered.
-      if (value !== undefined) cache.set(`named:${key}`, value);
-      return value;
+      return fetchNamed(key);
+    },
+    async listNamed(prefix) {
+      const keys = await store.listNamed(prefix);
+      if (READ_AHEAD_PREFIX.test(prefix)) readAhead(keys);
+      return keys;
     },
     async getBytes(ref) {
       const uri = refKey(ref);

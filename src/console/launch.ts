@@ -78,6 +78,12 @@ export async function startConsole(opts: {
       ({ url } = await server.start());
     }
     const running = server;
+    // In the background: the console answers at once, and its cache fills behind it.
+    const t0 = Date.now();
+    data.warm().then(
+      (n) => opts.log?.(`console: registry of ${n} model(s) read into the cache in ${((Date.now() - t0) / 1000).toFixed(1)} s`),
+      (err: unknown) => opts.log?.(`console: warming the cache failed (pages read on demand): ${(err as Error).message}`),
+    );
     const c = client;
     return {
       url,
