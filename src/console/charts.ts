@@ -65,6 +65,8 @@ export function lowerIsBetter(metric: string): boolean {
 export interface TimePoint {
   at: string;
   value: number | null;
+  /** Drawn filled: the check said this value drifted (else: above the threshold). */
+  flagged?: boolean;
 }
 
 /**
@@ -92,11 +94,11 @@ export function timelineSvg(series: Array<{ name: string; points: TimePoint[]; t
   out.push(`<text x="${left}" y="${height - 12}" font-size="10">${escapeText(new Date(t0).toISOString().slice(0, 16).replace('T', ' '))}</text><text x="${width - right}" y="${height - 12}" font-size="10" text-anchor="end">${escapeText(new Date(t1).toISOString().slice(0, 16).replace('T', ' '))}</text>`);
   series.forEach((s, i) => {
     const color = seriesColor(i);
-    const pts = s.points.filter((p): p is { at: string; value: number } => p.value !== null && Number.isFinite(p.value)).map((p) => ({ t: Date.parse(p.at), v: p.value })).sort((a, b) => a.t - b.t);
+    const pts = s.points.filter((p): p is TimePoint & { value: number } => p.value !== null && Number.isFinite(p.value)).map((p) => ({ t: Date.parse(p.at), v: p.value, flagged: p.flagged })).sort((a, b) => a.t - b.t);
     if (s.threshold !== undefined) out.push(`<line class="threshold" x1="${left}" x2="${width - right}" y1="${y(s.threshold)}" y2="${y(s.threshold)}" stroke="${color}" stroke-dasharray="4 3" stroke-width="1"/>`);
     if (pts.length > 1) out.push(`<polyline fill="none" stroke="${color}" stroke-width="1.6" points="${pts.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ')}"/>`);
     for (const p of pts) {
-      const over = s.threshold !== undefined && p.v > s.threshold;
+      const over = p.flagged ?? (s.threshold !== undefined && p.v > s.threshold);
       out.push(`<circle cx="${x(p.t).toFixed(1)}" cy="${y(p.v).toFixed(1)}" r="3.2" fill="${over ? color : '#fff'}" stroke="${color}"><title>${escapeText(`${s.name} ${new Date(p.t).toISOString()} ${fmt(p.v)}`)}</title></circle>`);
     }
     out.push(`<rect x="${width - right + 10}" y="${top + i * 16}" width="10" height="10" fill="${color}"/><text x="${width - right + 24}" y="${top + i * 16 + 9}" font-size="11">${escapeText(s.name)}</text>`);

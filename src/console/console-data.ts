@@ -264,7 +264,11 @@ export function createConsoleData(deps: ConsoleDataDeps) {
         checks.map(async (c) => {
           const uri = c.result?.reportUri;
           if (!uri) return undefined;
-          return store.getJson<{ features?: Array<{ feature: string; value: number | null; threshold: number; drifted: boolean; method: string }> }>(uri).catch(() => undefined);
+          type Feature = { feature: string; value: number | null; threshold: number; drifted: boolean; method: string };
+          // The check's JSON report (format mlcycle-drift/v1): per-feature results under `raw`.
+          const r = await store.getJson<{ raw?: { features?: Feature[] }; features?: Feature[] }>(uri).catch(() => undefined);
+          const features = r?.raw?.features ?? r?.features;
+          return features ? { features } : undefined;
         }),
       );
       return { model, schedule, checks, reports };

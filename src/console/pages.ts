@@ -231,8 +231,13 @@ export function monitorPage(ctx: PageContext, p: MonitorPageInput): string {
   const chron = p.checks.map((c, i) => ({ c, r: p.reports[i] })).reverse();
   const features = [...new Set(chron.flatMap(({ r }) => (r?.features ?? []).map((f) => f.feature)))].sort();
   const series = features.map((name) => {
-    const points = chron.filter(({ r }) => r?.features).map(({ c, r }) => ({ at: c.at ?? '', value: r?.features?.find((f) => f.feature === name)?.value ?? null }));
-    const threshold = chron.map(({ r }) => r?.features?.find((f) => f.feature === name)?.threshold).find((t) => t !== undefined);
+    const points = chron.filter(({ r }) => r?.features).map(({ c, r }) => {
+      const f = r?.features?.find((x) => x.feature === name);
+      return { at: c.at ?? '', value: f?.value ?? null, ...(f ? { flagged: f.drifted } : {}) };
+    });
+    // PSI and JS compare the value with the threshold; KS and chi² compare a p-value, so no line.
+    const latest = chron.map(({ r }) => r?.features?.find((f) => f.feature === name)).filter((f) => f !== undefined).at(-1);
+    const threshold = latest && (latest.method === 'psi' || latest.method === 'js') ? latest.threshold : undefined;
     return { name, points, ...(threshold !== undefined ? { threshold } : {}) };
   });
   const button = (action: string, label: string) => html`<form method="post" action="${path('monitors', p.model, action)}" class="inline"><input type="hidden" name="_csrf" value="${ctx.csrf}"><button type="submit" id="monitor-${action}">${label}</button></form>`;
@@ -244,7 +249,7 @@ ${p.message ? html`<p class="notice" role="status" id="monitor-message">${p.mess
 ${p.schedule ? html`<p>${p.schedule.paused ? html`<span class="badge warn" id="monitor-state">paused</span>` : html`<span class="badge ok" id="monitor-state">active</span>`} ${p.schedule.note ? html`<span class="muted">${p.schedule.note}</span>` : ''} · next check ${time(p.schedule.nextChecks[0])} · schedule <code>${p.schedule.scheduleId}</code></p>
 <p class="actions">${p.schedule.paused ? button('resume', 'Resume') : button('pause', 'Pause')} ${button('trigger', 'Run a check now')}</p>` : html`<p class="empty">No monitor schedule for ${p.model}. Start one with <code>mlcycle monitor start ${p.model} --spec &lt;file&gt;</code>.</p>`}
 <section><h2>Verdict timeline</h2><ol class="timeline" id="verdicts">${chron.map(({ c }) => html`<li class="verdict-${c.verdict.replace(/[^a-z_]/g, '')}" title="${c.verdict}"><a href="${path('runs', c.workflowId)}">${verdictBadge(c.verdict)}</a><span class="muted">${time(c.at)}${c.version ? ` · v${c.version}` : ''}${c.drifted.length ? ` · ${c.drifted.join(', ')}` : ''}${c.retrainWorkflowId ? ' · retrain started' : ''}</span></li>`)}</ol>${chron.length ? '' : html`<p class="empty">No checks yet.</p>`}</section>
-<section><h2>Per-feature drift over time</h2>${raw(timelineSvg(series, { title: 'drift statistic per feature (dashed: threshold; filled: above it)' }))}</section>
+<section><h2>Per-feature drift over time</h2>${raw(timelineSvg(series, { title: 'drift statistic per feature (dashed: PSI/JS threshold; filled: drifted)' }))}</section>
 ${features.length ? html`<section><h2>Latest check</h2><table class="grid"><thead><tr><th>Feature</th><th>Method</th><th class="num">Value</th><th class="num">Threshold</th><th>Drifted</th></tr></thead><tbody>${(p.reports[0]?.features ?? []).map((f) => html`<tr><td>${f.feature}</td><td>${f.method}</td><td class="num">${fmt(f.value)}</td><td class="num">${fmt(f.threshold)}</td><td>${f.drifted ? html`<span class="badge bad">drift</span>` : 'no'}</td></tr>`)}</tbody></table>
 ${p.checks[0]?.htmlUri ? html`<iframe class="report-frame" title="drift report" sandbox="" referrerpolicy="no-referrer" src="${query('/artifact', { uri: p.checks[0].htmlUri })}"></iframe>` : ''}</section>` : ''}`,
     { active: 'monitors' },

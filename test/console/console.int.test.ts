@@ -23,11 +23,16 @@ import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { until } from '../helpers/until';
 import { runCliAsync, spawnCli, waitForOutput } from '../helpers/cli';
 import { freePort } from '../../src/stack/ports';
+import { describeMonitor, scheduleIdFor, startMonitor } from '../../src/client/monitor-schedules';
+import { loadPipelineSpec } from '../../src/spec/pipeline-spec';
 
 const CHROMIUM = process.env.MLCYCLE_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.join(__dirname, '..', '..', 'test-results', 'console');
 
 declare const document: { body: { innerText: string } };
+declare const indexedDB: {
+  open(name: string, version: number): { result: any; error: unknown; onsuccess: () => void; onerror: () => void };
+};
 
 const haveBrowser = fs.existsSync(CHROMIUM);
 if (!haveBrowser && process.env.MLCYCLE_REQUIRE_BROWSER === '1') {
@@ -98,6 +103,7 @@ describe.skipIf(!haveBrowser)('the mlcycle console in headless Chromium against 
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await env?.client.temporal.schedule.getHandle(scheduleIdFor(model)).delete().catch(() => undefined);
     await env?.close();
     await ws?.remove();
     if (dir) await fsp.rm(dir, { recursive: true, force: true });
@@ -202,10 +208,25 @@ describe.skipIf(!haveBrowser)('the mlcycle console in headless Chromium against 
     expect((await env.client.status(gatedRun)).status).toBe('awaiting_approval');
 
     await form.locator('input[name="keyfile"]').setInputFiles(aliceKey);
+    await form.locator('input[name="remember"]').check();
     await form.locator('textarea[name="text"]').fill('signed in the browser');
     await form.locator('button.approve').click();
     await expect.poll(() => result.innerText(), { timeout: 30_000 }).toMatch(/^Approved as alice: 1\/1 approvals, gate Approved/);
     await shot('approval-approved');
+    // "Keep in this browser": the imported key sits in IndexedDB as a non-extractable CryptoKey.
+    const kept = await page.evaluate(
+      () =>
+        new Promise<unknown>((resolve, reject) => {
+          const open = indexedDB.open('mlcycle-console', 1);
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const get = open.result.transaction('approver-keys', 'readonly').objectStore('approver-keys').get('alice');
+            get.onsuccess = () => resolve(get.result ? { type: get.result.type, extractable: get.result.extractable, algorithm: get.result.algorithm.name, usages: get.result.usages } : null);
+            get.onerror = () => reject(get.error);
+          };
+        }),
+    );
+    expect(kept).toEqual({ type: 'private', extractable: false, algorithm: 'Ed25519', usages: ['sign'] });
     const done = await waitForRun(env.client, gatedRun);
     expect(done.status).toBe('completed');
 
@@ -217,7 +238,46 @@ describe.skipIf(!haveBrowser)('the mlcycle console in headless Chromium against 
     expect(await page.locator('#versions tr[data-version="2"]').innerText()).toContain('production');
     await page.locator('#audit').scrollIntoViewIfNeeded();
     await shot('model-audit-verified');
+    // v1's lineage now ends in the version that replaced it.
+    await page.goto(`${url}/models/${model}/versions/1`);
+    expect(await page.locator('svg.lineage g.node[data-kind="replaced-by"]').textContent()).toContain('replaced by v2');
   }, 300_000);
+
+  it('monitors: pause, resume and trigger from the page; the check appears on the verdict timeline and in the lineage', async () => {
+    const spec = await ws.spec('monitor.yaml', (d) => {
+      d.name = model;
+      d.monitor = { every: '1h', window: '24h', source: `file://${ws.dir}/data/churn.csv`, drift: { method: 'psi', threshold: 0.2, minSamples: 50 }, retrain: { onDrift: false, cooldown: '1h' } };
+    });
+    const loaded = await loadPipelineSpec(spec);
+    await startMonitor(env.client.temporal, loaded, env.client.pipelineInput(loaded));
+    await page.goto(`${url}/monitors`);
+    expect(await page.locator('#monitors').innerText()).toContain(model);
+    await page.goto(`${url}/monitors/${model}`);
+    expect(await page.locator('#monitor-state').innerText()).toBe('active');
+    await page.click('#monitor-pause');
+    await page.waitForURL(/done=pause/);
+    expect(await page.locator('#monitor-state').innerText()).toBe('paused');
+    expect((await describeMonitor(env.client.temporal, model)).paused).toBe(true);
+    await page.click('#monitor-resume');
+    await page.waitForURL(/done=resume/);
+    expect(await page.locator('#monitor-state').innerText()).toBe('active');
+    await page.click('#monitor-trigger');
+    await page.waitForURL(/done=trigger/);
+    expect(await page.locator('#monitor-message').innerText()).toContain('Check triggered');
+    await expect
+      .poll(
+        async () => {
+          await page.goto(`${url}/monitors/${model}`);
+          return page.locator('#verdicts li').first().innerText().catch(() => '');
+        },
+        { timeout: 120_000, interval: 2000 },
+      )
+      .toMatch(/no drift|drift|insufficient data/);
+    expect(await page.locator('svg.timeline circle').count()).toBeGreaterThan(0);
+    await shot('monitor');
+    await page.goto(`${url}/models/${model}/versions/2`);
+    await expect.poll(async () => page.locator('svg.lineage g.node[data-kind="monitor-check"]').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+  }, 240_000);
 
   it('runs, a run\'s step table, and the monitors page render', async () => {
     await page.goto(`${url}/runs`);
@@ -226,8 +286,6 @@ describe.skipIf(!haveBrowser)('the mlcycle console in headless Chromium against 
     expect(await page.locator('#run-status').innerText()).toBe('completed');
     expect(await page.locator('#steps tr[data-step="train"]').innerText()).toContain('completed');
     await shot('run');
-    await page.goto(`${url}/monitors/${model}`);
-    expect(await text()).toContain(`No monitor schedule for ${model}`);
     // Sign out: back to the sign-in page only.
     await page.goto(`${url}/models`);
     await page.click('form.signout button');
