@@ -30,8 +30,20 @@ const CHROMIUM = process.env.MLCYCLE_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.join(__dirname, '..', '..', 'test-results', 'console');
 
 declare const document: { body: { innerText: string } };
+interface IdbRequest<T> {
+  result: T;
+  error: unknown;
+  onsuccess: () => void;
+  onerror: () => void;
+}
+interface KeptKey {
+  type: string;
+  extractable: boolean;
+  algorithm: { name: string };
+  usages: string[];
+}
 declare const indexedDB: {
-  open(name: string, version: number): { result: any; error: unknown; onsuccess: () => void; onerror: () => void };
+  open(name: string, version: number): IdbRequest<{ transaction(store: string, mode: string): { objectStore(name: string): { get(key: string): IdbRequest<KeptKey | undefined> } } }>;
 };
 
 const haveBrowser = fs.existsSync(CHROMIUM);
