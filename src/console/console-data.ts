@@ -5,7 +5,7 @@
  * relays a statement the browser signed) and the monitor buttons.
  */
 import { createHash } from 'node:crypto';
-import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { MlcycleClient } from '../client/mlcycle-client';
 import { describeMonitor, scheduleIdFor, withMonitor } from '../client/monitor-schedules';
 import type { RunStatus } from '../client/run-status';
@@ -39,6 +39,12 @@ export interface AuditRow {
   signature?: { verified: true } | { verified: false; problem: string };
 }
 
+export interface OtherRun extends RunRow {
+  result?: unknown;
+  error?: string;
+  webUiUrl?: string;
+}
+
 export interface RunRow {
   workflowId: string;
   runId: string;
@@ -63,7 +69,7 @@ async function listRuns(client: MlcycleClient, query: string, limit: number): Pr
 
 const quote = (s: string) => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 
-function runRow(wf: WorkflowExecutionInfo): RunRow {
+function runRow(wf: Omit<WorkflowExecutionInfo, 'raw'>): RunRow {
   const model = wf.typedSearchAttributes.get(MODEL);
   const kind = wf.typedSearchAttributes.get(KIND);
   const stage = wf.typedSearchAttributes.get(STAGE);
@@ -241,8 +247,26 @@ export function createConsoleData(deps: ConsoleDataDeps) {
       return rows.map(runRow);
     },
 
-    async run(workflowId: string): Promise<RunStatus> {
-      return client.status(workflowId);
+    /**
+     * A pipeline run as `mlcycle status` shows it; any other workflow (monitor check, deployment,
+     * study) with its type, state and decoded result, since those have no step table.
+     */
+    async run(workflowId: string): Promise<{ pipeline: RunStatus } | { other: OtherRun }> {
+      let description;
+      try {
+        description = await client.temporal.workflow.getHandle(workflowId).describe();
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new MlcycleError('NOT_FOUND', `no workflow run with id "${workflowId}"`);
+        throw err;
+      }
+      if (description.type === 'trainingPipeline') return { pipeline: await client.status(workflowId) };
+      const row = runRow(description);
+      let result: unknown;
+      let error: string | undefined;
+      if (row.status === 'COMPLETED') result = await closedResult<unknown>(row);
+      else if (row.status !== 'RUNNING') error = await client.failureMessage(workflowId);
+      const link = client.webUiLink(workflowId);
+      return { other: { ...row, ...(result !== undefined ? { result } : {}), ...(error ? { error } : {}), ...(link ? { webUiUrl: link } : {}) } };
     },
 
     async monitors() {

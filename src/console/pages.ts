@@ -11,7 +11,7 @@ import type { MonitorCheckResult } from '../../workflows/monitor';
 import { fmt, lowerIsBetter, metricComparisonSvg, timelineSvg } from './charts';
 import { html, path, query, raw, type SafeHtml } from './html';
 import { renderLineageSvg, type LineageGraph, type MonitorCheckSummary } from './lineage';
-import type { AuditRow, RunRow } from './console-data';
+import type { AuditRow, OtherRun, RunRow } from './console-data';
 
 export interface PageContext {
   /** Absent on the sign-in page. */
@@ -206,6 +206,27 @@ ${s.error ? html`<p class="error" role="alert">${s.error}</p>` : ''}
 <table class="grid" id="steps"><thead><tr><th>Step</th><th>State</th><th>Attempts</th><th>Cached</th><th>Progress</th><th>Summary</th></tr></thead><tbody>
 ${s.steps.map((st) => html`<tr data-step="${st.name}"><td>${st.name}</td><td><span class="badge step-${st.state}">${st.state}</span></td><td class="num">${st.attempts}</td><td>${st.cached ? 'yes' : ''}</td><td>${st.progress ? `${st.progress.done}/${st.progress.total}` : ''}${st.resumedFrom ? ` (resumed from ${st.resumedFrom})` : ''}</td><td>${st.summary ?? ''}</td></tr>`)}</tbody></table>
 ${s.artifacts ? html`<h2>Artifacts</h2><ul class="artifacts">${Object.entries(s.artifacts).map(([k, uri]) => html`<li>${k}: ${/Report$/.test(k) ? html`<a href="${query('/artifact', { uri })}" target="_blank" rel="noopener">${uri}</a>` : html`<code>${uri}</code>`}</li>`)}</ul>` : ''}`,
+    { active: 'runs' },
+  );
+}
+
+/** A workflow that is not a pipeline: its state and result (a monitor check's verdict, a deployment's readings, a study's best). */
+export function otherRunPage(ctx: PageContext, r: OtherRun): string {
+  const result = r.result as Record<string, unknown> | undefined;
+  const reportUris = result ? Object.entries(result).filter(([k, v]) => typeof v === 'string' && /htmlUri$/.test(k)).map(([, v]) => v as string) : [];
+  const leaderboard = (result?.leaderboard as { htmlUri?: string } | undefined)?.htmlUri;
+  if (leaderboard) reportUris.push(leaderboard);
+  let json = result === undefined ? '' : JSON.stringify(result, null, 2);
+  if (json.length > 20_000) json = `${json.slice(0, 20_000)}\n… (${json.length - 20_000} more characters; see the Temporal Web UI)`;
+  return layout(
+    ctx,
+    r.workflowId,
+    html`<h1>${r.kind ?? r.type} ${r.workflowId}</h1>
+<p><span class="badge status-${r.status.toLowerCase()}" id="run-status">${r.status.toLowerCase()}</span> ${r.type}${r.model ? html` · model <a href="${path('models', r.model)}">${r.model}</a>` : ''}${r.stage ? html` · ${r.stage}` : ''} · started ${time(r.startTime)}${r.closeTime ? html` · closed ${time(r.closeTime)}` : ''}
+${r.webUiUrl ? html` · <a href="${r.webUiUrl}" rel="noopener">raw history in the Temporal Web UI ↗</a>` : ''}</p>
+${r.error ? html`<p class="error" role="alert">${r.error}</p>` : ''}
+${reportUris.map((uri) => html`<p><a href="${query('/artifact', { uri })}" target="_blank" rel="noopener">report ↗</a></p><iframe class="report-frame" title="report" sandbox="" referrerpolicy="no-referrer" src="${query('/artifact', { uri })}"></iframe>`)}
+${json ? html`<h2>Result</h2><pre class="result" id="run-result">${json}</pre>` : ''}`,
     { active: 'runs' },
   );
 }

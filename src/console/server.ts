@@ -197,7 +197,10 @@ export function createConsoleServer(opts: ConsoleServerOptions): ConsoleServer {
   });
 
   app.get('/runs', async (req, reply) => send(reply, pages.runsPage(ctx(req), await data.runs(), webUiLink)));
-  app.get<{ Params: { id: string } }>('/runs/:id', async (req, reply) => send(reply, pages.runPage(ctx(req), await data.run(req.params.id))));
+  app.get<{ Params: { id: string } }>('/runs/:id', async (req, reply) => {
+    const r = await data.run(req.params.id);
+    return send(reply, 'pipeline' in r ? pages.runPage(ctx(req), r.pipeline) : pages.otherRunPage(ctx(req), r.other));
+  });
 
   app.get('/monitors', async (req, reply) => send(reply, pages.monitorsPage(ctx(req), await data.monitors())));
   app.get<{ Params: { name: string }; Querystring: { done?: string } }>('/monitors/:name', async (req, reply) => {

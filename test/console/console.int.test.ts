@@ -287,6 +287,12 @@ describe.skipIf(!haveBrowser)('the mlcycle console in headless Chromium against 
       .toMatch(/no drift|drift|insufficient data/);
     expect(await page.locator('svg.timeline circle').count()).toBeGreaterThan(0);
     await shot('monitor');
+    // A check is a run of its own: its page shows the decoded result and the drift report.
+    await page.locator('#verdicts li a').first().click();
+    await page.waitForURL(/\/runs\//);
+    expect(await page.locator('#run-status').innerText()).toBe('completed');
+    expect(await page.locator('#run-result').innerText()).toContain('"verdict"');
+    expect(await page.locator('iframe.report-frame').count()).toBe(1);
     await page.goto(`${url}/models/${model}/versions/2`);
     await expect.poll(async () => page.locator('svg.lineage g.node[data-kind="monitor-check"]').count(), { timeout: 30_000 }).toBeGreaterThan(0);
   }, 240_000);
