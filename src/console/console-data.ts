@@ -194,11 +194,12 @@ export function createConsoleData(deps: ConsoleDataDeps) {
     },
 
     async models() {
-      const models = await registry.listModels();
+      const [models, pending] = await Promise.all([registry.listModels(), client.pendingApprovals().catch(() => [])]);
       return Promise.all(
         models.map(async (m) => {
           const [latest, verdict] = await Promise.all([registry.getVersion(m.name, m.latestVersion), lastVerdict(m.name).catch(() => undefined)]);
-          return { ...m, latest, verdict };
+          const awaiting = pending.filter((p) => p.gate?.model === m.name).map((p) => p.gate?.version as number);
+          return { ...m, latest, verdict, awaiting };
         }),
       );
     },

@@ -56,7 +56,7 @@ const verdictBadge = (v: string | undefined) => (v ? html`<span class="badge ver
 
 export function modelsPage(
   ctx: PageContext,
-  models: Array<{ name: string; latestVersion: number; aliases: Record<string, number>; latest?: ModelVersion; verdict?: { verdict: string; at: string; workflowId: string } }>,
+  models: Array<{ name: string; latestVersion: number; aliases: Record<string, number>; latest?: ModelVersion; verdict?: { verdict: string; at: string; workflowId: string }; awaiting?: number[] }>,
 ): string {
   const rows = models.map((m) => {
     const metrics = m.latest ? Object.entries(m.latest.metrics).slice(0, 3).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') : '';
@@ -66,12 +66,13 @@ export function modelsPage(
 <td class="production">${m.aliases.production !== undefined ? html`<a href="${path('models', m.name, 'versions', m.aliases.production)}">v${m.aliases.production}</a>` : html`<span class="muted">none</span>`}</td>
 <td>${Object.entries(m.aliases).filter(([a]) => a !== 'production').map(([a, v]) => html`<span class="alias">${a}→v${v}</span> `)}</td>
 <td>${verdictBadge(m.verdict?.verdict)} ${m.verdict ? html`<span class="muted">${time(m.verdict.at)}</span>` : ''}</td>
+<td class="awaiting">${m.awaiting?.length ? html`<a href="/approvals" class="badge warn">${m.awaiting.map((v) => `v${v}`).join(', ')} awaiting approval</a>` : ''}</td>
 <td>${time(m.latest?.createdAt)}</td></tr>`;
   });
   return layout(
     ctx,
     'Models',
-    html`<h1>Models</h1>${models.length ? html`<table class="grid" id="models"><thead><tr><th>Model</th><th>Latest version</th><th>Latest metrics</th><th>production</th><th>Other aliases</th><th>Last drift verdict</th><th>Updated</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="empty">No models registered yet. Run a pipeline: <code>mlcycle run spec.yaml</code>.</p>`}`,
+    html`<h1>Models</h1>${models.length ? html`<table class="grid" id="models"><thead><tr><th>Model</th><th>Latest version</th><th>Latest metrics</th><th>production</th><th>Other aliases</th><th>Last drift verdict</th><th>Approvals</th><th>Updated</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="empty">No models registered yet. Run a pipeline: <code>mlcycle run spec.yaml</code>.</p>`}`,
     { active: 'models' },
   );
 }

@@ -159,6 +159,7 @@ describe.skipIf(!haveBrowser)('the mlcycle console in headless Chromium against 
     const row = page.locator(`tr[data-model="${model}"]`);
     await expect.poll(() => row.innerText()).toContain('v2');
     expect(await row.locator('td.production').innerText()).toBe('v1');
+    expect(await row.locator('td.awaiting').innerText()).toBe('v2 awaiting approval');
     await shot('models');
 
     // A write without the session's CSRF token is refused even with the cookie.
