@@ -17,7 +17,6 @@ import { createModelRegistry } from '../registry/model-registry';
 import { createTrustRecords, type ApproverDirectory, type TrustRecords } from '../registry/trust-records';
 import { parseS3Uri, type ArtifactStore } from '../storage/artifact-store';
 import { KIND, MODEL, STAGE } from '../../workflows/search-attributes';
-import type { PendingGate } from '../../workflows/approval-definitions';
 import type { DeploymentResult } from '../../workflows/deployment';
 import type { MonitorCheckResult } from '../../workflows/monitor';
 import type { StudyResult } from '../../workflows/tuning-study';
@@ -317,10 +316,6 @@ export function createConsoleData(deps: ConsoleDataDeps) {
           return { ...p, champion: champion && champion.version !== p.gate.version ? champion : undefined };
         }),
       );
-    },
-
-    async gate(workflowId: string): Promise<PendingGate | undefined> {
-      return (await client.pendingApprovals()).find((p) => p.workflowId === workflowId)?.gate;
     },
 
     /** Relays a statement the approver signed in the browser; the gate verifies it (the console cannot forge one). */

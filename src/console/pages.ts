@@ -18,8 +18,6 @@ export interface PageContext {
   csrf?: string;
   webUiUrl?: string;
   namespace: string;
-  /** Pending approvals count for the nav badge, when known. */
-  nav?: string;
 }
 
 const time = (iso: string | undefined) => (iso ? html`<time datetime="${iso}">${iso.slice(0, 19).replace('T', ' ')}</time>` : '—');
