@@ -220,6 +220,17 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('serves the mlcycle console (`mlcycle ui`) from the repo image on 8300, against the same stack', () => {
+    const ui = compose.services.ui!;
+    expect(commandText(ui)).toMatch(/bin\/mlcycle\.js ui --host 0\.0\.0\.0 --port 8300\b/);
+    const env = envOf(ui);
+    expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(env.MLCYCLE_S3_ENDPOINT).toBe('http://minio:9000');
+    expect(ui.build).toBeDefined();
+    expect(JSON.stringify(ui.ports)).toContain(':8300:8300');
+    expect(dependsOn(ui).minio).toBe('service_healthy');
+  });
+
   it('takes credentials from the environment with development defaults', () => {
     const raw = fs.readFileSync(COMPOSE_FILE, 'utf8');
     for (const v of ['POSTGRES_PASSWORD', 'MINIO_ROOT_USER', 'MINIO_ROOT_PASSWORD']) {

@@ -84,6 +84,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     const client = await MlcycleClient.connect({ address: temporal.address, namespace: temporal.namespace, webUiUrl: temporal.uiUrl, queuePrefix: opts.env.MLCYCLE_QUEUE_PREFIX, keyring: dev.keyring });
     try {
       if (temporal.uiUrl) console.log(`Web UI: ${temporal.uiUrl}`);
+      if (dev.console) console.log(`Console: ${dev.console.url} — models, lineage, reports and the approvals inbox; sign in with the token in ${dev.console.tokenFrom}`);
       if (dev.codec) console.log(`Codec server: ${dev.codec.url} — payloads are encrypted; to read them in the Web UI, log in there with the token in ${dev.codec.tokenFile ?? 'MLCYCLE_CODEC_TOKEN'} (see README, Encryption)`);
       const demoStore = createArtifactStore({ client: s3, bucket: dev.stack.s3.bucket, prefix: dev.stack.s3.prefix });
       const approvers = (await loadPipelineSpec(specPath)).spec.approval?.approvers ?? ['alice'];
@@ -125,6 +126,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
       s3.destroy();
     }
     if (opts.keepRunning) {
+      if (dev.console) console.log(`Console: ${dev.console.url} (token in ${dev.console.tokenFrom}) — click through the models, lineage and reports`);
       console.log('stack still running — press Ctrl-C to stop');
       await opts.untilSignal();
     }

@@ -27,6 +27,7 @@ import { addClusterCommands } from './cluster';
 import { explainClusterError } from '../cluster/cluster-setup';
 import { addTrustCommands } from './trust';
 import { addSchemaCommands } from './schema';
+import { addUiCommand } from './ui';
 import { loadKeyring } from '../codec/keyring';
 import { fatalLine, processLineLogger } from '../observability/logging';
 import { parseMetricsAddress } from '../observability/settings';
@@ -61,6 +62,8 @@ export function buildProgram(): Command {
     .option('--no-encryption', 'write payloads to the history in plaintext (default: AES-256-GCM with the project key file)')
     .option('--codec-port <port>', 'codec server port for the Web UI (default 8888, or a free port when taken)', parsePort)
     .option('--metrics-address <host:port>', "serve the workers' Prometheus metrics at http://<host:port>/metrics (MLCYCLE_METRICS_ADDRESS)", parseMetricsAddress)
+    .option('--console-port <port>', 'mlcycle console port (default 8300, or a free port when taken)', parsePort)
+    .option('--no-console', 'do not start the mlcycle console')
     .option('--allow-command <program>', "a program the workers' command trainers may run (repeatable; MLCYCLE_ALLOWED_COMMANDS)", collect, [])
     .option('--data-root <dir>', 'a folder the workers may read local data from (repeatable; MLCYCLE_DATA_ROOTS; default the working directory)', collect, [])
     .option('--allow-env <name>', 'a variable command trainers may receive via train.env (repeatable; MLCYCLE_ALLOWED_ENV)', collect, [])
@@ -82,6 +85,8 @@ export function buildProgram(): Command {
         workers: opts.workers,
         encryption: opts.encryption,
         codecPort: opts.codecPort,
+        console: opts.console,
+        consolePort: opts.consolePort,
         permissions: workerPermissions({ allowCommand: opts.allowCommand, dataRoot: opts.dataRoot, allowEnv: opts.allowEnv }),
         log,
       });
@@ -96,6 +101,7 @@ export function buildProgram(): Command {
         console.log(`            to see decoded payloads in the Web UI: log in at ${dev.codec.url}/ with the token, then in the UI's Codec Server settings`);
         console.log(`            use your browser setting, endpoint ${dev.codec.url}, "Include cross-origin credentials"`);
       }
+      if (dev.console) console.log(`Console:    ${dev.console.url} (sign in with the token in ${dev.console.tokenFrom})`);
       console.log(`Workers:    ${dev.workers.map((w) => `${w.queue}${w.queue === 'gpu' ? ` (${w.gpus.length} GPU)` : ''}`).join(', ') || 'none (--no-workers)'}`);
       console.log('mlcycle dev ready — press Ctrl-C to stop');
       // Supervision: a service that dies takes the whole stack down with a non-zero status (a
@@ -222,6 +228,7 @@ export function buildProgram(): Command {
   addClusterCommands(program);
   addTrustCommands(program);
   addSchemaCommands(program);
+  addUiCommand(program);
 
   program
     .command('setup')

@@ -3,6 +3,7 @@ import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, Workflo
 import type { KeyObject } from 'node:crypto';
 import { signVote } from '../approval/approver-keys';
 import { approvalQuery, decideUpdate, type PendingGate } from '../../workflows/approval-definitions';
+import type { SignedVote } from '../approval/signed-vote';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { execSync } from 'node:child_process';
 import { packageVersion } from '../package-info';
@@ -285,6 +286,28 @@ export class MlcycleClient {
         })
       : // A run opened before signed approvals replays its unsigned gate until it ends.
         { decision: decision.decision, identity: decision.approver, ...(decision.comment ? { comment: decision.comment } : {}), ...(decision.reason ? { reason: decision.reason } : {}) };
+    return this.sendVote(workflowId, description.runId, vote, refused);
+  }
+
+  /**
+   * Relays a statement someone signed elsewhere (the console's browser-side signing) through the
+   * same validated update: the gate verifies it; nothing here can make it valid.
+   */
+  async submitSignedVote(workflowId: string, vote: SignedVote, decision: 'approve' | 'reject'): Promise<DecideOutcome> {
+    const refused = (why: string) => new MlcycleError('DECISION_REFUSED', `${decision} refused: ${why}`);
+    let description;
+    try {
+      description = await this.temporal.workflow.getHandle(workflowId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new MlcycleError('NOT_FOUND', `no workflow run with id "${workflowId}"`);
+      throw err;
+    }
+    if (description.status.name !== 'RUNNING') throw refused(`run ${workflowId} is ${description.status.name.toLowerCase()}, its approval gate is closed`);
+    return this.sendVote(workflowId, description.runId, vote, refused);
+  }
+
+  private async sendVote(workflowId: string, runId: string, vote: unknown, refused: (why: string) => MlcycleError): Promise<DecideOutcome> {
+    const handle = this.temporal.workflow.getHandle(workflowId);
     let update;
     try {
       update = await handle.startUpdate(decideUpdate, { args: [vote], waitForStage: WorkflowUpdateStage.ACCEPTED });
@@ -303,7 +326,7 @@ export class MlcycleClient {
       // The outcome exists but could not be decoded here: ask the server which it was, undecoded.
       const raw = await this.temporal.workflowService.pollWorkflowExecutionUpdate({
         namespace: this.options.namespace,
-        updateRef: { workflowExecution: { workflowId, runId: update.workflowRunId ?? description.runId }, updateId: update.updateId },
+        updateRef: { workflowExecution: { workflowId, runId: update.workflowRunId ?? runId }, updateId: update.updateId },
         waitPolicy: { lifecycleStage: 3 /* COMPLETED */ },
       });
       if (raw.outcome?.success) return { accepted: true, unreadable: rootMessage(err) };

@@ -49,6 +49,8 @@ export const EnvSchema = z.object({
   MLCYCLE_CODEC_KEYS: z.string().min(1).optional(),
   /** Shared secret of the codec server (`mlcycle codec-server`, `mlcycle dev`): Bearer token and browser login. */
   MLCYCLE_CODEC_TOKEN: z.string().min(16, 'expected at least 16 characters, e.g. from `openssl rand -base64 32`').optional(),
+  /** Sign-in token of the console (`mlcycle ui`, `mlcycle dev`); else --token-file or the state folder's console-token. */
+  MLCYCLE_CONSOLE_TOKEN: z.string().min(16, 'expected at least 16 characters, e.g. from `openssl rand -base64 32`').optional(),
   /** Prepended to the cpu/gpu task queue names, so several teams or test runs can share a namespace. */
   MLCYCLE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, . _ -').default(''),
   /** Where a worker process serves Prometheus metrics (`/metrics`); unset: no exporter. */

@@ -2,6 +2,7 @@ import { NativeConnection } from '@temporalio/worker';
 import path from 'node:path';
 import { stateDir, webUiUrl, type Env } from '../config/env';
 import { ensureKeyFile, keyFilePath, loadKeyring, type Keyring } from '../codec/keyring';
+import { consoleToken, startConsole, type RunningConsole } from '../console/launch';
 import { DEFAULT_CODEC_PORT, createCodecServer, ensureTokenFile, validateToken, type CodecServer } from '../codec/codec-server';
 import { MlcycleError } from '../errors';
 import { isPortFree } from '../stack/ports';
@@ -45,6 +46,8 @@ export interface DevEnvironment {
   /** The codec server the Web UI decodes through; undefined with encryption off. */
   codec: DevCodecServer | undefined;
   workers: MlcycleWorker[];
+  /** The mlcycle console (`mlcycle ui`) over this stack; undefined with `console: false`. */
+  console: { url: string; tokenFrom: string } | undefined;
   stop(): Promise<void>;
 }
 
@@ -66,6 +69,10 @@ export async function startDevEnvironment(
     codecPort?: number;
     /** What the workers let specs do (`--allow-command`, `--data-root`, `--allow-env`). */
     permissions?: WorkerPermissions;
+    /** The console; default on. */
+    console?: boolean;
+    /** Console port; unset: 8300, or a free port when 8300 is taken. */
+    consolePort?: number;
   },
 ): Promise<DevEnvironment> {
   const { keyring, keyFile } = await devKeyring(opts);
@@ -81,6 +88,7 @@ export async function startDevEnvironment(
   const workers: MlcycleWorker[] = [];
   const runs: Promise<void>[] = [];
   let connection: NativeConnection | undefined;
+  let consoleServer: RunningConsole | undefined;
   try {
     if (opts.workers) {
       installRuntime();
@@ -100,7 +108,25 @@ export async function startDevEnvironment(
         runs.push(w.run());
       }
     }
+    if (opts.console !== false) {
+      const dir = opts.stateDir ? path.resolve(opts.stateDir) : stateDir(opts.env);
+      consoleServer = await startConsole({
+        address: stack.temporal.address,
+        namespace: stack.temporal.namespace,
+        ...(stack.temporal.uiUrl ? { webUiUrl: stack.temporal.uiUrl } : {}),
+        queuePrefix: opts.env.MLCYCLE_QUEUE_PREFIX,
+        ...(keyring ? { keyring } : {}),
+        s3: stack.s3,
+        token: await consoleToken({ env: opts.env, stateDir: dir, ...(opts.log ? { log: opts.log } : {}) }),
+        host: opts.host ?? '127.0.0.1',
+        ...(opts.consolePort !== undefined ? { port: opts.consolePort } : {}),
+        freePortFallback: opts.consolePort === undefined,
+        ...(opts.log ? { log: opts.log } : {}),
+      });
+    }
   } catch (err) {
+    for (const w of workers) w.shutdown();
+    await Promise.allSettled(runs);
     await connection?.close().catch(() => undefined);
     await stack.stop();
     await codec?.server.stop();
@@ -113,8 +139,10 @@ export async function startDevEnvironment(
     keyFile,
     codec: codec?.info,
     workers,
+    console: consoleServer ? { url: consoleServer.url, tokenFrom: consoleServer.tokenFrom } : undefined,
     stop() {
       stopping ??= (async () => {
+        await consoleServer?.stop();
         for (const w of workers) w.shutdown();
         await Promise.allSettled(runs);
         await connection?.close().catch(() => undefined);

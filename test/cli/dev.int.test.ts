@@ -32,6 +32,11 @@ describe('mlcycle dev', () => {
       expect(ui.status).toBe(200);
       const minio = await fetch(`http://127.0.0.1:${mp}/minio/health/live`);
       expect(minio.status).toBe(200);
+      // The console, with its sign-in token in the state folder (0600).
+      const consoleUrl = /Console:\s+(http:\/\/127\.0\.0\.1:\d+) \(sign in with the token in (.*console-token)\)/.exec(out);
+      expect(consoleUrl, out).not.toBeNull();
+      expect((await fetch(`${consoleUrl![1]}/sign-in`)).status).toBe(200);
+      expect((await fs.stat(consoleUrl![2]!)).mode & 0o777).toBe(0o600);
       // The SQLite file is persistent state under the project-local folder.
       await expect(fs.stat(path.join(dir, 'state', 'temporal.db'))).resolves.toBeTruthy();
 
