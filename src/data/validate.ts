@@ -3,6 +3,8 @@ import type { TypeErrorSummary } from './coerce';
 import type { TaskType } from '../training/feature-matrix';
 import { inferTask, taskProblem } from '../training/task';
 import type { ColumnProfile, DatasetProfile, NumberColumnProfile, NumericStats, TextColumnProfile } from './profile';
+import { psiFromCounts } from '../stats/psi';
+import { binFractionsFromPercentiles, edgesFromPercentiles } from '../stats/quantile-bins';
 
 export type ValidationRule =
   /** The target fits the training task (src/training/target-task.ts). */
@@ -395,47 +397,21 @@ function psiChecks(profile: DatasetProfile, reference: DatasetProfile, spec: Val
 }
 
 /**
+ * Empty PSI bins of a profile comparison get this proportion instead of 0 (drift monitoring's
+ * exact counts use PSI_EPSILON = 1e-6): bin fractions read off 101 percentiles are only good to
+ * about a percentage point, so a smaller floor would let interpolation noise dominate the index.
+ */
+export const PROFILE_PSI_EPSILON = 1e-4;
+
+/**
  * Population Stability Index of `current` against `reference`, over the reference's decile bins
- * (duplicate edges merged for discrete data). Bin fractions come from each profile's 101
- * percentiles (interpolated CDF), so they are accurate to about a percentage point; empty bins
- * are floored at 1e-4.
+ * (duplicate edges merged for discrete data), by the one PSI of src/stats/psi.ts. Bin fractions
+ * come from each profile's 101 percentiles (interpolated CDF), so they are accurate to about a
+ * percentage point; empty bins get PROFILE_PSI_EPSILON.
  */
 export function psi(reference: Pick<NumericStats, 'percentiles'>, current: Pick<NumericStats, 'percentiles'>, bins = 10): number {
-  const edges: number[] = [];
-  for (let i = 1; i < bins; i++) {
-    const e = reference.percentiles[Math.round((100 * i) / bins)]!;
-    if (edges.length === 0 || e > edges[edges.length - 1]!) edges.push(e);
-  }
-  let total = 0;
-  let prevRef = 0;
-  let prevCur = 0;
-  for (let i = 0; i <= edges.length; i++) {
-    const refCdf = i < edges.length ? cdf(reference.percentiles, edges[i]!) : 1;
-    const curCdf = i < edges.length ? cdf(current.percentiles, edges[i]!) : 1;
-    const e = Math.max(refCdf - prevRef, 1e-4);
-    const a = Math.max(curCdf - prevCur, 1e-4);
-    total += (a - e) * Math.log(a / e);
-    prevRef = refCdf;
-    prevCur = curCdf;
-  }
-  return total;
-}
-
-/** Fraction of values <= x, from a 101-point quantile function (linear between percentiles). */
-export function cdf(percentiles: readonly number[], x: number): number {
-  const last = percentiles.length - 1;
-  if (x < percentiles[0]!) return 0;
-  if (x >= percentiles[last]!) return 1;
-  let lo = 0;
-  let hi = last; // invariant: p[lo] <= x < p[hi]
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (percentiles[mid]! <= x) lo = mid;
-    else hi = mid;
-  }
-  const a = percentiles[lo]!;
-  const b = percentiles[hi]!;
-  return (lo + (b > a ? (x - a) / (b - a) : 0)) / last;
+  const edges = edgesFromPercentiles(reference.percentiles, bins);
+  return psiFromCounts(binFractionsFromPercentiles(reference.percentiles, edges), binFractionsFromPercentiles(current.percentiles, edges), PROFILE_PSI_EPSILON);
 }
 
 /** One line per failed error-level check: the workflow's failure message. */
