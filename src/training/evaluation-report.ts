@@ -3,6 +3,8 @@
  * fetched) with the metrics against their thresholds and the champion, the ROC curve, the
  * confusion matrix and the training curve.
  */
+import { escapeHtml, html, joinHtml, raw, type SafeHtml } from '../reports/html';
+import { renderPage } from '../reports/page';
 import type { EpochMetrics } from './trainers';
 import {
   checkThresholds,
@@ -36,10 +38,8 @@ export interface EvaluationReportInput {
   generatedAt?: Date | string;
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
-
+// The figures are SVG strings built with explicit escaping (they are exported and tested as
+// strings); the page around them is an auto-escaping `html` template.
 const esc = (v: unknown): string => escapeHtml(String(v));
 
 /** Coordinates in SVG user units, 2 decimals. */
@@ -174,7 +174,7 @@ export function trainingCurveSvg(history: readonly EpochMetrics[]): string {
   return svg('training-curve', 'Training loss by epoch', parts.join(''));
 }
 
-function metricsTable(input: EvaluationReportInput): string {
+function metricsTable(input: EvaluationReportInput): SafeHtml {
   const thresholds = input.thresholds ?? {};
   const misses = new Map(checkThresholds(input.metrics, thresholds).map((m) => [m.metric, m]));
   const champion = input.champion;
@@ -183,23 +183,23 @@ function metricsTable(input: EvaluationReportInput): string {
     const value = input.metrics[name];
     const threshold = thresholds[name];
     const miss = misses.get(name);
-    const status = threshold === undefined ? '' : miss ? `<span class="fail" title="${esc(miss.message)}">✗ miss</span>` : '<span class="pass">✓ pass</span>';
+    const status = threshold === undefined ? '' : miss ? html`<span class="fail" title="${miss.message}">✗ miss</span>` : html`<span class="pass">✓ pass</span>`;
     const thresholdText = threshold === undefined ? '—' : `${lowerIsBetter(name) ? '≤' : '≥'} ${formatMetric(threshold)}`;
-    let championCells = '';
+    let championCells: SafeHtml | undefined;
     if (champion) {
       const cv = champion.metrics[name];
-      let delta = '—';
+      let delta: SafeHtml | string = '—';
       if (cv !== undefined && value !== undefined && Number.isFinite(cv) && Number.isFinite(value)) {
         const d = value - cv;
         const better = lowerIsBetter(name) ? d < 0 : d > 0;
-        delta = `<span class="${d === 0 ? '' : better ? 'pass' : 'fail'}">${d > 0 ? '+' : ''}${esc(formatMetric(d))}</span>`;
+        delta = html`<span class="${d === 0 ? '' : better ? 'pass' : 'fail'}">${d > 0 ? '+' : ''}${formatMetric(d)}</span>`;
       }
-      championCells = `<td>${cv === undefined ? '—' : esc(formatMetric(cv))}</td><td>${delta}</td>`;
+      championCells = html`<td>${cv === undefined ? '—' : formatMetric(cv)}</td><td>${delta}</td>`;
     }
-    return `<tr><th scope="row">${esc(name)}</th><td>${value === undefined ? '—' : esc(formatMetric(value))}</td><td>${esc(thresholdText)}</td><td>${status}</td>${championCells}</tr>`;
+    return html`<tr><th scope="row">${name}</th><td>${value === undefined ? '—' : formatMetric(value)}</td><td>${thresholdText}</td><td>${status}</td>${championCells}</tr>`;
   });
-  const championHead = champion ? `<th>Champion${champion.version === undefined ? '' : ` (v${esc(champion.version)})`}</th><th>Δ</th>` : '';
-  return `<table class="metrics"><thead><tr><th>Metric</th><th>Value</th><th>Threshold</th><th></th>${championHead}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const championHead = champion && html`<th>Champion${champion.version !== undefined && ` (v${champion.version})`}</th><th>Δ</th>`;
+  return html`<table class="metrics"><thead><tr><th>Metric</th><th>Value</th><th>Threshold</th><th></th>${championHead}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 const STYLE = `
@@ -236,37 +236,25 @@ export function renderEvaluationHtml(input: EvaluationReportInput): string {
   if (misses.length > 0) verdictLines.push(`Missed ${misses.length} threshold${misses.length === 1 ? '' : 's'}`);
   else if (input.thresholds && Object.keys(input.thresholds).length > 0) verdictLines.push('All thresholds met');
   if (comparison) verdictLines.push(comparison.message);
-  const verdict =
-    verdictLines.length === 0 ? '' : `<div class="verdict ${ok ? 'ok' : 'bad'}">${verdictLines.map(esc).join('<br>')}</div>`;
-  const facts = input.facts
-    ? `<table class="metrics facts"><tbody>${Object.entries(input.facts).map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`
-    : '';
-  const missList = misses.length === 0 ? '' : `<ul class="misses">${misses.map((m) => `<li class="fail">${esc(m.message)}</li>`).join('')}</ul>`;
+  const verdict = verdictLines.length > 0 && html`<div class="verdict ${ok ? 'ok' : 'bad'}">${joinHtml(verdictLines, '<br>')}</div>`;
+  const facts =
+    input.facts && html`<table class="metrics facts"><tbody>${Object.entries(input.facts).map(([k, v]) => html`<tr><th scope="row">${k}</th><td>${v}</td></tr>`)}</tbody></table>`;
+  const missList = misses.length > 0 && html`<ul class="misses">${misses.map((m) => html`<li class="fail">${m.message}</li>`)}</ul>`;
 
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<main>
-<h1>${esc(title)}</h1>
-<p class="sub">${esc(sub)}</p>
+  // The figures and `sections` are markup built with explicit escaping (here and in task-report.ts).
+  const body = html`<main>
+<h1>${title}</h1>
+<p class="sub">${sub}</p>
 ${verdict}${missList}
 ${facts}
 <h2>Metrics</h2>
 ${metricsTable(input)}
 <div class="plots">
-${input.rocCurve ? `<figure><figcaption>ROC curve</figcaption>${rocSvg(input.rocCurve, input.metrics.auc)}</figure>` : ''}
-${input.confusion ? `<figure><figcaption>Confusion matrix</figcaption>${confusionSvg(input.confusion)}</figure>` : ''}
-<figure><figcaption>Training curve</figcaption>${trainingCurveSvg(input.history)}</figure>
+${input.rocCurve && html`<figure><figcaption>ROC curve</figcaption>${raw(rocSvg(input.rocCurve, input.metrics.auc))}</figure>`}
+${input.confusion && html`<figure><figcaption>Confusion matrix</figcaption>${raw(confusionSvg(input.confusion))}</figure>`}
+<figure><figcaption>Training curve</figcaption>${raw(trainingCurveSvg(input.history))}</figure>
 </div>
-${input.sections ?? ''}
-</main>
-</body>
-</html>
-`;
+${raw(input.sections ?? '')}
+</main>`;
+  return renderPage({ title, style: STYLE, body });
 }

@@ -5,7 +5,7 @@
  * feature importance, and the model beside a trivial baseline. The JSON report keeps the exact
  * values; the HTML rounds them for reading.
  */
-import { escapeHtml } from './evaluation-report';
+import { escapeHtml } from '../reports/html';
 import type { TaskType } from './feature-matrix';
 import { formatMetric, scoreSweep, type MetricName, type Metrics } from './metrics';
 import { argmaxRows, computeTaskMetrics } from './task-metrics';
