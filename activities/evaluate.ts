@@ -9,7 +9,8 @@ import { encodeFeatureColumns, encodeTargetColumn } from '../src/training/column
 import { parseModelArtifact, type ModelArtifact } from '../src/training/model-artifact';
 import { buildTaskReport, renderTaskSections, type TaskReportData } from '../src/training/task-report';
 import { computeTaskMetrics, DEFAULT_TASK_METRICS, TASK_METRICS } from '../src/training/task-metrics';
-import { getTrainer, type EpochMetrics } from '../src/training/trainers';
+import type { EpochMetrics } from '../src/training/trainer-contract';
+import { getTrainer } from '../src/training/trainers';
 import type { DatasetRef, EvaluateResult, SplitSummary, TrainResult } from '../workflows/pipeline-types';
 import { loadSnapshotSplits } from './dataset-loader';
 import type { ActivityDeps } from './deps';

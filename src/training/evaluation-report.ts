@@ -5,7 +5,7 @@
  */
 import { escapeHtml, html, joinHtml, raw, type SafeHtml } from '../reports/html';
 import { renderPage } from '../reports/page';
-import type { EpochMetrics } from './trainers';
+import type { EpochMetrics } from './trainer-contract';
 import {
   checkThresholds,
   formatMetric,

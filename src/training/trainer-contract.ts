@@ -12,9 +12,11 @@
  * Outputs of `predict`, by task: binary → P(class 1) per row; multiclass → row-major n×k class
  * probabilities; regression → the predicted value per row.
  */
+import type { BUILTIN_TRAINERS } from '../spec/pipeline-spec';
 import type { EncodedTarget, FeatureMatrix, LabeledMatrix, TaskType } from './feature-matrix';
 
-export type BuiltinTrainerName = 'logistic-regression' | 'gradient-boosting';
+/** The built-in trainers' names, as the spec's `train.trainer` spells them. */
+export type BuiltinTrainerName = (typeof BUILTIN_TRAINERS)[number];
 
 /** `train.params` as the spec holds them, before a trainer validates them. */
 export type RawParams = Readonly<Record<string, number | string | boolean>>;
