@@ -10,39 +10,12 @@ import { fingerprintData, runTraining, type Checkpoint } from '../src/training/t
 import { GradientBoostingParamsSchema, LogisticRegressionParamsSchema, getTrainer, type TrainerName } from '../src/training/trainers';
 import { renderLeaderboardHtml } from '../src/tuning/leaderboard';
 import type { TrialParams, TrialRecord } from '../src/tuning/strategies';
-import type { DatasetRef } from '../workflows/pipeline-types';
+import type { TrialSegmentInput, TrialSegmentResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 import { startPulse } from './heartbeat';
 
-export interface TrialSegmentInput {
-  studyId: string;
-  trialId: number;
-  dataset: DatasetRef;
-  data: PipelineSpec['data'];
-  /** The study's base trainer; a sampled `trainer` value overrides it. */
-  trainer: TrainerName;
-  /** Base params (train.params) overlaid with the trial's sampled values. */
-  params: Record<string, number | string | boolean>;
-  seed: number;
-  metric: string;
-  /** Train until this epoch (a rung, or the trial's last epoch). */
-  toEpoch: number;
-  /** train.task (inferred from the target when absent). */
-  task?: 'binary' | 'multiclass' | 'regression';
-  /** Checkpoint of the previous segment (null: start from scratch). */
-  checkpointUri: string | null;
-}
 
-export interface TrialSegmentResult {
-  /** The params the trainer actually took (the trial's values that apply to its trainer). */
-  usedParams: Record<string, number | string | boolean>;
-  epoch: number;
-  total: number;
-  metric: number;
-  checkpointUri: string;
-  attempt: number;
-}
 
 const PARAM_KEYS: Record<TrainerName, readonly string[]> = {
   'logistic-regression': Object.keys(LogisticRegressionParamsSchema.shape),

@@ -15,11 +15,10 @@ import {
 } from '@temporalio/workflow';
 import { refuseUndecodableInput } from './input-guard';
 import type { Activities } from '../activities';
-import type { TrialSegmentResult } from '../activities/tuning';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import { ashaRungs, best, createStrategy, type StrategyState, type TrialParams, type TrialRecord } from '../src/tuning/strategies';
 import type { TuneSpec } from '../src/tuning/tune-spec';
-import type { DatasetRef } from './pipeline-types';
+import type { DatasetRef, TrialSegmentResult } from './pipeline-types';
 import { STAGE } from './search-attributes';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
 

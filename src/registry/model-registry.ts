@@ -72,7 +72,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { formatIssues } from '../config/zod-issues';
 import { MlcycleError } from '../errors';
-import type { ArtifactStore } from '../storage/artifact-store';
+import type { NamedStore } from '../storage/artifact-store';
 
 export interface Lineage {
   datasetSha256: string;
@@ -379,7 +379,7 @@ function holderStack(history: readonly HistoryEntry[]): number[] {
 const modelNotFound = (name: string): MlcycleError =>
   new MlcycleError('NOT_FOUND', `model "${name}" not found in the registry`);
 
-export function createModelRegistry(deps: { store: ArtifactStore; now?: () => Date }): ModelRegistry {
+export function createModelRegistry(deps: { store: NamedStore; now?: () => Date }): ModelRegistry {
   const { store } = deps;
   const now = (): string => (deps.now ? deps.now() : new Date()).toISOString();
 

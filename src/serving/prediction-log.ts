@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MlcycleError } from '../errors';
-import type { ArtifactStore } from '../storage/artifact-store';
+import type { NamedStore } from '../storage/artifact-store';
 import type { Row } from '../training/row-matrix-adapter';
 
 export interface PredictionLogEntry {
@@ -32,7 +32,7 @@ export interface PredictionLogEntry {
 }
 
 export interface PredictionLoggerOptions {
-  store: ArtifactStore;
+  store: NamedStore;
   model: string;
   /** Write whatever is buffered at least this often (ms). */
   flushMs: number;
@@ -251,7 +251,7 @@ export function createPredictionLogger(opts: PredictionLoggerOptions): Predictio
  * `since <= ts < until` (whole hours outside the range are not even read).
  */
 export async function readPredictionLogs(
-  store: ArtifactStore,
+  store: NamedStore,
   model: string,
   range: { since?: Date; until?: Date } = {},
 ): Promise<PredictionLogEntry[]> {
