@@ -2,6 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { createRowCoercer } from '../src/data/coerce';
+import { DatasetManifestSchema } from '../src/data/dataset-manifest';
+import { readStoredJson } from '../src/storage/stored-json';
 import { readRows } from '../src/data/dataset-reader';
 import { buildDriftReport, type DriftInputs } from '../src/monitoring/drift-check';
 import { renderDriftHtml } from '../src/monitoring/drift-report';
@@ -12,7 +14,7 @@ import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import { loadRowScorer } from './model-scorer';
 import type { Row } from '../src/training/row-matrix-adapter';
 import { loadSplitRows } from './dataset-loader';
-import type { DatasetRef, DriftCheckInput, DriftCheckResult } from '../workflows/pipeline-types';
+import type { DriftCheckInput, DriftCheckResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 import { z } from 'zod';
@@ -68,7 +70,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
         const model = await loadRowScorer(deps.store, serving.modelUri);
         releaseModel = () => model.release();
         // The training data of the serving version, exactly as ingested (its manifest has the ref).
-        const { dataset } = await deps.store.getJson<{ dataset: DatasetRef }>(serving.lineage.manifestUri);
+        const { dataset } = await readStoredJson(deps.store, serving.lineage.manifestUri, DatasetManifestSchema, 'dataset manifest');
         const { train: reference } = await loadSplitRows(deps, dataset, input.data, scratch);
         ctx.heartbeat({ phase: 'current window' });
 

@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import { MlcycleError } from '../src/errors';
 import { computeTaskMetrics } from '../src/training/task-metrics';
 import type { MetricName } from '../src/spec/pipeline-spec';
 import { loadTrainingMatrices } from './training-data';
-import { fingerprintData, runTraining, type Checkpoint } from '../src/training/training-loop';
+import { readStoredJson } from '../src/storage/stored-json';
+import { CheckpointSchema, fingerprintData, runTraining, type Checkpoint } from '../src/training/training-loop';
 import { GradientBoostingParamsSchema, LogisticRegressionParamsSchema, getTrainer, type TrainerName } from '../src/training/trainers';
 import { renderLeaderboardHtml } from '../src/tuning/leaderboard';
 import type { TrialParams, TrialRecord } from '../src/tuning/strategies';
@@ -50,7 +50,7 @@ export function createTuningActivities(deps: ActivityDeps) {
         }
         const data = m.fit;
         const validation = m.validation;
-        const resumeFrom = input.checkpointUri ? await deps.store.getJson<Checkpoint>(input.checkpointUri) : undefined;
+        const resumeFrom = input.checkpointUri ? await readStoredJson(deps.store, input.checkpointUri, CheckpointSchema, 'checkpoint') : undefined;
         const stop = new AbortController();
         const onCancel = () => stop.abort(ctx.cancellationSignal.reason);
         if (ctx.cancellationSignal.aborted) onCancel();

@@ -5,18 +5,18 @@
 import { z } from 'zod';
 import { MlcycleError } from '../errors';
 import type { ArtifactRef, ContentStore } from '../storage/artifact-store';
+import { FolderIndexSchema } from '../storage/folder-index';
 import type { TaskType } from '../training/feature-matrix';
 import { ONNX_META_FILE, ONNX_MODEL_FILE, OnnxModel, type OnnxFeature } from './onnx-model';
 
 export const PREDICTIONS_FILE = 'predictions.json';
 
-const FolderIndex = z.object({ format: z.literal('mlcycle-folder/v1'), files: z.record(z.string(), z.object({ uri: z.string() }).loose()) });
 
 /** The files of a stored output folder, or undefined when `uri` is not a folder index (a built-in model). */
 export async function readOutputFolder(store: ContentStore, uri: string): Promise<Record<string, ArtifactRef> | undefined> {
   const doc = await store.getJson<unknown>(uri);
-  const r = FolderIndex.safeParse(doc);
-  return r.success ? (r.data.files as unknown as Record<string, ArtifactRef>) : undefined;
+  const r = FolderIndexSchema.safeParse(doc);
+  return r.success ? r.data.files : undefined;
 }
 
 export function hasOnnxModel(files: Record<string, ArtifactRef>): boolean {

@@ -7,7 +7,9 @@
  * is done (converged, early-stopped).
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { z } from 'zod';
 import { MlcycleError } from '../errors';
+import { BUILTIN_TRAINERS } from '../spec/pipeline-spec';
 import type { LabeledMatrix } from './feature-matrix';
 import { toLabeledMatrix, validateTrainingData, type TrainingData } from './labeled-data';
 import { auc } from './metrics';
@@ -25,6 +27,43 @@ export interface Checkpoint {
   dataFingerprint: string;
   state: TrainerState;
 }
+
+const count = z.number().int().nonnegative();
+
+/** The envelope of a stored checkpoint and the fields of the state every trainer has. */
+const CheckpointEnvelopeSchema = z.object({
+  format: z.literal('mlcycle-checkpoint/v2'),
+  trainer: z.enum(BUILTIN_TRAINERS),
+  epoch: count,
+  totalEpochs: count,
+  seed: z.number().int(),
+  dataFingerprint: z.string().min(1),
+  state: z.object({
+    trainer: z.enum(BUILTIN_TRAINERS),
+    task: z.enum(['binary', 'multiclass', 'regression']),
+    seed: z.number().int(),
+    epoch: count,
+    totalEpochs: count,
+    done: z.boolean(),
+    numFeatures: count,
+    history: z.array(z.object({ epoch: z.number() })),
+  }),
+});
+
+/**
+ * A checkpoint as stored (`checkpointUri`). It is checked against the envelope but handed on as
+ * the document itself: a parsed copy would reorder the state's keys, and a resumed run must
+ * serialize exactly like the uninterrupted one.
+ */
+export const CheckpointSchema = z
+  .unknown()
+  .superRefine((doc, ctx) => {
+    const r = CheckpointEnvelopeSchema.safeParse(doc);
+    if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  })
+  // The trainer-specific rest of the state (weights, trees, optimizer memory) is the trainer's own;
+  // a checkpoint of another trainer, seed, params or data is refused by checkResumable.
+  .transform((doc) => doc as Checkpoint);
 
 export interface RunTrainingOptions {
   trainer: TrainerName | Trainer;
