@@ -4,7 +4,7 @@
  */
 import type { Lineage } from '../src/registry/model-registry';
 import type { MonitorSpec, PipelineSpec } from '../src/spec/pipeline-spec';
-import type { TrainerName } from '../src/training/trainers';
+import type { BuiltinTrainerName } from '../src/training/trainer-contract';
 
 export type StepState = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
 
@@ -185,7 +185,7 @@ export interface TrialSegmentInput {
   dataset: DatasetRef;
   data: PipelineSpec['data'];
   /** The study's base trainer; a sampled `trainer` value overrides it. */
-  trainer: TrainerName;
+  trainer: BuiltinTrainerName;
   /** Base params (train.params) overlaid with the trial's sampled values. */
   params: Record<string, number | string | boolean>;
   seed: number;

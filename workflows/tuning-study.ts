@@ -17,6 +17,7 @@ import { refuseUndecodableInput } from './input-guard';
 import type { Activities } from '../activities';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import { ashaRungs, best, createStrategy, type StrategyState, type TrialParams, type TrialRecord } from '../src/tuning/strategies';
+import type { BuiltinTrainerName } from '../src/training/trainer-contract';
 import type { TuneSpec } from '../src/tuning/tune-spec';
 import type { DatasetRef, TrialSegmentResult } from './pipeline-types';
 import { STAGE } from './search-attributes';
@@ -34,7 +35,7 @@ export interface StudyInput {
   name: string;
   tune: TuneSpec;
   data: PipelineSpec['data'];
-  trainer: 'logistic-regression' | 'gradient-boosting';
+  trainer: BuiltinTrainerName;
   baseParams: Record<string, number | string | boolean>;
   seed: number;
   /** The dataset version to tune on; without it the study ingests `source` itself. */
