@@ -32,6 +32,7 @@ export interface PredictRoutesOptions {
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const NO_ISSUES: readonly Issue[] = [];
 
 export function registerPredictRoutes(app: FastifyInstance, options: PredictRoutesOptions): void {
   const { model, alias, router, metrics, logger, problems } = options;
@@ -99,7 +100,7 @@ export function registerPredictRoutes(app: FastifyInstance, options: PredictRout
       });
     }
     // Out-of-range checks use the training statistics a built-in model carries; ONNX models have none.
-    const ranged = served.artifact ? applyOutOfRange(served.artifact, parsed.data.rows, options.outOfRange) : { rows: [...parsed.data.rows], issues: [] as Issue[] };
+    const ranged = served.artifact ? applyOutOfRange(served.artifact, parsed.data.rows, options.outOfRange) : { rows: [...parsed.data.rows], issues: NO_ISSUES };
     if (ranged.issues.length > 0) {
       metrics.countAnswer(version, 400, started);
       const total = ranged.issues.length;

@@ -179,6 +179,7 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
         throw err;
       }
       refresher.start();
+      // Listening on host:port (not a pipe), so the address is an AddressInfo.
       const address = app.server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       return { url: `http://${shownHost}:${address.port}` };

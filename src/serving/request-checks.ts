@@ -44,7 +44,7 @@ export function applyOutOfRange(artifact: ModelArtifact, rows: readonly Row[], r
         }
       }
     }
-    return (copy as Row | undefined) ?? row;
+    return copy ?? row;
   });
   return { rows: out, issues };
 }
@@ -93,6 +93,7 @@ export function buildRequestSchema(encoder: Pick<RowMatrixEncoder, 'columns'>, m
         .max(maxRows, `expected at most ${maxRows} rows per request`),
     },
     { error: (iss) => `expected a JSON object {"rows": [...]}, got ${describeValue(iss.input)}` },
+    // The loose row objects infer as Record<string, unknown>; the shape built above is what makes them Rows.
   ) as unknown as z.ZodType<{ rows: Row[] }>;
 }
 
