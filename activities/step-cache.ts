@@ -34,6 +34,8 @@ export function createStepCache(store: NamedStore): StepCache {
       const body = await store.getNamed(keyOf(stage, key));
       recordStepCacheLookup(stage, key, body !== undefined);
       if (!body) return undefined;
+      // Not parsed by a schema: the key hashes the code version with the inputs, so the record was
+      // written by this same code for this same stage (a record from other code is never looked up).
       const record = JSON.parse(body.toString('utf8')) as { output: T };
       return record.output;
     },
