@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -9,7 +10,9 @@ import { encodeFeatureColumns, encodeTargetColumn } from '../src/training/column
 import { parseModelArtifact, type ModelArtifact } from '../src/training/model-artifact';
 import { buildTaskReport, renderTaskSections, type TaskReportData } from '../src/training/task-report';
 import { computeTaskMetrics, DEFAULT_TASK_METRICS, TASK_METRICS } from '../src/training/task-metrics';
-import { getTrainer, type EpochMetrics } from '../src/training/trainers';
+import { EpochMetricsSchema } from '../src/training/trainer-contract';
+import { readStoredJson } from '../src/storage/stored-json';
+import { getTrainer } from '../src/training/trainers';
 import type { DatasetRef, EvaluateResult, SplitSummary, TrainResult } from '../workflows/pipeline-types';
 import { loadSnapshotSplits } from './dataset-loader';
 import type { ActivityDeps } from './deps';
@@ -68,7 +71,7 @@ export function createEvaluateActivities(deps: ActivityDeps) {
       const scratch = await fs.mkdtemp(path.join(deps.workDir, 'evaluate-'));
       try {
         let split: SplitSummary | undefined;
-        const history = await deps.store.getJson<EpochMetrics[]>(input.model.historyUri);
+        const history = await readStoredJson(deps.store, input.model.historyUri, z.array(EpochMetricsSchema), 'training history');
         let metrics: Metrics;
         let roc: ReturnType<typeof rocCurve> | undefined;
         let championMetrics: Metrics | undefined;

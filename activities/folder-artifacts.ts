@@ -1,11 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ArtifactRef, ArtifactStore } from '../src/storage/artifact-store';
+import { FolderIndexSchema, type FolderIndex } from '../src/storage/folder-index';
+import { readStoredJson } from '../src/storage/stored-json';
 
-interface FolderIndex {
-  format: 'mlcycle-folder/v1';
-  files: Record<string, ArtifactRef>;
-}
 
 /** Uploads every file of a folder (content-addressed) and returns the URI of its index. */
 export async function uploadFolder(store: ArtifactStore, dir: string): Promise<{ uri: string; files: Record<string, string> }> {
@@ -23,7 +21,7 @@ export async function uploadFolder(store: ArtifactStore, dir: string): Promise<{
 
 /** Recreates a folder uploaded by uploadFolder (each file hash-verified). */
 export async function downloadFolder(store: ArtifactStore, indexUri: string, dir: string): Promise<void> {
-  const index = await store.getJson<FolderIndex>(indexUri);
+  const index = await readStoredJson(store, indexUri, FolderIndexSchema, 'folder index');
   for (const [rel, ref] of Object.entries(index.files)) {
     const target = path.resolve(dir, rel);
     // An index is data: never let it write outside the folder.

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -7,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { inferFormat } from '../src/data/dataset-reader';
 import { convertSource, sourceFile } from '../src/data/ingest-source';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
-import type { ArtifactRef } from '../src/storage/artifact-store';
+import { hashFile, type ArtifactRef } from '../src/storage/artifact-store';
 import type { DatasetRef, IngestResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
@@ -37,16 +35,6 @@ function detectFormat(source: string, declared?: DatasetRef['format']): DatasetR
       'DATA_INVALID',
     );
   }
-}
-
-async function hashFile(localPath: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(localPath, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), size };
 }
 
 /**

@@ -4,7 +4,7 @@
  * regression: the value). Drift monitoring compares these between reference and current rows.
  */
 import { loadServableOnnx } from '../src/onnx/onnx-artifact';
-import type { ArtifactStore } from '../src/storage/artifact-store';
+import type { ContentStore } from '../src/storage/artifact-store';
 import type { Row } from '../src/training/row-matrix-adapter';
 import { parseModelArtifact, predict } from '../src/training/model-artifact';
 import { MlcycleError } from '../src/errors';
@@ -14,7 +14,7 @@ export interface RowScorer {
   release(): Promise<void>;
 }
 
-export async function loadRowScorer(store: ArtifactStore, modelUri: string): Promise<RowScorer> {
+export async function loadRowScorer(store: ContentStore, modelUri: string): Promise<RowScorer> {
   const onnx = await loadServableOnnx(store, modelUri);
   if (onnx) {
     if (onnx.description.task === 'multiclass') throw new MlcycleError('ARTIFACT_INTEGRITY', 'multiclass ONNX models have no single score per row to monitor yet');

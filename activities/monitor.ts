@@ -1,18 +1,20 @@
 import fs from 'node:fs/promises';
-import { durationMs } from '../workflows/durations';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { createRowCoercer } from '../src/data/coerce';
+import { DatasetManifestSchema } from '../src/data/dataset-manifest';
+import { readStoredJson } from '../src/storage/stored-json';
 import { readRows } from '../src/data/dataset-reader';
 import { buildDriftReport, type DriftInputs } from '../src/monitoring/drift-check';
 import { renderDriftHtml } from '../src/monitoring/drift-report';
 import { createModelRegistry } from '../src/registry/model-registry';
 import { readPredictionLogs } from '../src/serving/prediction-log';
-import type { MonitorSpec, PipelineSpec } from '../src/spec/pipeline-spec';
+import { durationMs } from '../src/spec/durations';
+import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import { loadRowScorer } from './model-scorer';
 import type { Row } from '../src/training/row-matrix-adapter';
 import { loadSplitRows } from './dataset-loader';
-import type { DatasetRef } from '../workflows/pipeline-types';
+import type { DriftCheckInput, DriftCheckResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 import { z } from 'zod';
@@ -33,27 +35,7 @@ function parseRetrainClaim(raw: unknown, where: string): z.infer<typeof RetrainC
   return r.data;
 }
 
-export interface DriftCheckInput {
-  model: string;
-  monitor: MonitorSpec;
-  data: PipelineSpec['data'];
-  checkId: string;
-  /** Workflow time of the check: the window ends here. */
-  nowIso: string;
-}
 
-export interface DriftCheckResult {
-  verdict: 'drift' | 'no_drift' | 'insufficient_data' | 'no_model';
-  version?: number;
-  samples: number;
-  drifted: string[];
-  missing: string[];
-  predictionShift?: { method: string; value: number; drifted: boolean };
-  labelShift?: { reference: number; current: number; pValue: number; drifted: boolean };
-  qualityBreach?: boolean;
-  reportUri?: string;
-  htmlUri?: string;
-}
 
 
 async function readSource(deps: ActivityDeps, source: string, data: PipelineSpec['data'], scratch: string): Promise<Row[]> {
@@ -88,7 +70,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
         const model = await loadRowScorer(deps.store, serving.modelUri);
         releaseModel = () => model.release();
         // The training data of the serving version, exactly as ingested (its manifest has the ref).
-        const { dataset } = await deps.store.getJson<{ dataset: DatasetRef }>(serving.lineage.manifestUri);
+        const { dataset } = await readStoredJson(deps.store, serving.lineage.manifestUri, DatasetManifestSchema, 'dataset manifest');
         const { train: reference } = await loadSplitRows(deps, dataset, input.data, scratch);
         ctx.heartbeat({ phase: 'current window' });
 

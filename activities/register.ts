@@ -1,19 +1,10 @@
 import { Context } from '@temporalio/activity';
-import { createModelRegistry, type Lineage } from '../src/registry/model-registry';
-import type { RegisterResult } from '../workflows/pipeline-types';
+import { createModelRegistry } from '../src/registry/model-registry';
+import type { RegisterModelInput, RegisterResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 import { isMlcycleError } from '../src/errors';
 
-export interface RegisterInput {
-  name: string;
-  modelUri: string;
-  metrics: Record<string, number>;
-  lineage: Lineage;
-  reports: Record<string, string>;
-  /** With caching on, the same model bytes (same content-addressed URI) map to the version they already have. */
-  cache: boolean;
-}
 
 /**
  * Registers the evaluated model. Keyed on the workflow run, so an activity retry (or a replayed
@@ -22,7 +13,7 @@ export interface RegisterInput {
 export function createRegisterActivities(deps: ActivityDeps) {
   const registry = createModelRegistry({ store: deps.store });
   return {
-    async registerModel(input: RegisterInput): Promise<RegisterResult> {
+    async registerModel(input: RegisterModelInput): Promise<RegisterResult> {
       const ctx = Context.current();
       try {
         if (input.cache) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { recordStepCacheLookup } from '../src/observability/activity-telemetry';
-import type { ArtifactStore } from '../src/storage/artifact-store';
+import type { NamedStore } from '../src/storage/artifact-store';
 
 /** JSON with object keys sorted, so equal inputs hash equally whatever order they were built in. */
 function canonicalJson(value: unknown): string {
@@ -27,13 +27,15 @@ export interface StepCache {
   put(stage: string, key: string, output: unknown): Promise<void>;
 }
 
-export function createStepCache(store: ArtifactStore): StepCache {
+export function createStepCache(store: NamedStore): StepCache {
   const keyOf = (stage: string, key: string) => `cache/${stage}/${key}.json`;
   return {
     async get<T>(stage: string, key: string) {
       const body = await store.getNamed(keyOf(stage, key));
       recordStepCacheLookup(stage, key, body !== undefined);
       if (!body) return undefined;
+      // Not parsed by a schema: the key hashes the code version with the inputs, so the record was
+      // written by this same code for this same stage (a record from other code is never looked up).
       const record = JSON.parse(body.toString('utf8')) as { output: T };
       return record.output;
     },

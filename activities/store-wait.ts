@@ -1,6 +1,6 @@
 import type { Context } from '@temporalio/activity';
 import { isMlcycleError } from '../src/errors';
-import type { ArtifactStore } from '../src/storage/artifact-store';
+import type { ContentStore } from '../src/storage/artifact-store';
 
 /**
  * Waits, heartbeating, while the artifact store does not answer. A storage outage is not a failure
@@ -10,7 +10,7 @@ import type { ArtifactStore } from '../src/storage/artifact-store';
  * attempt's checkpoint is still what the next attempt resumes from. Returns once the store
  * answers, or after `limitMs` (the caller's own request then fails with the store's error).
  */
-export async function waitForStore(ctx: Context, store: ArtifactStore, probeUri: string, details: unknown, limitMs = 10 * 60_000): Promise<void> {
+export async function waitForStore(ctx: Context, store: ContentStore, probeUri: string, details: unknown, limitMs = 10 * 60_000): Promise<void> {
   const deadline = Date.now() + limitMs;
   for (let delay = 500; ; delay = Math.min(delay * 2, 5_000)) {
     try {

@@ -7,7 +7,10 @@ import { recordTrainingResume } from '../src/observability/activity-telemetry';
 import { runCommandTrainer } from '../src/training/command-trainer';
 import { assertCommandAllowed, redactSecrets, trainerBaseEnv, workerPermissions, type WorkerPermissions } from '../src/worker/worker-permissions';
 import { createModelArtifact } from '../src/training/model-artifact';
-import { classWeights, getTrainer, runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
+import { classWeights } from '../src/training/class-weights';
+import { readStoredJson } from '../src/storage/stored-json';
+import { CheckpointSchema, runTraining, type Checkpoint } from '../src/training/training-loop';
+import { getTrainer, type TrainerName } from '../src/training/trainers';
 import { optimizeThreshold } from '../src/training/task-metrics';
 import type { DecisionThreshold } from '../src/training/model-artifact';
 import { loadTrainingMatrices } from './training-data';
@@ -133,7 +136,7 @@ async function trainBuiltin(deps: ActivityDeps, pulse: ActivityPulse, input: Tra
 
   let resumeFrom: Checkpoint | undefined;
   if (previous?.checkpointUri) {
-    resumeFrom = await deps.store.getJson<Checkpoint>(previous.checkpointUri);
+    resumeFrom = await readStoredJson(deps.store, previous.checkpointUri, CheckpointSchema, 'checkpoint');
     recordTrainingResume(input.train.trainer, resumeFrom.epoch, previous.checkpointUri);
   }
   const resumedFrom = resumeFrom?.epoch ?? 0;

@@ -1,47 +1,21 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import { MlcycleError } from '../src/errors';
 import { computeTaskMetrics } from '../src/training/task-metrics';
 import type { MetricName } from '../src/spec/pipeline-spec';
 import { loadTrainingMatrices } from './training-data';
-import { GradientBoostingParamsSchema, LogisticRegressionParamsSchema, fingerprintData, getTrainer, runTraining, type Checkpoint, type TrainerName } from '../src/training/trainers';
+import { readStoredJson } from '../src/storage/stored-json';
+import { CheckpointSchema, fingerprintData, runTraining, type Checkpoint } from '../src/training/training-loop';
+import { GradientBoostingParamsSchema, LogisticRegressionParamsSchema, getTrainer, type TrainerName } from '../src/training/trainers';
 import { renderLeaderboardHtml } from '../src/tuning/leaderboard';
 import type { TrialParams, TrialRecord } from '../src/tuning/strategies';
-import type { DatasetRef } from '../workflows/pipeline-types';
+import type { TrialSegmentInput, TrialSegmentResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
 import { startPulse } from './heartbeat';
 
-export interface TrialSegmentInput {
-  studyId: string;
-  trialId: number;
-  dataset: DatasetRef;
-  data: PipelineSpec['data'];
-  /** The study's base trainer; a sampled `trainer` value overrides it. */
-  trainer: TrainerName;
-  /** Base params (train.params) overlaid with the trial's sampled values. */
-  params: Record<string, number | string | boolean>;
-  seed: number;
-  metric: string;
-  /** Train until this epoch (a rung, or the trial's last epoch). */
-  toEpoch: number;
-  /** train.task (inferred from the target when absent). */
-  task?: 'binary' | 'multiclass' | 'regression';
-  /** Checkpoint of the previous segment (null: start from scratch). */
-  checkpointUri: string | null;
-}
 
-export interface TrialSegmentResult {
-  /** The params the trainer actually took (the trial's values that apply to its trainer). */
-  usedParams: Record<string, number | string | boolean>;
-  epoch: number;
-  total: number;
-  metric: number;
-  checkpointUri: string;
-  attempt: number;
-}
 
 const PARAM_KEYS: Record<TrainerName, readonly string[]> = {
   'logistic-regression': Object.keys(LogisticRegressionParamsSchema.shape),
@@ -76,7 +50,7 @@ export function createTuningActivities(deps: ActivityDeps) {
         }
         const data = m.fit;
         const validation = m.validation;
-        const resumeFrom = input.checkpointUri ? await deps.store.getJson<Checkpoint>(input.checkpointUri) : undefined;
+        const resumeFrom = input.checkpointUri ? await readStoredJson(deps.store, input.checkpointUri, CheckpointSchema, 'checkpoint') : undefined;
         const stop = new AbortController();
         const onCancel = () => stop.abort(ctx.cancellationSignal.reason);
         if (ctx.cancellationSignal.aborted) onCancel();

@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
-import type { TypeErrorSummary } from '../src/data/coerce';
+import { DatasetManifestSchema } from '../src/data/dataset-manifest';
 import { parseDatasetProfile, type DatasetProfile } from '../src/data/profile';
 import { renderValidationHtml, summarizeFailures, validateDataset } from '../src/data/validate';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
+import { readStoredJson } from '../src/storage/stored-json';
 import type { DatasetRef, ValidateResult } from '../workflows/pipeline-types';
 import { checkTargetForTask } from '../src/training/target-task';
 import fs from 'node:fs/promises';
@@ -31,12 +32,6 @@ export interface ValidateInput {
   cache: boolean;
 }
 
-interface DatasetManifest {
-  dataset: { uri: string; sha256: string };
-  profile: unknown;
-  typeErrors: TypeErrorSummary;
-}
-
 /** Schema rules and statistical expectations over the ingest profile; writes the JSON and HTML report. */
 export function createValidateActivities(deps: ActivityDeps) {
   const cache = createStepCache(deps.store);
@@ -44,8 +39,8 @@ export function createValidateActivities(deps: ActivityDeps) {
     async validateDataset(input: ValidateInput): Promise<ValidateResult> {
       const ctx = Context.current();
       try {
-        const manifest = await deps.store.getJson<DatasetManifest>(input.manifestUri);
-        const reference = input.referenceManifestUri ? await deps.store.getJson<DatasetManifest>(input.referenceManifestUri) : undefined;
+        const manifest = await readStoredJson(deps.store, input.manifestUri, DatasetManifestSchema, 'dataset manifest');
+        const reference = input.referenceManifestUri ? await readStoredJson(deps.store, input.referenceManifestUri, DatasetManifestSchema, 'reference dataset manifest') : undefined;
         const key = stepCacheKey('validate', {
           code: input.codeVersion,
           sha256: manifest.dataset.sha256,

@@ -2,7 +2,7 @@
  * The fan-out study shared by bench/tuning-fanout.ts and bench/peers: a real `tuningStudy` whose
  * trial activity is a sleep, so only the orchestration is measured.
  */
-import type { TrialSegmentInput, TrialSegmentResult } from '../activities/tuning';
+import type { TrialSegmentInput, TrialSegmentResult } from '../workflows/pipeline-types';
 import { parseTuneSpec } from '../src/tuning/tune-spec';
 import { DEFAULT_MAX_TRIALS_PER_RUN, type StudyInput } from '../workflows/tuning-study';
 

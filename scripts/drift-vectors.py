@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-Reference vectors for src/monitoring/drift.ts, computed with numpy + scipy.
+Reference vectors for src/monitoring/drift*.ts and src/stats/, computed with numpy + scipy.
 
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install numpy scipy
     /tmp/venv/bin/python scripts/drift-vectors.py      # writes test/monitoring/vectors/drift-vectors.json

@@ -2,16 +2,10 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { formatIssues } from '../src/config/zod-issues';
 
-export interface VoteInput {
-  identity: string;
-  comment?: string;
-  /** Required for a rejection. */
-  reason?: string;
-}
-
-export interface DecisionInput extends VoteInput {
-  decision: 'approve' | 'reject';
-}
+/** A vote as a signal carries it (the schema below is its one declaration). */
+export type VoteInput = z.infer<typeof VoteInputSchema>;
+/** A decision as the `decide` update carries it. */
+export type DecisionInput = z.infer<typeof DecisionInputSchema>;
 
 export interface Vote {
   identity: string;
@@ -61,6 +55,7 @@ const text = (what: string) =>
 const voteShape = {
   identity: text('the approver identity').refine((s) => s.trim() !== '', 'cannot be empty'),
   comment: text('a comment').optional(),
+  /** Required for a rejection. */
   reason: text('a reason').optional(),
 };
 // Only for a payload that is no object: other issues at this level (unknown keys) keep zod's message.

@@ -1,5 +1,5 @@
 import { condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { durationMs } from './durations';
+import { durationMs } from '../src/spec/durations';
 import type { Activities } from '../activities';
 import type { ApprovalSpec } from '../src/spec/pipeline-spec';
 import {

@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
 import { CancellationScope, defineQuery, executeChild, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import { refuseUndecodableInput } from './input-guard';
-import { durationMs } from './durations';
+import { durationMs } from '../src/spec/durations';
 import type { Activities } from '../activities';
 import type { GuardrailReading } from '../src/deploy/guardrails';
 import type { DeploySpec } from '../src/spec/pipeline-spec';

@@ -2,7 +2,9 @@
  * Shapes that cross the workflow boundary. Only small references and summaries live here: every
  * dataset, model or report travels as an s3:// URI, never as bytes in workflow history.
  */
-import type { PipelineSpec } from '../src/spec/pipeline-spec';
+import type { Lineage } from '../src/registry/model-registry';
+import type { MonitorSpec, PipelineSpec } from '../src/spec/pipeline-spec';
+import type { BuiltinTrainerName } from '../src/training/trainer-contract';
 
 export type StepState = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
 
@@ -138,4 +140,70 @@ export interface PipelineProgress {
 export interface PipelineResult extends PipelineProgress {
   /** rejected: the approval gate said no (or timed out with onTimeout: reject); nothing was promoted. */
   outcome: 'completed' | 'rejected' | 'rolled_back';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activity inputs and results the workflows name (the activities import them from here, so
+// neither side imports the other's modules for a type).
+
+/** The registerModel activity's input (the registry's own input is model-registry.ts's RegisterInput). */
+export interface RegisterModelInput {
+  name: string;
+  modelUri: string;
+  metrics: Record<string, number>;
+  lineage: Lineage;
+  reports: Record<string, string>;
+  /** With caching on, the same model bytes (same content-addressed URI) map to the version they already have. */
+  cache: boolean;
+}
+
+export interface DriftCheckInput {
+  model: string;
+  monitor: MonitorSpec;
+  data: PipelineSpec['data'];
+  checkId: string;
+  /** Workflow time of the check: the window ends here. */
+  nowIso: string;
+}
+
+export interface DriftCheckResult {
+  verdict: 'drift' | 'no_drift' | 'insufficient_data' | 'no_model';
+  version?: number;
+  samples: number;
+  drifted: string[];
+  missing: string[];
+  predictionShift?: { method: string; value: number; drifted: boolean };
+  labelShift?: { reference: number; current: number; pValue: number; drifted: boolean };
+  qualityBreach?: boolean;
+  reportUri?: string;
+  htmlUri?: string;
+}
+
+export interface TrialSegmentInput {
+  studyId: string;
+  trialId: number;
+  dataset: DatasetRef;
+  data: PipelineSpec['data'];
+  /** The study's base trainer; a sampled `trainer` value overrides it. */
+  trainer: BuiltinTrainerName;
+  /** Base params (train.params) overlaid with the trial's sampled values. */
+  params: Record<string, number | string | boolean>;
+  seed: number;
+  metric: string;
+  /** Train until this epoch (a rung, or the trial's last epoch). */
+  toEpoch: number;
+  /** train.task (inferred from the target when absent). */
+  task?: 'binary' | 'multiclass' | 'regression';
+  /** Checkpoint of the previous segment (null: start from scratch). */
+  checkpointUri: string | null;
+}
+
+export interface TrialSegmentResult {
+  /** The params the trainer actually took (the trial's values that apply to its trainer). */
+  usedParams: Record<string, number | string | boolean>;
+  epoch: number;
+  total: number;
+  metric: number;
+  checkpointUri: string;
+  attempt: number;
 }

@@ -15,11 +15,11 @@ import {
 } from '@temporalio/workflow';
 import { refuseUndecodableInput } from './input-guard';
 import type { Activities } from '../activities';
-import type { TrialSegmentResult } from '../activities/tuning';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import { ashaRungs, best, createStrategy, type StrategyState, type TrialParams, type TrialRecord } from '../src/tuning/strategies';
+import type { BuiltinTrainerName } from '../src/training/trainer-contract';
 import type { TuneSpec } from '../src/tuning/tune-spec';
-import type { DatasetRef } from './pipeline-types';
+import type { DatasetRef, TrialSegmentResult } from './pipeline-types';
 import { STAGE } from './search-attributes';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
 
@@ -35,7 +35,7 @@ export interface StudyInput {
   name: string;
   tune: TuneSpec;
   data: PipelineSpec['data'];
-  trainer: 'logistic-regression' | 'gradient-boosting';
+  trainer: BuiltinTrainerName;
   baseParams: Record<string, number | string | boolean>;
   seed: number;
   /** The dataset version to tune on; without it the study ingests `source` itself. */

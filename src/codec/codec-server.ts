@@ -51,6 +51,7 @@ import { z } from 'zod';
 import { MlcycleError, isMlcycleError } from '../errors';
 import { AesGcmPayloadCodec } from './aes-gcm-codec';
 import type { Keyring } from './keyring';
+import { escapeHtml } from '../reports/html';
 
 export const DEFAULT_CODEC_PORT = 8888;
 export const SESSION_COOKIE = 'mlcycle_codec_session';
@@ -170,7 +171,6 @@ export async function ensureTokenFile(file: string): Promise<{ token: string; cr
   return { token, created: true };
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>

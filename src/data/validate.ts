@@ -3,6 +3,10 @@ import type { TypeErrorSummary } from './coerce';
 import type { TaskType } from '../training/feature-matrix';
 import { inferTask, taskProblem } from '../training/task';
 import type { ColumnProfile, DatasetProfile, NumberColumnProfile, NumericStats, TextColumnProfile } from './profile';
+import { psiFromCounts } from '../stats/psi';
+import { binFractionsFromPercentiles, edgesFromPercentiles } from '../stats/quantile-bins';
+import { html, joinHtml, type SafeHtml } from '../reports/html';
+import { renderPage } from '../reports/page';
 
 export type ValidationRule =
   /** The target fits the training task (src/training/target-task.ts). */
@@ -395,47 +399,21 @@ function psiChecks(profile: DatasetProfile, reference: DatasetProfile, spec: Val
 }
 
 /**
+ * Empty PSI bins of a profile comparison get this proportion instead of 0 (drift monitoring's
+ * exact counts use PSI_EPSILON = 1e-6): bin fractions read off 101 percentiles are only good to
+ * about a percentage point, so a smaller floor would let interpolation noise dominate the index.
+ */
+export const PROFILE_PSI_EPSILON = 1e-4;
+
+/**
  * Population Stability Index of `current` against `reference`, over the reference's decile bins
- * (duplicate edges merged for discrete data). Bin fractions come from each profile's 101
- * percentiles (interpolated CDF), so they are accurate to about a percentage point; empty bins
- * are floored at 1e-4.
+ * (duplicate edges merged for discrete data), by the one PSI of src/stats/psi.ts. Bin fractions
+ * come from each profile's 101 percentiles (interpolated CDF), so they are accurate to about a
+ * percentage point; empty bins get PROFILE_PSI_EPSILON.
  */
 export function psi(reference: Pick<NumericStats, 'percentiles'>, current: Pick<NumericStats, 'percentiles'>, bins = 10): number {
-  const edges: number[] = [];
-  for (let i = 1; i < bins; i++) {
-    const e = reference.percentiles[Math.round((100 * i) / bins)]!;
-    if (edges.length === 0 || e > edges[edges.length - 1]!) edges.push(e);
-  }
-  let total = 0;
-  let prevRef = 0;
-  let prevCur = 0;
-  for (let i = 0; i <= edges.length; i++) {
-    const refCdf = i < edges.length ? cdf(reference.percentiles, edges[i]!) : 1;
-    const curCdf = i < edges.length ? cdf(current.percentiles, edges[i]!) : 1;
-    const e = Math.max(refCdf - prevRef, 1e-4);
-    const a = Math.max(curCdf - prevCur, 1e-4);
-    total += (a - e) * Math.log(a / e);
-    prevRef = refCdf;
-    prevCur = curCdf;
-  }
-  return total;
-}
-
-/** Fraction of values <= x, from a 101-point quantile function (linear between percentiles). */
-export function cdf(percentiles: readonly number[], x: number): number {
-  const last = percentiles.length - 1;
-  if (x < percentiles[0]!) return 0;
-  if (x >= percentiles[last]!) return 1;
-  let lo = 0;
-  let hi = last; // invariant: p[lo] <= x < p[hi]
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (percentiles[mid]! <= x) lo = mid;
-    else hi = mid;
-  }
-  const a = percentiles[lo]!;
-  const b = percentiles[hi]!;
-  return (lo + (b > a ? (x - a) / (b - a) : 0)) / last;
+  const edges = edgesFromPercentiles(reference.percentiles, bins);
+  return psiFromCounts(binFractionsFromPercentiles(reference.percentiles, edges), binFractionsFromPercentiles(current.percentiles, edges), PROFILE_PSI_EPSILON);
 }
 
 /** One line per failed error-level check: the workflow's failure message. */
@@ -469,25 +447,31 @@ export function renderValidationHtml(report: ValidationReport, meta: ValidationH
   facts.push(['Rows', fmtInt(report.rowCount)]);
   if (generated) facts.push(['Generated', generated]);
 
-  const checkRows = report.checks
-    .map((c) => {
-      const status = c.passed ? 'pass' : c.level === 'warning' ? 'warn' : 'fail';
-      const statusText = c.passed ? 'PASS' : c.level === 'warning' ? 'WARN' : 'FAIL';
-      return (
-        `<tr class="${status}"><td class="status">${statusText}</td><td>${esc(c.column ?? '—')}</td><td><code>${esc(c.rule)}</code></td>` +
-        `<td>${esc(c.message)}</td><td class="num">${esc(c.observed ?? '')}</td><td class="num">${esc(c.expected ?? '')}</td></tr>`
-      );
-    })
-    .join('\n');
+  const checkRows = report.checks.map((c) => {
+    const status = c.passed ? 'pass' : c.level === 'warning' ? 'warn' : 'fail';
+    const statusText = c.passed ? 'PASS' : c.level === 'warning' ? 'WARN' : 'FAIL';
+    return html`<tr class="${status}"><td class="status">${statusText}</td><td>${c.column ?? '—'}</td><td><code>${c.rule}</code></td>\
+<td>${c.message}</td><td class="num">${c.observed ?? ''}</td><td class="num">${c.expected ?? ''}</td></tr>`;
+  });
 
-  const overview = meta.profile ? profileTable(meta.profile) : '';
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
-<style>
+  const body = html`<h1>${title}</h1>
+<p><span class="verdict ${report.passed ? 'ok' : 'bad'}">${report.passed ? 'PASSED' : 'FAILED'}</span>
+${`${report.checks.length} checks, ${errorsFailed} failed, ${warnings} ${warnings === 1 ? 'warning' : 'warnings'}`}</p>
+<dl>
+${joinHtml(facts.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`), '\n')}
+</dl>
+<h2>Checks</h2>
+<table>
+<thead><tr><th>Status</th><th>Column</th><th>Rule</th><th>Result</th><th>Observed</th><th>Expected</th></tr></thead>
+<tbody>
+${joinHtml(checkRows, '\n')}
+</tbody>
+</table>
+${meta.profile && profileTable(meta.profile)}`;
+  return renderPage({ title, style: VALIDATION_STYLE, body });
+}
+
+const VALIDATION_STYLE = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1f2328; }
 h1 { font-size: 1.5rem; margin-bottom: .25rem; }
 h2 { font-size: 1.15rem; margin-top: 2rem; }
@@ -503,37 +487,17 @@ td.status { font-weight: 700; white-space: nowrap; }
 tr.pass td.status { color: #1a7f37; } tr.fail { background: #ffebe9; } tr.fail td.status { color: #cf222e; }
 tr.warn { background: #fff8c5; } tr.warn td.status { color: #9a6700; }
 code { font-size: 12px; }
-</style>
-</head>
-<body>
-<h1>${esc(title)}</h1>
-<p><span class="verdict ${report.passed ? 'ok' : 'bad'}">${report.passed ? 'PASSED' : 'FAILED'}</span>
-${esc(`${report.checks.length} checks, ${errorsFailed} failed, ${warnings} ${warnings === 1 ? 'warning' : 'warnings'}`)}</p>
-<dl>
-${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('\n')}
-</dl>
-<h2>Checks</h2>
-<table>
-<thead><tr><th>Status</th><th>Column</th><th>Rule</th><th>Result</th><th>Observed</th><th>Expected</th></tr></thead>
-<tbody>
-${checkRows}
-</tbody>
-</table>
-${overview}
-</body>
-</html>
 `;
-}
 
-function profileTable(profile: DatasetProfile): string {
-  const rows = Object.entries(profile.columns)
-    .map(([name, col]) => `<tr><td>${esc(name)}</td><td>${esc(col.type)}</td><td class="num">${esc(fmtInt(col.missing))}</td><td>${esc(describeColumn(col))}</td></tr>`)
-    .join('\n');
-  return `<h2>Columns</h2>
+function profileTable(profile: DatasetProfile): SafeHtml {
+  const rows = Object.entries(profile.columns).map(
+    ([name, col]) => html`<tr><td>${name}</td><td>${col.type}</td><td class="num">${fmtInt(col.missing)}</td><td>${describeColumn(col)}</td></tr>`,
+  );
+  return html`<h2>Columns</h2>
 <table>
 <thead><tr><th>Column</th><th>Type</th><th>Missing</th><th>Summary</th></tr></thead>
 <tbody>
-${rows}
+${joinHtml(rows, '\n')}
 </tbody>
 </table>`;
 }
@@ -546,11 +510,6 @@ function describeColumn(col: ColumnProfile): string {
   }
   const top = col.top.slice(0, 5).map((t) => `${t.value} (${fmtInt(t.count)})`);
   return `${fmtInt(col.distinct)}${col.distinctCapped ? '+' : ''} distinct; ${top.join(', ')}${col.top.length > 5 || col.otherCount > 0 ? ', …' : ''}`;
-}
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-function esc(v: string | number): string {
-  return String(v).replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
 }
 
 function fmtInt(n: number): string {

@@ -2,6 +2,8 @@
  * Canary guardrails read from the prediction service's Prometheus metrics: error rate and p99
  * latency of the canary version alone (its counters start at zero when it starts serving).
  */
+import { PREDICT_ERRORS_TOTAL, PREDICT_LATENCY_SECONDS, PREDICT_REQUESTS_TOTAL } from '../observability/metric-names';
+
 export interface Sample {
   name: string;
   labels: Record<string, string>;
@@ -48,10 +50,10 @@ export function readGuardrails(text: string, version: number, limits: GuardrailL
   const v = String(version);
   const sum = (name: string, pred: (s: Sample) => boolean = () => true) =>
     samples.filter((s) => s.name === name && s.labels.version === v && pred(s)).reduce((a, s) => a + s.value, 0);
-  const requests = sum('mlcycle_predict_requests_total');
-  const errors = sum('mlcycle_predict_errors_total');
+  const requests = sum(PREDICT_REQUESTS_TOTAL);
+  const errors = sum(PREDICT_ERRORS_TOTAL);
   const buckets = samples
-    .filter((s) => s.name === 'mlcycle_predict_latency_seconds_bucket' && s.labels.version === v)
+    .filter((s) => s.name === `${PREDICT_LATENCY_SECONDS}_bucket` && s.labels.version === v)
     .map((s) => ({ le: s.labels.le === '+Inf' ? Infinity : Number(s.labels.le), count: s.value }))
     .sort((a, b) => a.le - b.le);
   const total = buckets.at(-1)?.count ?? 0;

@@ -1,6 +1,7 @@
 import type { MonitorSpec } from '../spec/pipeline-spec';
 import type { Row } from '../training/row-matrix-adapter';
-import { featureDrift, labelShift, predictionShift, type DriftReport, type FeatureKind } from './drift';
+import { featureDrift, type DriftReport, type FeatureKind } from './drift';
+import { labelShift, predictionShift } from './drift-metrics';
 
 export interface DriftInputs {
   features: Array<{ name: string; kind: FeatureKind }>;

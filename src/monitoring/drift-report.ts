@@ -3,7 +3,8 @@
  * with the verdict, a table of per-feature statistics, and for every evaluated feature a histogram
  * of the reference vs the current distribution (two overlaid bar series).
  */
-import { escapeHtml } from '../training/evaluation-report';
+import { html, joinHtml, type SafeHtml } from '../reports/html';
+import { renderPage } from '../reports/page';
 import type { DriftHistogram, DriftReport, FeatureDriftResult } from './drift';
 
 export interface DriftHtmlMeta {
@@ -19,7 +20,6 @@ export interface DriftHtmlMeta {
   current?: string;
 }
 
-const esc = (v: unknown): string => escapeHtml(String(v));
 const n2 = (v: number): string => (Math.round(v * 100) / 100).toString();
 
 /** A statistic for display: 4 significant digits, exponent for very small/large values. */
@@ -51,13 +51,13 @@ function truncate(s: string, max: number): string {
 }
 
 /** Reference vs current proportions as two overlaid bar series. */
-export function histogramSvg(f: FeatureDriftResult): string {
+export function histogramSvg(f: FeatureDriftResult): SafeHtml {
   const h = f.histogram;
   const { width, height, left, right, top, bottom } = PLOT;
   const id = `hist-${f.feature.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const title = `${f.feature}: reference vs current`;
   if (!h || h.reference.length === 0) {
-    return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(title)}"><title>${esc(title)}</title><text x="${width / 2}" y="${height / 2}" text-anchor="middle">no histogram</text></svg>`;
+    return html`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${title}"><title>${title}</title><text x="${width / 2}" y="${height / 2}" text-anchor="middle">no histogram</text></svg>`;
   }
   const labels = histogramLabels(h);
   const k = h.reference.length;
@@ -67,11 +67,11 @@ export function histogramSvg(f: FeatureDriftResult): string {
   const plotH = height - top - bottom;
   const slot = plotW / k;
   const y = (v: number) => top + plotH - (v / yMax) * plotH;
-  const parts: string[] = [];
-  parts.push(`<rect x="${left}" y="${top}" width="${n2(plotW)}" height="${n2(plotH)}" class="frame"/>`);
+  const parts: SafeHtml[] = [];
+  parts.push(html`<rect x="${left}" y="${top}" width="${n2(plotW)}" height="${n2(plotH)}" class="frame"/>`);
   for (const t of [0, 0.25, 0.5, 0.75, 1].map((q) => q * yMax)) {
-    parts.push(`<line x1="${left - 3}" y1="${n2(y(t))}" x2="${width - right}" y2="${n2(y(t))}" class="grid"/>`);
-    parts.push(`<text x="${left - 5}" y="${n2(y(t))}" text-anchor="end" dominant-baseline="middle">${esc(`${formatStat(Math.round(t * 1000) / 10)}%`)}</text>`);
+    parts.push(html`<line x1="${left - 3}" y1="${n2(y(t))}" x2="${width - right}" y2="${n2(y(t))}" class="grid"/>`);
+    parts.push(html`<text x="${left - 5}" y="${n2(y(t))}" text-anchor="end" dominant-baseline="middle">${`${formatStat(Math.round(t * 1000) / 10)}%`}</text>`);
   }
   for (let i = 0; i < k; i++) {
     const x0 = left + i * slot;
@@ -80,43 +80,39 @@ export function histogramSvg(f: FeatureDriftResult): string {
     const label = labels[i] ?? '';
     const tip = `${label}: reference ${formatStat(100 * r)}%, current ${formatStat(100 * c)}%`;
     parts.push(
-      `<rect x="${n2(x0 + slot * 0.1)}" y="${n2(y(r))}" width="${n2(slot * 0.8)}" height="${n2(Math.max(0, top + plotH - y(r)))}" class="bar ref"><title>${esc(tip)}</title></rect>`,
+      html`<rect x="${n2(x0 + slot * 0.1)}" y="${n2(y(r))}" width="${n2(slot * 0.8)}" height="${n2(Math.max(0, top + plotH - y(r)))}" class="bar ref"><title>${tip}</title></rect>`,
     );
     parts.push(
-      `<rect x="${n2(x0 + slot * 0.25)}" y="${n2(y(c))}" width="${n2(slot * 0.5)}" height="${n2(Math.max(0, top + plotH - y(c)))}" class="bar cur"><title>${esc(tip)}</title></rect>`,
+      html`<rect x="${n2(x0 + slot * 0.25)}" y="${n2(y(c))}" width="${n2(slot * 0.5)}" height="${n2(Math.max(0, top + plotH - y(c)))}" class="bar cur"><title>${tip}</title></rect>`,
     );
     const lx = n2(x0 + slot / 2);
     const ly = top + plotH + 10;
-    parts.push(`<text x="${lx}" y="${ly}" text-anchor="end" class="tiny" transform="rotate(-40 ${lx} ${ly})">${esc(truncate(label, 18))}</text>`);
+    parts.push(html`<text x="${lx}" y="${ly}" text-anchor="end" class="tiny" transform="rotate(-40 ${lx} ${ly})">${truncate(label, 18)}</text>`);
   }
-  parts.push(`<rect x="${width - right - 150}" y="${top + 4}" width="10" height="10" class="bar ref"/><text x="${width - right - 136}" y="${top + 9}" dominant-baseline="middle" class="small">reference</text>`);
-  parts.push(`<rect x="${width - right - 75}" y="${top + 4}" width="10" height="10" class="bar cur"/><text x="${width - right - 61}" y="${top + 9}" dominant-baseline="middle" class="small">current</text>`);
-  return `<svg id="${esc(id)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(title)}"><title>${esc(title)}</title>${parts.join('')}</svg>`;
+  parts.push(html`<rect x="${width - right - 150}" y="${top + 4}" width="10" height="10" class="bar ref"/><text x="${width - right - 136}" y="${top + 9}" dominant-baseline="middle" class="small">reference</text>`);
+  parts.push(html`<rect x="${width - right - 75}" y="${top + 4}" width="10" height="10" class="bar cur"/><text x="${width - right - 61}" y="${top + 9}" dominant-baseline="middle" class="small">current</text>`);
+  return html`<svg id="${id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${title}"><title>${title}</title>${parts}</svg>`;
 }
 
 function rule(f: FeatureDriftResult): string {
   return f.method === 'ks' || f.method === 'chi2' ? `p < ${formatStat(f.threshold)}` : `> ${formatStat(f.threshold)}`;
 }
 
-function metricsTable(report: DriftReport): string {
+function metricsTable(report: DriftReport): SafeHtml {
   const anyKs = report.features.some((f) => f.metrics.ks);
   const rows = report.features.map((f) => {
-    const status = f.status === 'drift' ? '<span class="fail">drift</span>' : f.status === 'no_drift' ? '<span class="pass">ok</span>' : '<span class="warn">insufficient data</span>';
+    const status = f.status === 'drift' ? html`<span class="fail">drift</span>` : f.status === 'no_drift' ? html`<span class="pass">ok</span>` : html`<span class="warn">insufficient data</span>`;
     const p = f.pValue === undefined ? '' : formatStat(f.pValue);
     const ks = f.metrics.ks ? `${formatStat(f.metrics.ks.statistic)} (p ${formatStat(f.metrics.ks.pValue)})` : '—';
-    return (
-      `<tr class="${esc(f.status)}"><th scope="row">${esc(f.feature)}</th><td>${esc(f.kind)}</td><td><code>${esc(f.method)}</code></td>` +
-      `<td class="num">${esc(formatStat(f.value))}</td><td class="num">${esc(p || '—')}</td><td class="num">${esc(rule(f))}</td><td>${status}</td>` +
-      `<td class="num">${esc(fmtInt(f.nReference))}</td><td class="num">${esc(fmtInt(f.n))}</td>` +
-      `<td class="num">${esc(formatStat(f.metrics.psi))}</td><td class="num">${esc(formatStat(f.metrics.js))}</td>` +
-      (anyKs ? `<td class="num">${esc(ks)}</td>` : '') +
-      `<td class="num">${esc(f.metrics.chi2 ? `${formatStat(f.metrics.chi2.statistic)} (p ${formatStat(f.metrics.chi2.pValue)})` : '—')}</td></tr>`
-    );
+    return html`<tr class="${f.status}"><th scope="row">${f.feature}</th><td>${f.kind}</td><td><code>${f.method}</code></td>\
+<td class="num">${formatStat(f.value)}</td><td class="num">${p || '—'}</td><td class="num">${rule(f)}</td><td>${status}</td>\
+<td class="num">${fmtInt(f.nReference)}</td><td class="num">${fmtInt(f.n)}</td>\
+<td class="num">${formatStat(f.metrics.psi)}</td><td class="num">${formatStat(f.metrics.js)}</td>\
+${anyKs && html`<td class="num">${ks}</td>`}\
+<td class="num">${f.metrics.chi2 ? `${formatStat(f.metrics.chi2.statistic)} (p ${formatStat(f.metrics.chi2.pValue)})` : '—'}</td></tr>`;
   });
-  return (
-    `<table class="metrics"><thead><tr><th>Feature</th><th>Kind</th><th>Method</th><th>Value</th><th>p-value</th><th>Drift if</th><th>Status</th>` +
-    `<th>n reference</th><th>n current</th><th>PSI</th><th>JS</th>${anyKs ? '<th>KS D</th>' : ''}<th>χ²</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
-  );
+  return html`<table class="metrics"><thead><tr><th>Feature</th><th>Kind</th><th>Method</th><th>Value</th><th>p-value</th><th>Drift if</th><th>Status</th>\
+<th>n reference</th><th>n current</th><th>PSI</th><th>JS</th>${anyKs && html`<th>KS D</th>`}<th>χ²</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 const STYLE = `
@@ -140,7 +136,7 @@ svg .frame{fill:none;stroke:#9ca3af}svg .grid{stroke:#e5e7eb}
 svg .bar.ref{fill:#2563eb;fill-opacity:.45}svg .bar.cur{fill:#ea580c;fill-opacity:.7}
 `;
 
-function verdictBanner(report: DriftReport): string {
+function verdictBanner(report: DriftReport): SafeHtml {
   const evaluated = report.features.length - report.insufficient.length;
   let cls: string;
   let text: string;
@@ -154,10 +150,10 @@ function verdictBanner(report: DriftReport): string {
     cls = 'warn';
     text = `Insufficient data: no feature has at least ${fmtInt(report.minSamples)} values in both samples`;
   }
-  return `<div class="verdict ${cls}">${esc(text)}</div>`;
+  return html`<div class="verdict ${cls}">${text}</div>`;
 }
 
-/** Renders the report; every piece of text from the input is HTML-escaped. */
+/** Renders the report; every piece of text from the input is HTML-escaped (src/reports/html.ts). */
 export function renderDriftHtml(report: DriftReport, meta: DriftHtmlMeta = {}): string {
   const title = meta.title ?? `Drift check${meta.model ? ` — ${meta.model}${meta.version === undefined ? '' : ` v${meta.version}`}` : ''}`;
   const at = meta.at instanceof Date ? meta.at.toISOString() : meta.at;
@@ -172,35 +168,24 @@ export function renderDriftHtml(report: DriftReport, meta: DriftHtmlMeta = {}): 
   ]
     .filter(Boolean)
     .join(' · ');
-  const notes: string[] = [];
-  if (report.missing.length > 0) notes.push(`<p class="note fail">Missing from the current data: ${esc(report.missing.join(', '))}</p>`);
-  if (report.insufficient.length > 0) notes.push(`<p class="note warn">Too few values to judge (below ${esc(fmtInt(report.minSamples))}): ${esc(report.insufficient.join(', '))}</p>`);
-  if (report.unexpected.length > 0) notes.push(`<p class="note">Not in the reference (not evaluated): ${esc(report.unexpected.join(', '))}</p>`);
+  const notes: SafeHtml[] = [];
+  if (report.missing.length > 0) notes.push(html`<p class="note fail">Missing from the current data: ${report.missing.join(', ')}</p>`);
+  if (report.insufficient.length > 0) notes.push(html`<p class="note warn">Too few values to judge (below ${fmtInt(report.minSamples)}): ${report.insufficient.join(', ')}</p>`);
+  if (report.unexpected.length > 0) notes.push(html`<p class="note">Not in the reference (not evaluated): ${report.unexpected.join(', ')}</p>`);
   const figures = report.features
     .filter((f) => f.histogram)
     .map((f) => {
-      const caption = `${esc(f.feature)} <span class="small">${esc(f.method)} ${esc(formatStat(f.value))}${f.pValue === undefined ? '' : `, p ${esc(formatStat(f.pValue))}`}${f.drifted ? ' — drift' : ''}</span>`;
-      return `<figure class="${f.drifted ? 'drift' : ''}"><figcaption>${caption}</figcaption>${histogramSvg(f)}</figure>`;
+      const caption = html`${f.feature} <span class="small">${f.method} ${formatStat(f.value)}${f.pValue !== undefined && `, p ${formatStat(f.pValue)}`}${f.drifted && ' — drift'}</span>`;
+      return html`<figure class="${f.drifted ? 'drift' : ''}"><figcaption>${caption}</figcaption>${histogramSvg(f)}</figure>`;
     });
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<main>
-<h1>${esc(title)}</h1>
-<p class="sub">${esc(sub)}</p>
+  const body = html`<main>
+<h1>${title}</h1>
+<p class="sub">${sub}</p>
 ${verdictBanner(report)}
-${notes.join('\n')}
+${joinHtml(notes, '\n')}
 <h2>Features</h2>
 ${metricsTable(report)}
-${figures.length > 0 ? `<h2>Distributions</h2>\n<div class="plots">\n${figures.join('\n')}\n</div>` : ''}
-</main>
-</body>
-</html>
-`;
+${figures.length > 0 && html`<h2>Distributions</h2>\n<div class="plots">\n${joinHtml(figures, '\n')}\n</div>`}
+</main>`;
+  return renderPage({ title, style: STYLE, body });
 }

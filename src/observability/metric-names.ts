@@ -16,3 +16,18 @@ export const STEP_CACHE_MISSES_TOTAL = 'mlcycle_step_cache_misses_total';
  * buckets are tuned for task latencies in milliseconds.
  */
 export const STAGE_DURATION_BUCKETS = [0.05, 0.25, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400, 604800];
+
+// The prediction service's own metrics (src/serving/serving-metrics.ts); the canary guardrails
+// (src/deploy/guardrails.ts) read the first three back from its /metrics.
+/** Counter, labels version, status: every /predict answer, by HTTP status. */
+export const PREDICT_REQUESTS_TOTAL = 'mlcycle_predict_requests_total';
+/** Counter, label version: /predict answers that carried no predictions (4xx and 5xx). */
+export const PREDICT_ERRORS_TOTAL = 'mlcycle_predict_errors_total';
+/** Histogram (seconds), label version: handler time of /predict (validate + score). */
+export const PREDICT_LATENCY_SECONDS = 'mlcycle_predict_latency_seconds';
+/** Gauge, label role (stable | canary): the model versions serving. */
+export const MODEL_VERSION = 'mlcycle_model_version';
+/** Gauge: share of requests routed to the canary, in percent. */
+export const CANARY_PERCENT = 'mlcycle_canary_percent';
+/** Counter, label outcome (written | dropped | truncated): prediction log rows. */
+export const PREDICTION_LOG_ROWS_TOTAL = 'mlcycle_prediction_log_rows_total';

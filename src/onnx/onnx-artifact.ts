@@ -4,19 +4,19 @@
  */
 import { z } from 'zod';
 import { MlcycleError } from '../errors';
-import type { ArtifactRef, ArtifactStore } from '../storage/artifact-store';
+import type { ArtifactRef, ContentStore } from '../storage/artifact-store';
+import { FolderIndexSchema } from '../storage/folder-index';
 import type { TaskType } from '../training/feature-matrix';
 import { ONNX_META_FILE, ONNX_MODEL_FILE, OnnxModel, type OnnxFeature } from './onnx-model';
 
 export const PREDICTIONS_FILE = 'predictions.json';
 
-const FolderIndex = z.object({ format: z.literal('mlcycle-folder/v1'), files: z.record(z.string(), z.object({ uri: z.string() }).loose()) });
 
 /** The files of a stored output folder, or undefined when `uri` is not a folder index (a built-in model). */
-export async function readOutputFolder(store: ArtifactStore, uri: string): Promise<Record<string, ArtifactRef> | undefined> {
+export async function readOutputFolder(store: ContentStore, uri: string): Promise<Record<string, ArtifactRef> | undefined> {
   const doc = await store.getJson<unknown>(uri);
-  const r = FolderIndex.safeParse(doc);
-  return r.success ? (r.data.files as unknown as Record<string, ArtifactRef>) : undefined;
+  const r = FolderIndexSchema.safeParse(doc);
+  return r.success ? r.data.files : undefined;
 }
 
 export function hasOnnxModel(files: Record<string, ArtifactRef>): boolean {
@@ -25,7 +25,7 @@ export function hasOnnxModel(files: Record<string, ArtifactRef>): boolean {
 
 /** Loads the ONNX model of an output folder, checked against the spec's features and task. */
 export async function loadOnnxFromFolder(
-  store: ArtifactStore,
+  store: ContentStore,
   files: Record<string, ArtifactRef>,
   features: readonly OnnxFeature[],
   task: TaskType,
@@ -43,7 +43,7 @@ const Predictions = z
   .loose();
 
 /** Trainer-written predictions for the test rows (ctx.predict_test), checked against the row count. */
-export async function readTrainerPredictions(store: ArtifactStore, files: Record<string, ArtifactRef>, task: TaskType, rows: number): Promise<number[] | number[][] | undefined> {
+export async function readTrainerPredictions(store: ContentStore, files: Record<string, ArtifactRef>, task: TaskType, rows: number): Promise<number[] | number[][] | undefined> {
   const ref = files[PREDICTIONS_FILE];
   if (!ref) return undefined;
   const r = Predictions.safeParse(await store.getJson(ref));
@@ -79,7 +79,7 @@ export type ServingDescription = z.infer<typeof ServingDescription>;
  * The ONNX model of a registered command-trainer version with the features to validate requests
  * against; undefined when `modelUri` is not an output folder with model.onnx (a built-in model).
  */
-export async function loadServableOnnx(store: ArtifactStore, modelUri: string): Promise<{ model: OnnxModel; description: ServingDescription } | undefined> {
+export async function loadServableOnnx(store: ContentStore, modelUri: string): Promise<{ model: OnnxModel; description: ServingDescription } | undefined> {
   const files = await readOutputFolder(store, modelUri);
   if (!files || !hasOnnxModel(files)) return undefined;
   const ref = files[SERVING_FILE];

@@ -72,69 +72,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { formatIssues } from '../config/zod-issues';
 import { MlcycleError } from '../errors';
-import type { ArtifactStore } from '../storage/artifact-store';
+import type { NamedStore } from '../storage/artifact-store';
 
-export interface Lineage {
-  datasetSha256: string;
-  datasetUri: string;
-  manifestUri: string;
-  codeVersion: string;
-  trainer: string;
-  params: Record<string, unknown>;
-  /** binary | multiclass | regression (built-in trainers). */
-  task?: string;
-  workflowId: string;
-  runId: string;
-  parentVersion?: number;
-  studyId?: string;
-  trialId?: string;
-  /** Rows (and classes) per split: train fitted, validation tuned/curves, test evaluated. */
-  split?: { train: number; validation: number; test: number; droppedMissingTarget: number; classes?: Record<string, Record<string, number>> };
-}
-
-export interface ModelVersion {
-  name: string;
-  version: number;
-  modelUri: string;
-  metrics: Record<string, number>;
-  lineage: Lineage;
-  reports: Record<string, string>;
-  createdAt: string;
-  status: 'registered';
-}
-
-export interface AuditEntry {
-  at: string;
-  actor: string;
-  action: string;
-  model: string;
-  version?: number;
-  alias?: string;
-  from?: number | null;
-  to?: number | null;
-  detail?: Record<string, unknown>;
-}
-
-export interface RegisterInput {
-  name: string;
-  modelUri: string;
-  metrics: Record<string, number>;
-  lineage: Lineage;
-  reports: Record<string, string>;
-  /** Who registers; recorded in the audit trail. Defaults to "system". */
-  actor?: string;
-  /** Same key, same version: e.g. `<workflowId>/<runId>` of the registering workflow. */
-  idempotencyKey: string;
-}
-
-export interface SetAliasOptions {
-  actor: string;
-  reason?: string;
-  /** A second call with the same key changes nothing and answers moved=false. */
-  idempotencyKey?: string;
-  /** Move only if the alias is held by this version now (null: only if the alias is unset). */
-  expectedCurrent?: number | null;
-}
+// The boundary shapes are the zod schemas below (`z.infer`): one declaration each.
+export type Lineage = z.infer<typeof lineageSchema>;
+export type ModelVersion = z.infer<typeof modelVersionSchema>;
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+/** The registry's input (the registerModel activity's is RegisterModelInput, workflows/pipeline-types.ts). */
+export type RegisterInput = z.infer<typeof registerInputSchema>;
+export type SetAliasOptions = z.infer<typeof setAliasOptionsSchema>;
 
 export interface ModelRegistry {
   register(input: RegisterInput): Promise<{ version: ModelVersion; created: boolean }>;
@@ -197,12 +143,14 @@ const lineageSchema = z.object({
   codeVersion: nonEmpty,
   trainer: nonEmpty,
   params: z.record(z.string(), z.unknown()),
+  /** binary | multiclass | regression (built-in trainers). */
   task: z.enum(['binary', 'multiclass', 'regression']).optional(),
   workflowId: nonEmpty,
   runId: nonEmpty,
   parentVersion: positiveInt.optional(),
   studyId: nonEmpty.optional(),
   trialId: nonEmpty.optional(),
+  /** Rows (and classes) per split: train fitted, validation tuned/curves, test evaluated. */
   split: z
     .object({
       train: z.number().int().nonnegative(),
@@ -228,11 +176,13 @@ const registerInputSchema = z.object({
   metrics: metricsSchema,
   lineage: lineageSchema,
   reports: reportsSchema,
+  /** Who registers; recorded in the audit trail. Defaults to "system". */
   actor: nonEmpty.optional(),
+  /** Same key, same version: e.g. `<workflowId>/<runId>` of the registering workflow. */
   idempotencyKey: nonEmpty.max(1024, 'must be at most 1024 characters'),
 });
 
-const versionRecordSchema = z.object({
+const modelVersionSchema = z.object({
   name: modelName,
   version: positiveInt,
   modelUri: nonEmpty,
@@ -241,6 +191,8 @@ const versionRecordSchema = z.object({
   reports: reportsSchema,
   createdAt: isoTime,
   status: z.literal('registered'),
+});
+const versionRecordSchema = modelVersionSchema.extend({
   // Registry-internal: not part of ModelVersion.
   idempotencyKey: nonEmpty,
   registeredBy: nonEmpty,
@@ -275,7 +227,9 @@ type AliasRecord = z.infer<typeof aliasRecordSchema>;
 const setAliasOptionsSchema = z.object({
   actor: nonEmpty,
   reason: z.string().optional(),
+  /** A second call with the same key changes nothing and answers moved=false. */
   idempotencyKey: nonEmpty.max(1024, 'must be at most 1024 characters').optional(),
+  /** Move only if the alias is held by this version now (null: only if the alias is unset). */
   expectedCurrent: positiveInt.nullable().optional(),
 });
 
@@ -379,7 +333,7 @@ function holderStack(history: readonly HistoryEntry[]): number[] {
 const modelNotFound = (name: string): MlcycleError =>
   new MlcycleError('NOT_FOUND', `model "${name}" not found in the registry`);
 
-export function createModelRegistry(deps: { store: ArtifactStore; now?: () => Date }): ModelRegistry {
+export function createModelRegistry(deps: { store: NamedStore; now?: () => Date }): ModelRegistry {
   const { store } = deps;
   const now = (): string => (deps.now ? deps.now() : new Date()).toISOString();
 

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { formatIssues } from '../config/zod-issues';
 import { MlcycleError } from '../errors';
-import type { ArtifactStore } from '../storage/artifact-store';
+import type { NamedStore } from '../storage/artifact-store';
 import { readLatestState, updateState } from '../storage/numbered-states';
 import { ApproverNameSchema, PublicKeySchema } from '../approval/signed-vote';
 import { ALIAS_NAME, MODEL_NAME } from './model-registry';
@@ -108,7 +108,7 @@ export const checkPolicy = (policy: unknown): ApprovalPolicy => parseOr(PolicySc
 /** Checks an `ed25519:<base64>` public key as `addApprover` will. */
 export const checkPublicKey = (publicKey: unknown): string => parseOr(PublicKeySchema, publicKey, 'public key');
 
-export function createTrustRecords(deps: { store: ArtifactStore; now?: () => Date }): TrustRecords {
+export function createTrustRecords(deps: { store: NamedStore; now?: () => Date }): TrustRecords {
   const { store } = deps;
   const now = () => (deps.now ? deps.now() : new Date()).toISOString();
 

@@ -21,7 +21,7 @@ import { formatIssues } from '../config/zod-issues';
 import { MlcycleError } from '../errors';
 import { ALIAS_NAME, MODEL_NAME } from '../registry/model-registry';
 import type { ModelRegistry } from '../registry/model-registry';
-import type { ArtifactStore } from '../storage/artifact-store';
+import type { NamedStore } from '../storage/artifact-store';
 import { readLatestState, updateState } from '../storage/numbered-states';
 
 const positiveInt = z.number().int().positive();
@@ -86,7 +86,7 @@ function tolerant(model: string, alias: string) {
 
 /** undefined when no record exists for the alias (the servers then follow the registry alias). */
 export async function readDeploymentRecord(
-  store: ArtifactStore,
+  store: NamedStore,
   model: string,
   alias: string,
 ): Promise<DeploymentRecord | undefined> {
@@ -117,7 +117,7 @@ function validated(record: Omit<DeploymentRecord, 'updatedAt'> & { updatedAt?: s
  * before anything is written. Returns the record as stored.
  */
 export async function writeDeploymentRecord(
-  store: ArtifactStore,
+  store: NamedStore,
   record: Omit<DeploymentRecord, 'updatedAt'> & { updatedAt?: string },
 ): Promise<DeploymentRecord> {
   const stored = validated(record);
@@ -139,7 +139,7 @@ export interface RecordChange {
  * record already says the same. Returns the record in force afterwards.
  */
 export async function syncDeploymentRecord(
-  store: ArtifactStore,
+  store: NamedStore,
   registry: Pick<ModelRegistry, 'resolveAlias'>,
   model: string,
   alias: string,

@@ -17,22 +17,27 @@
  * its largest input fields replaced by a marker until it fits, and is counted as truncated.
  */
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { formatIssues } from '../config/zod-issues';
 import { MlcycleError } from '../errors';
-import type { ArtifactStore } from '../storage/artifact-store';
-import type { Row } from '../training/row-matrix-adapter';
+import type { NamedStore } from '../storage/artifact-store';
 
-export interface PredictionLogEntry {
+/** One logged prediction: a JSON line of a log object, read back by monitoring through this schema. */
+export const PredictionLogEntrySchema = z.object({
   /** ISO-8601 UTC time the request was scored. */
-  ts: string;
-  model: string;
-  version: number;
+  ts: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 timestamp'),
+  model: z.string().min(1),
+  version: z.number().int().positive(),
   /** The row as the client sent it (after validation), extra fields included. */
-  inputs: Row;
-  probability: number;
-}
+  inputs: z.record(z.string(), z.unknown()),
+  probability: z.number(),
+  /** Set when input fields were replaced by TRUNCATED_MARKER to fit the line limit. */
+  truncated: z.boolean().optional(),
+});
+export type PredictionLogEntry = z.infer<typeof PredictionLogEntrySchema>;
 
 export interface PredictionLoggerOptions {
-  store: ArtifactStore;
+  store: NamedStore;
   model: string;
   /** Write whatever is buffered at least this often (ms). */
   flushMs: number;
@@ -251,7 +256,7 @@ export function createPredictionLogger(opts: PredictionLoggerOptions): Predictio
  * `since <= ts < until` (whole hours outside the range are not even read).
  */
 export async function readPredictionLogs(
-  store: ArtifactStore,
+  store: NamedStore,
   model: string,
   range: { since?: Date; until?: Date } = {},
 ): Promise<PredictionLogEntry[]> {
@@ -274,14 +279,17 @@ export async function readPredictionLogs(
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!;
       if (line === '') continue;
-      let entry: PredictionLogEntry;
+      let doc: unknown;
       try {
-        entry = JSON.parse(line) as PredictionLogEntry;
+        doc = JSON.parse(line);
       } catch (err) {
         throw new MlcycleError('DATA_INVALID', `${store.uriForKey(key)} line ${i + 1} is not valid JSON: ${(err as Error).message}`, {
           cause: err,
         });
       }
+      const parsed = PredictionLogEntrySchema.safeParse(doc);
+      if (!parsed.success) throw new MlcycleError('DATA_INVALID', `${store.uriForKey(key)} line ${i + 1} is not a prediction log entry:\n${formatIssues(parsed.error)}`);
+      const entry = parsed.data;
       const t = Date.parse(entry.ts);
       if (range.since && t < range.since.getTime()) continue;
       if (range.until && t >= range.until.getTime()) continue;

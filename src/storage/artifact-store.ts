@@ -29,8 +29,12 @@ export interface ArtifactRef {
   size: number;
 }
 
-export interface ArtifactStore {
-  /** Content-addressed: the same bytes are stored once, under a key derived from their sha256. */
+/**
+ * Content-addressed objects: immutable, stored under a key derived from their sha256, so the same
+ * bytes are stored once and every read can be verified. Artifacts (datasets, models, reports).
+ */
+export interface ContentStore {
+  /** The same bytes are stored once, under a key derived from their sha256. */
   putFile(localPath: string, opts?: { contentType?: string }): Promise<ArtifactRef>;
   /** Content-addressed upload of a stream of unknown length. */
   putStream(body: Readable, opts?: { contentType?: string }): Promise<ArtifactRef>;
@@ -46,6 +50,14 @@ export interface ArtifactStore {
   getBytes(ref: ArtifactRef | string): Promise<Buffer>;
   getJson<T = unknown>(ref: ArtifactRef | string): Promise<T>;
   exists(ref: ArtifactRef | string): Promise<boolean>;
+}
+
+/**
+ * Named objects: mutable, under fixed keys relative to the store prefix, with an exclusive
+ * conditional create. Records (the registry, deployment records, trust records, step cache,
+ * prediction logs).
+ */
+export interface NamedStore {
   /**
    * A mutable object under a fixed key (relative to the store prefix). With `ifNoneMatch` the
    * write only happens when no object exists yet; `created` is false when one did.
@@ -61,6 +73,9 @@ export interface ArtifactStore {
   listNamed(prefix: string): Promise<string[]>;
   uriForKey(key: string): string;
 }
+
+/** Both kinds of object in one bucket and prefix: what createArtifactStore returns. */
+export interface ArtifactStore extends ContentStore, NamedStore {}
 
 /** Knobs for tests; the defaults suit production. */
 export interface ArtifactStoreTuning {
@@ -210,7 +225,8 @@ function localFileError(err: unknown, action: string): MlcycleError {
 // hash a 1 GiB file about twice as fast as the 64 KiB default.
 const HASH_CHUNK = 1024 * 1024;
 
-async function hashFile(localPath: string): Promise<{ sha256: string; size: number }> {
+/** sha256 and size of a local file, read once in 1 MiB chunks (the store's dedupe hash; ingest's dataset version). */
+export async function hashFile(localPath: string): Promise<{ sha256: string; size: number }> {
   const hasher = new HashingStream();
   try {
     await pipeline(createReadStream(localPath, { highWaterMark: HASH_CHUNK }), hasher, async (chunks: AsyncIterable<Buffer>) => {

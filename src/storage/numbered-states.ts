@@ -9,7 +9,7 @@
  * again, so a change is always decided on the state it replaces (compare-and-set without If-Match).
  */
 import { MlcycleError } from '../errors';
-import type { ArtifactStore } from './artifact-store';
+import type { NamedStore } from './artifact-store';
 
 const SEQ_FILE = /^(\d+)\.json$/;
 /** Each round loses only to another writer's success, so this bounds pathological contention only. */
@@ -25,7 +25,7 @@ export interface State<T> {
 
 /** The highest state under `prefix`, parsed by `parse` (which throws a named error on bad data). */
 export async function readLatestState<T>(
-  store: ArtifactStore,
+  store: NamedStore,
   prefix: string,
   parse: (raw: unknown, where: string) => T,
 ): Promise<State<T>> {
@@ -55,7 +55,7 @@ export async function readLatestState<T>(
  * `decide` must read whatever else it depends on itself (it is called once per round).
  */
 export async function updateState<T, R>(
-  store: ArtifactStore,
+  store: NamedStore,
   prefix: string,
   parse: (raw: unknown, where: string) => T,
   decide: (current: State<T>) => Promise<{ next?: T; result: R }>,

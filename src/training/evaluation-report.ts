@@ -3,7 +3,9 @@
  * fetched) with the metrics against their thresholds and the champion, the ROC curve, the
  * confusion matrix and the training curve.
  */
-import type { EpochMetrics } from './trainers';
+import { html, joinHtml, type SafeHtml } from '../reports/html';
+import { renderPage } from '../reports/page';
+import type { EpochMetrics } from './trainer-contract';
 import {
   checkThresholds,
   formatMetric,
@@ -26,7 +28,7 @@ export interface EvaluationReportInput {
   rocCurve?: readonly RocPoint[];
   confusion?: ConfusionMatrix;
   /** Task-specific figures and tables (task-report.ts), already HTML. */
-  sections?: string;
+  sections?: SafeHtml;
   /** Facts shown under the title: task, dataset version, split sizes, threshold. */
   facts?: Readonly<Record<string, string>>;
   /** Training curve, one entry per epoch. */
@@ -36,41 +38,36 @@ export interface EvaluationReportInput {
   generatedAt?: Date | string;
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
-
-const esc = (v: unknown): string => escapeHtml(String(v));
 
 /** Coordinates in SVG user units, 2 decimals. */
 const n2 = (v: number): string => (Math.round(v * 100) / 100).toString();
 
 const PLOT = { width: 360, height: 300, left: 48, right: 14, top: 16, bottom: 42 };
 
-function axes(opts: { xLabel: string; yLabel: string; xTicks: number[]; yTicks: number[]; x: (v: number) => number; y: (v: number) => number; fmt?: (v: number) => string }): string {
+function axes(opts: { xLabel: string; yLabel: string; xTicks: number[]; yTicks: number[]; x: (v: number) => number; y: (v: number) => number; fmt?: (v: number) => string }): SafeHtml {
   const { left, top, width, height, right, bottom } = PLOT;
   const fmt = opts.fmt ?? formatMetric;
-  const parts: string[] = [];
-  parts.push(`<rect x="${left}" y="${top}" width="${width - left - right}" height="${height - top - bottom}" class="frame"/>`);
+  const parts: SafeHtml[] = [];
+  parts.push(html`<rect x="${left}" y="${top}" width="${width - left - right}" height="${height - top - bottom}" class="frame"/>`);
   for (const t of opts.xTicks) {
     const x = n2(opts.x(t));
-    parts.push(`<line x1="${x}" y1="${height - bottom}" x2="${x}" y2="${height - bottom + 4}" class="tick"/>`);
-    parts.push(`<text x="${x}" y="${height - bottom + 16}" text-anchor="middle">${esc(fmt(t))}</text>`);
+    parts.push(html`<line x1="${x}" y1="${height - bottom}" x2="${x}" y2="${height - bottom + 4}" class="tick"/>`);
+    parts.push(html`<text x="${x}" y="${height - bottom + 16}" text-anchor="middle">${fmt(t)}</text>`);
   }
   for (const t of opts.yTicks) {
     const y = n2(opts.y(t));
-    parts.push(`<line x1="${left - 4}" y1="${y}" x2="${width - right}" y2="${y}" class="grid"/>`);
-    parts.push(`<text x="${left - 7}" y="${y}" text-anchor="end" dominant-baseline="middle">${esc(fmt(t))}</text>`);
+    parts.push(html`<line x1="${left - 4}" y1="${y}" x2="${width - right}" y2="${y}" class="grid"/>`);
+    parts.push(html`<text x="${left - 7}" y="${y}" text-anchor="end" dominant-baseline="middle">${fmt(t)}</text>`);
   }
-  parts.push(`<text x="${n2((left + width - right) / 2)}" y="${height - 6}" text-anchor="middle" class="label">${esc(opts.xLabel)}</text>`);
+  parts.push(html`<text x="${n2((left + width - right) / 2)}" y="${height - 6}" text-anchor="middle" class="label">${opts.xLabel}</text>`);
   parts.push(
-    `<text x="12" y="${n2((top + height - bottom) / 2)}" text-anchor="middle" class="label" transform="rotate(-90 12 ${n2((top + height - bottom) / 2)})">${esc(opts.yLabel)}</text>`,
+    html`<text x="12" y="${n2((top + height - bottom) / 2)}" text-anchor="middle" class="label" transform="rotate(-90 12 ${n2((top + height - bottom) / 2)})">${opts.yLabel}</text>`,
   );
-  return parts.join('');
+  return joinHtml(parts);
 }
 
-function svg(id: string, title: string, body: string): string {
-  return `<svg id="${id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${PLOT.width} ${PLOT.height}" width="${PLOT.width}" height="${PLOT.height}" role="img" aria-label="${esc(title)}"><title>${esc(title)}</title>${body}</svg>`;
+function svg(id: string, title: string, body: SafeHtml): SafeHtml {
+  return html`<svg id="${id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${PLOT.width} ${PLOT.height}" width="${PLOT.width}" height="${PLOT.height}" role="img" aria-label="${title}"><title>${title}</title>${body}</svg>`;
 }
 
 /** At most `max` points, evenly spaced, first and last kept. */
@@ -80,7 +77,7 @@ function thin<T>(points: readonly T[], max: number): T[] {
   return Array.from({ length: max }, (_, k) => points[Math.round(k * step)] as T);
 }
 
-export function rocSvg(points: readonly RocPoint[], aucValue?: number): string {
+export function rocSvg(points: readonly RocPoint[], aucValue?: number): SafeHtml {
   const { left, right, top, bottom, width, height } = PLOT;
   const x = (v: number) => left + v * (width - left - right);
   const y = (v: number) => height - bottom - v * (height - top - bottom);
@@ -89,14 +86,13 @@ export function rocSvg(points: readonly RocPoint[], aucValue?: number): string {
     .map((p) => `${n2(x(p.fpr))},${n2(y(p.tpr))}`)
     .join(' ');
   const title = aucValue === undefined ? 'ROC curve' : `ROC curve (AUC ${formatMetric(aucValue)})`;
-  const body =
-    axes({ xLabel: 'False positive rate', yLabel: 'True positive rate', xTicks: ticks, yTicks: ticks, x, y }) +
-    `<line x1="${n2(x(0))}" y1="${n2(y(0))}" x2="${n2(x(1))}" y2="${n2(y(1))}" class="chance"/>` +
-    (points.length > 0 ? `<polyline points="${pts}" class="curve roc"/>` : '');
+  const body = html`${axes({ xLabel: 'False positive rate', yLabel: 'True positive rate', xTicks: ticks, yTicks: ticks, x, y })}\
+<line x1="${n2(x(0))}" y1="${n2(y(0))}" x2="${n2(x(1))}" y2="${n2(y(1))}" class="chance"/>\
+${points.length > 0 && html`<polyline points="${pts}" class="curve roc"/>`}`;
   return svg('roc-curve', title, body);
 }
 
-export function confusionSvg(m: ConfusionMatrix): string {
+export function confusionSvg(m: ConfusionMatrix): SafeHtml {
   const total = m.tp + m.fp + m.tn + m.fn;
   const max = Math.max(m.tp, m.fp, m.tn, m.fn, 1);
   const cell = 100;
@@ -109,11 +105,11 @@ export function confusionSvg(m: ConfusionMatrix): string {
     [0, 1, m.fp, 'false positives'],
     [1, 1, m.tn, 'true negatives'],
   ];
-  const parts: string[] = [];
-  parts.push(`<text x="${x0 + cell}" y="16" text-anchor="middle" class="label">Predicted</text>`);
-  parts.push(`<text x="${x0 + cell / 2}" y="${y0 - 8}" text-anchor="middle">1</text><text x="${x0 + cell * 1.5}" y="${y0 - 8}" text-anchor="middle">0</text>`);
-  parts.push(`<text x="20" y="${y0 + cell}" text-anchor="middle" class="label" transform="rotate(-90 20 ${y0 + cell})">Actual</text>`);
-  parts.push(`<text x="${x0 - 10}" y="${y0 + cell / 2}" text-anchor="end" dominant-baseline="middle">1</text><text x="${x0 - 10}" y="${y0 + cell * 1.5}" text-anchor="end" dominant-baseline="middle">0</text>`);
+  const parts: SafeHtml[] = [];
+  parts.push(html`<text x="${x0 + cell}" y="16" text-anchor="middle" class="label">Predicted</text>`);
+  parts.push(html`<text x="${x0 + cell / 2}" y="${y0 - 8}" text-anchor="middle">1</text><text x="${x0 + cell * 1.5}" y="${y0 - 8}" text-anchor="middle">0</text>`);
+  parts.push(html`<text x="20" y="${y0 + cell}" text-anchor="middle" class="label" transform="rotate(-90 20 ${y0 + cell})">Actual</text>`);
+  parts.push(html`<text x="${x0 - 10}" y="${y0 + cell / 2}" text-anchor="end" dominant-baseline="middle">1</text><text x="${x0 - 10}" y="${y0 + cell * 1.5}" text-anchor="end" dominant-baseline="middle">0</text>`);
   for (const [col, row, count, label] of cells) {
     const correct = col === row;
     const alpha = 0.12 + 0.75 * (count / max);
@@ -121,11 +117,11 @@ export function confusionSvg(m: ConfusionMatrix): string {
     const cx = x0 + col * cell;
     const cy = y0 + row * cell;
     const pct = total === 0 ? '' : `${formatMetric((100 * count) / total)}%`;
-    parts.push(`<rect x="${cx}" y="${cy}" width="${cell}" height="${cell}" fill="${fill}" class="cell"><title>${esc(`${label}: ${count}`)}</title></rect>`);
-    parts.push(`<text x="${cx + cell / 2}" y="${cy + cell / 2 - 6}" text-anchor="middle" class="count">${esc(count)}</text>`);
-    parts.push(`<text x="${cx + cell / 2}" y="${cy + cell / 2 + 14}" text-anchor="middle" class="small">${esc(pct)}</text>`);
+    parts.push(html`<rect x="${cx}" y="${cy}" width="${cell}" height="${cell}" fill="${fill}" class="cell"><title>${`${label}: ${count}`}</title></rect>`);
+    parts.push(html`<text x="${cx + cell / 2}" y="${cy + cell / 2 - 6}" text-anchor="middle" class="count">${count}</text>`);
+    parts.push(html`<text x="${cx + cell / 2}" y="${cy + cell / 2 + 14}" text-anchor="middle" class="small">${pct}</text>`);
   }
-  return svg('confusion-matrix', `Confusion matrix (threshold 0.5, ${total} rows)`, parts.join(''));
+  return svg('confusion-matrix', `Confusion matrix (threshold 0.5, ${total} rows)`, joinHtml(parts));
 }
 
 function niceTicks(min: number, max: number, count = 5): number[] {
@@ -138,7 +134,7 @@ function niceTicks(min: number, max: number, count = 5): number[] {
   return ticks;
 }
 
-export function trainingCurveSvg(history: readonly EpochMetrics[]): string {
+export function trainingCurveSvg(history: readonly EpochMetrics[]): SafeHtml {
   const { left, right, top, bottom, width, height } = PLOT;
   const series: Array<{ name: string; cls: string; points: Array<[number, number]> }> = [
     { name: 'training loss', cls: 'train', points: history.filter((h) => Number.isFinite(h.loss)).map((h): [number, number] => [h.epoch, h.loss]) },
@@ -150,7 +146,7 @@ export function trainingCurveSvg(history: readonly EpochMetrics[]): string {
   ].filter((s) => s.points.length > 0);
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) {
-    return svg('training-curve', 'Training loss', `<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no training history</text>`);
+    return svg('training-curve', 'Training loss', html`<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no training history</text>`);
   }
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]);
@@ -166,15 +162,15 @@ export function trainingCurveSvg(history: readonly EpochMetrics[]): string {
     const pts = thin(s.points, 1000)
       .map(([ex, ey]) => `${n2(x(ex))},${n2(y(ey))}`)
       .join(' ');
-    parts.push(`<polyline points="${pts}" class="curve ${s.cls}"/>`);
+    parts.push(html`<polyline points="${pts}" class="curve ${s.cls}"/>`);
     const ly = top + 12 + i * 16;
-    parts.push(`<line x1="${width - right - 120}" y1="${ly}" x2="${width - right - 100}" y2="${ly}" class="curve ${s.cls}"/>`);
-    parts.push(`<text x="${width - right - 95}" y="${ly}" dominant-baseline="middle" class="small">${esc(s.name)}</text>`);
+    parts.push(html`<line x1="${width - right - 120}" y1="${ly}" x2="${width - right - 100}" y2="${ly}" class="curve ${s.cls}"/>`);
+    parts.push(html`<text x="${width - right - 95}" y="${ly}" dominant-baseline="middle" class="small">${s.name}</text>`);
   });
-  return svg('training-curve', 'Training loss by epoch', parts.join(''));
+  return svg('training-curve', 'Training loss by epoch', joinHtml(parts));
 }
 
-function metricsTable(input: EvaluationReportInput): string {
+function metricsTable(input: EvaluationReportInput): SafeHtml {
   const thresholds = input.thresholds ?? {};
   const misses = new Map(checkThresholds(input.metrics, thresholds).map((m) => [m.metric, m]));
   const champion = input.champion;
@@ -183,23 +179,23 @@ function metricsTable(input: EvaluationReportInput): string {
     const value = input.metrics[name];
     const threshold = thresholds[name];
     const miss = misses.get(name);
-    const status = threshold === undefined ? '' : miss ? `<span class="fail" title="${esc(miss.message)}">✗ miss</span>` : '<span class="pass">✓ pass</span>';
+    const status = threshold === undefined ? '' : miss ? html`<span class="fail" title="${miss.message}">✗ miss</span>` : html`<span class="pass">✓ pass</span>`;
     const thresholdText = threshold === undefined ? '—' : `${lowerIsBetter(name) ? '≤' : '≥'} ${formatMetric(threshold)}`;
-    let championCells = '';
+    let championCells: SafeHtml | undefined;
     if (champion) {
       const cv = champion.metrics[name];
-      let delta = '—';
+      let delta: SafeHtml | string = '—';
       if (cv !== undefined && value !== undefined && Number.isFinite(cv) && Number.isFinite(value)) {
         const d = value - cv;
         const better = lowerIsBetter(name) ? d < 0 : d > 0;
-        delta = `<span class="${d === 0 ? '' : better ? 'pass' : 'fail'}">${d > 0 ? '+' : ''}${esc(formatMetric(d))}</span>`;
+        delta = html`<span class="${d === 0 ? '' : better ? 'pass' : 'fail'}">${d > 0 ? '+' : ''}${formatMetric(d)}</span>`;
       }
-      championCells = `<td>${cv === undefined ? '—' : esc(formatMetric(cv))}</td><td>${delta}</td>`;
+      championCells = html`<td>${cv === undefined ? '—' : formatMetric(cv)}</td><td>${delta}</td>`;
     }
-    return `<tr><th scope="row">${esc(name)}</th><td>${value === undefined ? '—' : esc(formatMetric(value))}</td><td>${esc(thresholdText)}</td><td>${status}</td>${championCells}</tr>`;
+    return html`<tr><th scope="row">${name}</th><td>${value === undefined ? '—' : formatMetric(value)}</td><td>${thresholdText}</td><td>${status}</td>${championCells}</tr>`;
   });
-  const championHead = champion ? `<th>Champion${champion.version === undefined ? '' : ` (v${esc(champion.version)})`}</th><th>Δ</th>` : '';
-  return `<table class="metrics"><thead><tr><th>Metric</th><th>Value</th><th>Threshold</th><th></th>${championHead}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const championHead = champion && html`<th>Champion${champion.version !== undefined && ` (v${champion.version})`}</th><th>Δ</th>`;
+  return html`<table class="metrics"><thead><tr><th>Metric</th><th>Value</th><th>Threshold</th><th></th>${championHead}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 const STYLE = `
@@ -236,37 +232,24 @@ export function renderEvaluationHtml(input: EvaluationReportInput): string {
   if (misses.length > 0) verdictLines.push(`Missed ${misses.length} threshold${misses.length === 1 ? '' : 's'}`);
   else if (input.thresholds && Object.keys(input.thresholds).length > 0) verdictLines.push('All thresholds met');
   if (comparison) verdictLines.push(comparison.message);
-  const verdict =
-    verdictLines.length === 0 ? '' : `<div class="verdict ${ok ? 'ok' : 'bad'}">${verdictLines.map(esc).join('<br>')}</div>`;
-  const facts = input.facts
-    ? `<table class="metrics facts"><tbody>${Object.entries(input.facts).map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`
-    : '';
-  const missList = misses.length === 0 ? '' : `<ul class="misses">${misses.map((m) => `<li class="fail">${esc(m.message)}</li>`).join('')}</ul>`;
+  const verdict = verdictLines.length > 0 && html`<div class="verdict ${ok ? 'ok' : 'bad'}">${joinHtml(verdictLines, '<br>')}</div>`;
+  const facts =
+    input.facts && html`<table class="metrics facts"><tbody>${Object.entries(input.facts).map(([k, v]) => html`<tr><th scope="row">${k}</th><td>${v}</td></tr>`)}</tbody></table>`;
+  const missList = misses.length > 0 && html`<ul class="misses">${misses.map((m) => html`<li class="fail">${m.message}</li>`)}</ul>`;
 
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<main>
-<h1>${esc(title)}</h1>
-<p class="sub">${esc(sub)}</p>
+  const body = html`<main>
+<h1>${title}</h1>
+<p class="sub">${sub}</p>
 ${verdict}${missList}
 ${facts}
 <h2>Metrics</h2>
 ${metricsTable(input)}
 <div class="plots">
-${input.rocCurve ? `<figure><figcaption>ROC curve</figcaption>${rocSvg(input.rocCurve, input.metrics.auc)}</figure>` : ''}
-${input.confusion ? `<figure><figcaption>Confusion matrix</figcaption>${confusionSvg(input.confusion)}</figure>` : ''}
+${input.rocCurve && html`<figure><figcaption>ROC curve</figcaption>${rocSvg(input.rocCurve, input.metrics.auc)}</figure>`}
+${input.confusion && html`<figure><figcaption>Confusion matrix</figcaption>${confusionSvg(input.confusion)}</figure>`}
 <figure><figcaption>Training curve</figcaption>${trainingCurveSvg(input.history)}</figure>
 </div>
-${input.sections ?? ''}
-</main>
-</body>
-</html>
-`;
+${input.sections}
+</main>`;
+  return renderPage({ title, style: STYLE, body });
 }

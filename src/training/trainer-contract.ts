@@ -12,21 +12,29 @@
  * Outputs of `predict`, by task: binary → P(class 1) per row; multiclass → row-major n×k class
  * probabilities; regression → the predicted value per row.
  */
+import { z } from 'zod';
+import type { BUILTIN_TRAINERS } from '../spec/pipeline-spec';
 import type { EncodedTarget, FeatureMatrix, LabeledMatrix, TaskType } from './feature-matrix';
 
-export type BuiltinTrainerName = 'logistic-regression' | 'gradient-boosting';
+/** The built-in trainers' names, as the spec's `train.trainer` spells them. */
+export type BuiltinTrainerName = (typeof BUILTIN_TRAINERS)[number];
 
 /** `train.params` as the spec holds them, before a trainer validates them. */
 export type RawParams = Readonly<Record<string, number | string | boolean>>;
 
-export interface EpochMetrics {
+// JSON writes a NaN loss (a diverged step) as null; reading it back gives NaN again.
+const storedNumber = z.union([z.number(), z.null().transform(() => Number.NaN)]);
+
+/** One step of a training history, as stored with the model (`historyUri`). */
+export const EpochMetricsSchema = z.object({
   /** 1-based number of the step just finished (iteration or boosting round). */
-  epoch: number;
+  epoch: z.number(),
   /** Training loss after this step (log loss for classification, mean squared error for regression). */
-  loss: number;
-  valLoss?: number;
-  valAuc?: number;
-}
+  loss: storedNumber,
+  valLoss: storedNumber.optional(),
+  valAuc: storedNumber.optional(),
+});
+export type EpochMetrics = z.infer<typeof EpochMetricsSchema>;
 
 /** What a trainer sees of the data: the training rows, their weights, the validation rows. */
 export interface FitData {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { coerceRow, createTypeErrorCollector, type DataSchema, type TypeErrorSummary } from '../../src/data/coerce';
 import { createProfiler, type DatasetProfile } from '../../src/data/profile';
-import { cdf, psi, renderValidationHtml, summarizeFailures, validateDataset, type ValidationReport, type ValidationSpec } from '../../src/data/validate';
+import { cdfFromPercentiles as cdf } from '../../src/stats/quantile-bins';
+import { psi, renderValidationHtml, summarizeFailures, validateDataset, type ValidationReport, type ValidationSpec } from '../../src/data/validate';
 import { CHURN_SCHEMA, generateChurnDataset } from '../../src/demo/dataset-generator';
 import { parsePipelineSpec } from '../../src/spec/pipeline-spec';
 

@@ -6,7 +6,9 @@ import type { ColumnRule } from '../../src/spec/pipeline-spec';
 import { createModelArtifact, type DecisionThreshold, type ModelArtifact } from '../../src/training/model-artifact';
 import { encodeFeatureRows, encodeTargetRows, fitRowEncoder, type Row } from '../../src/training/row-matrix-adapter';
 import { resolveTask } from '../../src/training/target-task';
-import { runTraining, type RawParams, type TrainerName } from '../../src/training/trainers';
+import type { RawParams } from '../../src/training/trainer-contract';
+import { runTraining } from '../../src/training/training-loop';
+import type { TrainerName } from '../../src/training/trainers';
 
 export async function trainArtifact(opts: {
   schema: Readonly<Record<string, ColumnRule>>;

@@ -1,26 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  analyzeNumeric,
-  binCounts,
-  chiSquaredCategorical,
-  chiSquaredSf,
-  featureDrift,
-  jensenShannon,
-  jensenShannonCategorical,
-  jensenShannonNumeric,
-  kolmogorovSf,
-  ksPValue,
-  ksTwoSample,
-  labelShift,
-  predictionShift,
-  psi,
-  psiFromEdges,
-  quantileEdges,
-  smirnovSf,
-  type FeatureValues,
-} from '../../src/monitoring/drift';
+import { featureDrift, type FeatureValues } from '../../src/monitoring/drift';
+import { chiSquaredCategorical, jensenShannonCategorical, jensenShannonNumeric, ksTwoSample, labelShift, predictionShift, psi } from '../../src/monitoring/drift-metrics';
+import { analyzeNumeric } from '../../src/monitoring/numeric-analysis';
+import { jensenShannon } from '../../src/stats/jensen-shannon';
+import { kolmogorovSf, ksPValue, smirnovSf } from '../../src/stats/kolmogorov';
+import { psiFromEdges } from '../../src/stats/psi';
+import { binCounts, quantileEdges } from '../../src/stats/quantile-bins';
+import { chiSquaredSf } from '../../src/stats/special-functions';
 import { renderDriftHtml } from '../../src/monitoring/drift-report';
 
 // ---------------------------------------------------------------------------------------------

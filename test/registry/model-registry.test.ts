@@ -12,11 +12,11 @@ import {
   type ModelRegistry,
   type RegisterInput,
 } from '../../src/registry/model-registry';
-import type { ArtifactStore } from '../../src/storage/artifact-store';
+import type { NamedStore } from '../../src/storage/artifact-store';
 
 type Fault = (op: 'put' | 'get' | 'list', key: string) => void;
 
-interface MemoryStore extends ArtifactStore {
+interface MemoryStore extends NamedStore {
   objects: Map<string, Buffer>;
   /** Throws from inside an operation, before (put) it takes effect; return to let it through. */
   fault?: Fault;
@@ -26,20 +26,8 @@ const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, M
 
 function memoryStore(): MemoryStore {
   const objects = new Map<string, Buffer>();
-  const unsupported = (): never => {
-    throw new Error('not used by the registry');
-  };
   const store: MemoryStore = {
     objects,
-    putFile: unsupported,
-    putStream: unsupported,
-    putBytes: unsupported,
-    putJson: unsupported,
-    getStream: unsupported,
-    getToFile: unsupported,
-    getBytes: unsupported,
-    getJson: unsupported,
-    exists: unsupported,
     async putNamed(key, body, opts) {
       await tick();
       store.fault?.('put', key);

@@ -8,7 +8,8 @@ import { CHURN_SCHEMA, CHURN_TARGET, generateChurnDataset, type ChurnRow } from 
 import type { ModelRegistry } from '../../src/registry/model-registry';
 import type { ArtifactStore } from '../../src/storage/artifact-store';
 import type { ModelArtifact } from '../../src/training/model-artifact';
-import type { RawParams, TrainerName } from '../../src/training/trainers';
+import type { RawParams } from '../../src/training/trainer-contract';
+import type { TrainerName } from '../../src/training/trainers';
 import { trainArtifact } from '../helpers/train-artifact';
 
 export interface TrainOptions {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, renderEvaluationHtml, type EvaluationReportInput } from '../../src/training/evaluation-report';
+import { escapeHtml } from '../../src/reports/html';
+import { renderEvaluationHtml, type EvaluationReportInput } from '../../src/training/evaluation-report';
 import { compareToChampion, computeMetrics, confusionMatrix, rocCurve } from '../../src/training/metrics';
 
 const y = [1, 0, 1, 1, 0, 0, 1, 0, 1, 0];

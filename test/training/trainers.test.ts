@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MlcycleError } from '../../src/errors';
 import type { TaskType } from '../../src/training/feature-matrix';
-import { classWeights, getTrainer, runTraining, type Checkpoint, type RawParams, type TrainerName } from '../../src/training/trainers';
+import { classWeights } from '../../src/training/class-weights';
+import type { RawParams } from '../../src/training/trainer-contract';
+import { runTraining, type Checkpoint } from '../../src/training/training-loop';
+import { getTrainer, type TrainerName } from '../../src/training/trainers';
 import { sliceRows, synthetic } from '../helpers/synthetic-tasks';
 
 async function errorOf(p: Promise<unknown> | (() => unknown)): Promise<MlcycleError> {

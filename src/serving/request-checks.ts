@@ -1,0 +1,159 @@
+/**
+ * What /predict checks and how it answers, independent of HTTP: the request body schema built from
+ * the served model's columns (see prediction-server.ts for the rules), the out-of-range rule, the
+ * rows a model cannot score, and an ONNX model's scores in the built-in models' answer shapes.
+ */
+import { z } from 'zod';
+import type { ServingDescription } from '../onnx/onnx-artifact';
+import type { ModelArtifact, RowPrediction } from '../training/model-artifact';
+import type { Row, RowMatrixEncoder } from '../training/row-matrix-adapter';
+
+/** One problem with a request, naming its field (`rows.3.tenure_months`). */
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+export type OutOfRangeRule = 'refuse' | 'clip' | 'allow';
+/** "Beyond 1e6× the training range", as a multiple of the training scale (see outOfRange). */
+export const OUT_OF_RANGE_Z = 1e6;
+
+/**
+ * Applies the rule to each row's numeric features: the rows to score (clipped copies where the
+ * rule clips) and the issues of what is refused.
+ */
+export function applyOutOfRange(artifact: ModelArtifact, rows: readonly Row[], rule: OutOfRangeRule): { rows: Row[]; issues: Issue[] } {
+  const issues: Issue[] = [];
+  if (rule === 'allow') return { rows: [...rows], issues };
+  const numeric = artifact.encoder.columns.filter((c): c is Extract<typeof c, { kind: 'number' }> => c.kind === 'number');
+  const out = rows.map((row, i) => {
+    let copy: Record<string, unknown> | undefined;
+    for (const c of numeric) {
+      const v = row[c.name];
+      if (typeof v !== 'number') continue;
+      // The encoder keeps mean and spread: their larger is the scale of the training values.
+      const bound = OUT_OF_RANGE_Z * Math.max(c.std, Math.abs(c.mean), 1e-12);
+      if (!Number.isFinite(v)) {
+        issues.push({ path: `rows.${i}.${c.name}`, message: `${String(v)} is not a finite number` });
+      } else if (Math.abs(v - c.mean) > bound) {
+        if (rule === 'clip') {
+          copy ??= { ...row };
+          copy[c.name] = Math.min(c.mean + bound, Math.max(c.mean - bound, v));
+        } else {
+          issues.push({ path: `rows.${i}.${c.name}`, message: `${v} is outside the range this model accepts (training mean ${c.mean.toPrecision(4)} ± ${OUT_OF_RANGE_Z.toExponential(0)} × the training scale; --out-of-range refuse)` });
+        }
+      }
+    }
+    return copy ?? row;
+  });
+  return { rows: out, issues };
+}
+
+/** Issues returned per answer; the rest are counted in `issuesOmitted`. */
+export const MAX_ISSUES = 50;
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+/** A zod error message: "missing" for an absent column, else what was expected and what came. */
+function columnError(expected: string) {
+  return (iss: { input?: unknown }): string =>
+    iss.input === undefined
+      ? `missing: every row needs this column (send null for an unknown value)`
+      : `expected ${expected}, got ${describeValue(iss.input)}`;
+}
+
+/** The request body schema for a model's encoder columns (see the top of this file). */
+export function buildRequestSchema(encoder: Pick<RowMatrixEncoder, 'columns'>, maxRows = 10_000): z.ZodType<{ rows: Row[] }> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const col of encoder.columns) {
+    switch (col.kind) {
+      case 'number':
+        shape[col.name] = z.number({ error: columnError('a finite number or null') }).nullable();
+        break;
+      case 'boolean':
+        shape[col.name] = z.boolean({ error: columnError('true, false or null') }).nullable();
+        break;
+      case 'category':
+        shape[col.name] = z.string({ error: columnError(`a string (one of ${col.values.join(', ')}) or null`) }).nullable();
+        break;
+    }
+  }
+  const row = z.looseObject(shape, { error: (iss) => `expected an object of column values, got ${describeValue(iss.input)}` });
+  return z.object(
+    {
+      rows: z
+        .array(row, { error: (iss) => (iss.input === undefined ? 'missing: expected {"rows": [...]}' : `expected an array of rows, got ${describeValue(iss.input)}`) })
+        .min(1, 'expected at least 1 row')
+        .max(maxRows, `expected at most ${maxRows} rows per request`),
+    },
+    { error: (iss) => `expected a JSON object {"rows": [...]}, got ${describeValue(iss.input)}` },
+    // The loose row objects infer as Record<string, unknown>; the shape built above is what makes them Rows.
+  ) as unknown as z.ZodType<{ rows: Row[] }>;
+}
+
+export function toIssues(error: z.ZodError): { issues: Issue[]; total: number } {
+  const issues = error.issues.slice(0, MAX_ISSUES).map((i) => ({
+    path: i.path.map(String).join('.') || '(root)',
+    message: i.message,
+  }));
+  return { issues, total: error.issues.length };
+}
+
+/** Standard deviations from the training mean past which a number is reported as unscorable. */
+const EXTREME_Z = 1e6;
+
+/**
+ * Issues for the rows the model scored as NaN. Finite numbers can still be too extreme to score:
+ * standardized, they overflow to ±Infinity, and opposite infinities cancel to NaN. Each such row
+ * names its number columns that lie absurdly far from the training data (or the row itself when
+ * none does).
+ */
+export function unscorableIssues(artifact: ModelArtifact, rows: readonly Row[], probabilities: readonly number[]): { issues: Issue[]; total: number } {
+  const all: Issue[] = [];
+  probabilities.forEach((p, i) => {
+    if (Number.isFinite(p)) return;
+    const row = rows[i]!;
+    const extreme = artifact.encoder.columns.filter((c) => {
+      const v = row[c.name];
+      return c.kind === 'number' && typeof v === 'number' && !(Math.abs((v - c.mean) / c.std) <= EXTREME_Z);
+    });
+    for (const c of extreme) {
+      all.push({ path: `rows.${i}.${c.name}`, message: `${String(row[c.name])} is too far outside the training data to score (over ${EXTREME_Z} standard deviations from its mean)` });
+    }
+    if (extreme.length === 0) all.push({ path: `rows.${i}`, message: 'the model cannot score this row (its probability is not a number)' });
+  });
+  return { issues: all.slice(0, MAX_ISSUES), total: all.length };
+}
+
+/** ONNX models: rows the model scored as NaN (no encoder statistics to name a column by). */
+export function nanIssues(scores: readonly number[]): { issues: Issue[]; total: number } {
+  const all: Issue[] = [];
+  scores.forEach((p, i) => {
+    if (!Number.isFinite(p)) all.push({ path: `rows.${i}`, message: 'the model cannot score this row (its prediction is not a number)' });
+  });
+  return { issues: all.slice(0, MAX_ISSUES), total: all.length };
+}
+
+/** The request columns of an ONNX model: the spec's features, validated exactly as for built-in models. */
+export function requestColumns(features: ServingDescription['features']): Pick<RowMatrixEncoder, 'columns'> {
+  return {
+    columns: features.map((f): RowMatrixEncoder['columns'][number] =>
+      f.type === 'category' ? { name: f.name, kind: 'category', values: f.values ?? [] } : f.type === 'number' ? { name: f.name, kind: 'number', mean: 0, std: 1 } : { name: f.name, kind: 'boolean' },
+    ),
+  };
+}
+
+/** An ONNX model's answers in the built-in models' shapes: binary at 0.5 (no stored threshold), regression the value. */
+export function onnxPredictions(description: ServingDescription, scores: readonly number[]): RowPrediction[] {
+  if (description.task === 'regression') return scores.map((value) => ({ value }));
+  // Boolean and 0/1 targets answer "true"/"false"; a category target its two declared values.
+  const positive = description.target.positive ?? 'true';
+  const negative = description.target.negative ?? 'false';
+  return scores.map((p) => ({ probability: p, label: p >= 0.5, class: p >= 0.5 ? positive : negative, probabilities: { [negative]: 1 - p, [positive]: p } }));
+}
