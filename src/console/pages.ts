@@ -31,7 +31,7 @@ ${ctx.csrf ? html`<meta name="csrf-token" content="${ctx.csrf}">` : ''}</head>
 <body><header class="top"><a class="brand" href="/">mlcycle</a>
 ${ctx.csrf ? html`<nav>${link('/models', 'Models', 'models')}${link('/runs', 'Runs', 'runs')}${link('/monitors', 'Monitors', 'monitors')}${link('/approvals', 'Approvals', 'approvals')}${ctx.webUiUrl ? html`<a href="${ctx.webUiUrl}" rel="noopener">Temporal UI ↗</a>` : ''}</nav>
 <form method="post" action="/sign-out" class="signout"><input type="hidden" name="_csrf" value="${ctx.csrf}"><button type="submit">Sign out</button></form>` : ''}
-</header><main>${body}</main></body></html>`.value;
+</header><main>${body}</main></body></html>`.markup;
 }
 
 export function signInPage(ctx: PageContext, message?: string): string {

@@ -10,10 +10,10 @@ describe('the html template escapes every interpolated value', () => {
   it('escapes text and attributes, keeps nested fragments, drops nullish and false', () => {
     const out = html`<p title="${evil}">${evil}${html`<b>${'&'}</b>`}${null}${undefined}${false}${[1, html`<i>2</i>`]}</p>`;
     expect(out).toBeInstanceOf(SafeHtml);
-    expect(out.value).toBe(
+    expect(out.markup).toBe(
       '<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; onmouseover=&#39;x&#39;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; onmouseover=&#39;x&#39;<b>&amp;</b>1<i>2</i></p>',
     );
-    expect(html`${raw('<svg/>')}`.value).toBe('<svg/>');
+    expect(html`${raw('<svg/>')}`.markup).toBe('<svg/>');
   });
 
   it('builds paths and queries with encoded segments', () => {
