@@ -13,7 +13,6 @@ import { parseDurationMs, parsePort, parsePositiveInt, parseQueue } from './opti
 import { preflightWorker, watchConnection } from '../worker/worker-guard';
 import { createS3Client } from '../storage/s3-client';
 import { RunProgress } from './run-progress';
-import { waitForRun } from '../client/wait-for-run';
 import { runDemo } from './demo';
 import { withClient } from './client-session';
 import { addModelCommands } from './models';
@@ -152,7 +151,7 @@ export function buildProgram(): Command {
       // The spec is checked before anything is contacted: a bad spec starts nothing.
       const loaded = await loadPipelineSpec(specPath);
       await withClient(async (client) => {
-        const { workflowId } = await client.startPipeline(loaded, opts.cache ? {} : { cache: false });
+        const { workflowId } = await client.run(loaded, opts.cache ? {} : { cache: false });
         if (!opts.wait) {
           if (opts.json) console.log(JSON.stringify({ workflowId }));
           else {
@@ -162,7 +161,8 @@ export function buildProgram(): Command {
           }
           return;
         }
-        const status = await waitForRun(client, workflowId, opts.json ? undefined : new RunProgress());
+        const progress = opts.json ? undefined : new RunProgress();
+        const status = await client.waitForRun(workflowId, progress ? { onStatus: (s) => progress.update(s) } : {});
         if (opts.json) console.log(JSON.stringify({ workflowId, status: status.status, ...(status.model ? { model: status.model } : {}), ...(status.error ? { error: status.error } : {}) }));
         else printOutcome(status);
         if (status.status !== 'completed') process.exitCode = 1;
@@ -177,7 +177,7 @@ export function buildProgram(): Command {
     .action(async (specPath: string, opts: { wait?: boolean; json?: boolean }) => {
       const loaded = await loadPipelineSpec(specPath);
       await withClient(async (client) => {
-        const { studyId } = await client.startStudy(loaded);
+        const { studyId } = await client.tune(loaded);
         if (!opts.wait) {
           console.log(opts.json ? JSON.stringify({ studyId }) : `started study ${studyId}`);
           return;

@@ -353,7 +353,19 @@ export async function loadPipelineSpec(specPath: string): Promise<LoadedSpec> {
   } catch (err) {
     throw new MlcycleError('SPEC_INVALID', `${specPath} is not valid ${abs.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
   }
-  const spec = parsePipelineSpec(doc, specPath);
+  return pipelineSpecAt(doc, abs, specPath);
+}
+
+/** A spec document before validation (defaults not yet applied), as callers of the client API write it. */
+export type PipelineSpecInput = z.input<typeof PipelineSpecSchema>;
+
+/**
+ * Validates a parsed spec document that lives (or, for a spec object, is taken to live) at
+ * `specPath`: relative `file://` sources resolve against its folder.
+ */
+export function pipelineSpecAt(doc: unknown, specPath: string, origin = specPath): LoadedSpec {
+  const abs = path.resolve(specPath);
+  const spec = parsePipelineSpec(doc, origin);
   // Relative file:// paths in sections that run later (monitor checks) mean the spec's folder too.
   if (spec.monitor?.source) spec.monitor.source = resolveSource(spec.monitor.source, path.dirname(abs));
   return { spec, specPath: abs, resolvedSource: resolveSource(spec.data.source, path.dirname(abs)) };
