@@ -244,7 +244,7 @@ async function main(): Promise<void> {
       // The `status` query must answer as it does for a real pipeline.
       const checkId = `bench-query-check-${stamp}`;
       await runOnce(client, MAIN_VARIANTS[1]!, n, checkId);
-      const progress = (await client.workflow.getHandle(checkId).query('status')) as { stage: string; steps: { state: string }[] };
+      const progress = await client.workflow.getHandle(checkId).query<{ stage: string; steps: { state: string }[] }>('status');
       if (progress.stage !== 'done' || progress.steps.length !== n || progress.steps.some((s) => s.state !== 'completed')) {
         throw new Error(`status query returned an unexpected step table: ${JSON.stringify(progress).slice(0, 300)}`);
       }

@@ -31,6 +31,32 @@ import { fatalLine, processLineLogger } from '../observability/logging';
 import { parseMetricsAddress } from '../observability/settings';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** What commander hands the actions below (each flag parsed by its own parser). */
+interface PermissionFlags {
+  allowCommand: string[];
+  dataRoot: string[];
+  allowEnv: string[];
+  metricsAddress?: ReturnType<typeof parseMetricsAddress>;
+}
+interface DevFlags extends PermissionFlags {
+  workers: boolean;
+  ui: boolean;
+  host: string;
+  temporalPort: number;
+  uiPort: number;
+  minioPort: number;
+  minioConsolePort: number;
+  stateDir?: string;
+  encryption: boolean;
+  codecPort?: number;
+}
+interface WorkerFlags extends PermissionFlags {
+  queue: 'cpu' | 'gpu';
+  concurrency?: number;
+  shutdownGrace: number;
+  connectionGrace: number;
+}
 /** Repeatable options; an empty value is a mistake, not an entry. */
 const collect = (value: string, previous: string[] | undefined): string[] => {
   if (value.trim() === '') throw new InvalidArgumentError('expected a non-empty value');
@@ -63,7 +89,7 @@ export function buildProgram(): Command {
     .option('--allow-command <program>', "a program the workers' command trainers may run (repeatable; MLCYCLE_ALLOWED_COMMANDS)", collect, [])
     .option('--data-root <dir>', 'a folder the workers may read local data from (repeatable; MLCYCLE_DATA_ROOTS; default the working directory)', collect, [])
     .option('--allow-env <name>', 'a variable command trainers may receive via train.env (repeatable; MLCYCLE_ALLOWED_ENV)', collect, [])
-    .action(async (opts) => {
+    .action(async (opts: DevFlags) => {
       const env = parseEnv();
       // Installed by startDevEnvironment once its workers connect, not before the stack is up.
       configureRuntime({ metricsAddress: opts.metricsAddress });
@@ -121,7 +147,7 @@ export function buildProgram(): Command {
     .option('--allow-command <program>', 'a program command trainers may run (repeatable; MLCYCLE_ALLOWED_COMMANDS; default none)', collect, [])
     .option('--data-root <dir>', 'a folder local data may be read from (repeatable; MLCYCLE_DATA_ROOTS; default the working directory)', collect, [])
     .option('--allow-env <name>', 'a variable command trainers may receive when their spec lists it in train.env (repeatable; MLCYCLE_ALLOWED_ENV)', collect, [])
-    .action(async (opts) => {
+    .action(async (opts: WorkerFlags) => {
       const env = parseEnv();
       const permissions = workerPermissions({ allowCommand: opts.allowCommand, dataRoot: opts.dataRoot, allowEnv: opts.allowEnv });
       installRuntime({ metricsAddress: opts.metricsAddress });

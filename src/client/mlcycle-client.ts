@@ -4,6 +4,7 @@ import type { KeyObject } from 'node:crypto';
 import { signVote } from '../approval/approver-keys';
 import { approvalQuery, decideUpdate, type PendingGate } from '../../workflows/approval-definitions';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { execSync } from 'node:child_process';
 import { packageVersion } from '../package-info';
 import { MlcycleError } from '../errors';
@@ -431,14 +432,14 @@ export class MlcycleClient {
       throw err;
     }
     try {
-      return { accepted: true, gate: (await update.result()) as PendingGate };
+      return { accepted: true, gate: (await update.result()) };
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) throw refused(rootMessage(err));
       // The outcome exists but could not be decoded here: ask the server which it was, undecoded.
       const raw = await this.temporal.workflowService.pollWorkflowExecutionUpdate({
         namespace: this.options.namespace,
         updateRef: { workflowExecution: { workflowId, runId: update.workflowRunId ?? description.runId }, updateId: update.updateId },
-        waitPolicy: { lifecycleStage: 3 /* COMPLETED */ },
+        waitPolicy: { lifecycleStage: temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED },
       });
       if (raw.outcome?.success) return { accepted: true, unreadable: rootMessage(err) };
       throw refused(`the gate refused it (its reason cannot be read here: ${rootMessage(err)})`);
@@ -487,7 +488,7 @@ export class MlcycleClient {
 
   /** Waits for a pipeline run and returns its result (throws if the run failed). */
   async result(workflowId: string): Promise<PipelineResult> {
-    return this.temporal.workflow.getHandle(workflowId).result();
+    return this.temporal.workflow.getHandle(workflowId).result() as Promise<PipelineResult>;
   }
 
   /** The innermost failure message of a failed run: what a person needs to read. */

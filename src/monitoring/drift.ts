@@ -1128,7 +1128,7 @@ function gatherPass(a: Float64Array, lo: number, hi: number, scale: number, B: n
     }
   }
   for (let b = 0; b < NB; b++) {
-    if (need[b]) into.set(b, values.subarray(start[b]!, start[b]! + hist[b]!));
+    if (need[b]) into.set(b, values.subarray(start[b], start[b]! + hist[b]!));
   }
 }
 
@@ -1543,7 +1543,7 @@ export function countCategories(values: ArrayLike<unknown>): Map<string, number>
 
 function asCategoryCounts(v: FeatureValues): Map<string, number> {
   if (isCountsObject(v)) return countsMap(v);
-  return countCategories(v as ArrayLike<unknown>);
+  return countCategories(v);
 }
 
 const sumCounts = (m: ReadonlyMap<string, number>): number => {
@@ -1584,7 +1584,7 @@ export function featureDrift(reference: Readonly<Record<string, FeatureValues>>,
       missing.push(feature);
       continue;
     }
-    const curValues = current[feature]!;
+    const curValues = current[feature];
     const kind: FeatureKind = options.kinds?.[feature] ?? detectKind(refValues) ?? detectKind(curValues) ?? 'numeric';
     if (kind === 'categorical') {
       const th = options.perFeature?.[feature] ?? categoricalThreshold;

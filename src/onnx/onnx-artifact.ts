@@ -14,7 +14,7 @@ const FolderIndex = z.object({ format: z.literal('mlcycle-folder/v1'), files: z.
 
 /** The files of a stored output folder, or undefined when `uri` is not a folder index (a built-in model). */
 export async function readOutputFolder(store: ArtifactStore, uri: string): Promise<Record<string, ArtifactRef> | undefined> {
-  const doc = await store.getJson<unknown>(uri);
+  const doc = await store.getJson(uri);
   const r = FolderIndex.safeParse(doc);
   return r.success ? (r.data.files as unknown as Record<string, ArtifactRef>) : undefined;
 }

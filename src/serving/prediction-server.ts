@@ -129,7 +129,7 @@ export function applyOutOfRange(artifact: ModelArtifact, rows: readonly Row[], r
         }
       }
     }
-    return (copy as Row | undefined) ?? row;
+    return (copy) ?? row;
   });
   return { rows: out, issues };
 }
@@ -229,7 +229,7 @@ export function buildRequestSchema(encoder: Pick<RowMatrixEncoder, 'columns'>, m
         .max(maxRows, `expected at most ${maxRows} rows per request`),
     },
     { error: (iss) => `expected a JSON object {"rows": [...]}, got ${describeValue(iss.input)}` },
-  ) as unknown as z.ZodType<{ rows: Row[] }>;
+  );
 }
 
 function toIssues(error: z.ZodError): { issues: Issue[]; total: number } {

@@ -97,7 +97,7 @@ export const TASK_TYPES = ['binary', 'multiclass', 'regression'] as const;
 /** `balanced` (n / (k · n_class), as scikit-learn) or an explicit weight per class label. */
 export const ClassWeightSpec = z.union([
   z.literal('balanced'),
-  z.record(z.string().min(1), z.number().positive('must be > 0').finite()).refine((r) => Object.keys(r).length > 0, 'needs at least one class'),
+  z.record(z.string().min(1), z.number().positive('must be > 0')).refine((r) => Object.keys(r).length > 0, 'needs at least one class'),
 ]);
 
 const TrainSection = z
@@ -201,7 +201,7 @@ const DeploySection = z
           .strict()
           .default({}),
         /** The serving instance whose /metrics the guardrails read. */
-        serviceUrl: z.string().url().default('http://127.0.0.1:8080'),
+        serviceUrl: z.url().default('http://127.0.0.1:8080'),
         /** Canary requests needed before the guardrails judge (fewer: the bake goes on). */
         minRequests: z.number().int().nonnegative().default(20),
       })

@@ -53,8 +53,11 @@ export function binaryConfusion(y: ArrayLike<number>, p: ArrayLike<number>, thre
   const m = { tp: 0, fp: 0, tn: 0, fn: 0 };
   for (let i = 0; i < y.length; i++) {
     const pos = (p[i] as number) >= threshold;
-    if (y[i] === 1) pos ? m.tp++ : m.fn++;
-    else pos ? m.fp++ : m.tn++;
+    if (y[i] === 1) {
+      if (pos) m.tp++;
+      else m.fn++;
+    } else if (pos) m.fp++;
+    else m.tn++;
   }
   return m;
 }

@@ -65,8 +65,8 @@ function wrap(engine: AnyTrainer): Trainer {
   };
 }
 
-export const logisticRegression: Trainer = wrap(linearModel as unknown as AnyTrainer);
-export const gradientBoosting: Trainer = wrap(histGradientBoosting as unknown as AnyTrainer);
+export const logisticRegression: Trainer = wrap(linearModel);
+export const gradientBoosting: Trainer = wrap(histGradientBoosting);
 
 export const TRAINERS: Readonly<Record<TrainerName, Trainer>> = {
   'logistic-regression': logisticRegression,
@@ -260,7 +260,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<Training
         const a = auc(validation.y.values, pred);
         if (!Number.isNaN(a)) last.valAuc = a;
       }
-      state = { ...state, history: [...state.history.slice(0, -1), last] } as TrainerState;
+      state = { ...state, history: [...state.history.slice(0, -1), last] };
     }
     await options.onEpoch?.(state.epoch, total, last);
     if (state.epoch % every === 0 || state.done) await options.onCheckpoint?.(makeCheckpoint(state, fingerprint));
