@@ -37,7 +37,7 @@ const spec = (over: Partial<ApprovalSpec> = {}): ApprovalSpec => ({
   onTimeout: 'reject',
   notify: { webhookEnv: 'HOOK_URL' },
   ...over,
-} as ApprovalSpec);
+});
 
 /**
  * The approval gate's timers on Temporal's time-skipping test server, with mocked activities: a
