@@ -29,7 +29,7 @@ import type { RunningMinio } from '../src/stack/minio-server';
 import { createArtifactStore } from '../src/storage/artifact-store';
 import { arg, positiveInt } from './cli-args';
 import { createS3Client, ensureBucket } from '../src/storage/s3-client';
-import { median, startBenchMinio } from './bench-services';
+import { median, startBenchMinio, cleanupOnInterrupt } from './bench-services';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'bench';
@@ -178,11 +178,7 @@ async function main(): Promise<void> {
     await minio?.stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   };
-  const onSignal = (): void => {
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  cleanupOnInterrupt(cleanup);
 
   try {
     minio = await startBenchMinio(dir);

@@ -26,6 +26,26 @@ export async function startBenchMinio(dir: string): Promise<RunningMinio> {
   });
 }
 
+/** Runs a bench's main: exit 0 when it resolves, its stack and exit 1 when it throws (lingering handles must not keep it alive). */
+export function runBench(main: () => Promise<unknown>): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+      process.exit(1);
+    },
+  );
+}
+
+/** On Ctrl-C or SIGTERM: `cleanup` (stop the bench's MinIO, remove its folder), then exit 130. */
+export function cleanupOnInterrupt(cleanup: () => Promise<void>): void {
+  const onSignal = (): void => {
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
 export interface LoadResult {
   reqPerSec: number;
   p50Ms: number;

@@ -34,6 +34,7 @@ import { KIND, MODEL, STAGE } from '../workflows/search-attributes';
 import * as activities from './orchestration/activities';
 import { quietLogger } from '../src/worker/workflow-bundle';
 import { BENCH_TASK_QUEUE, stepNames } from './orchestration/shared';
+import { runBench } from './bench-services';
 
 const TARGET_RATIO = 1.2;
 
@@ -303,10 +304,4 @@ async function main(): Promise<void> {
 }
 
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -37,6 +37,7 @@ import { withBenchDevServer } from '../bench-dev-server';
 import { syntheticStudyActivities, syntheticStudyInput } from '../fanout-study';
 import * as activities from '../orchestration/activities';
 import { BENCH_TASK_QUEUE } from '../orchestration/shared';
+import { runBench } from '../bench-services';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PEERS = __dirname;
@@ -563,10 +564,4 @@ function report(chain: Map<System, number[]>, fanout: Map<System, number[]>, dur
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll } from 'vitest';
 import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { installRuntime } from '../../src/dev/dev-environment';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
@@ -33,4 +34,31 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
 /** The workflows under test plus test/workflows/fixtures (workflows that run one piece alone). */
 export function bundleTestWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', 'workflows', 'fixtures', 'test-workflows.ts'), logger: new DefaultLogger('WARN') });
+}
+
+/**
+ * One time-skipping environment and one workflow bundle for a test file (set up in beforeAll,
+ * torn down in afterAll); read them through the getters inside tests.
+ */
+export function timeSkippingSuite(): { readonly env: TestWorkflowEnvironment; readonly bundle: WorkflowBundleWithSourceMap } {
+  let env: TestWorkflowEnvironment | undefined;
+  let bundle: WorkflowBundleWithSourceMap | undefined;
+  beforeAll(async () => {
+    [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleTestWorkflows()]);
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('timeSkippingSuite: used outside a test (its beforeAll has not run)');
+    return value;
+  };
+  return {
+    get env() {
+      return ready(env);
+    },
+    get bundle() {
+      return ready(bundle);
+    },
+  };
 }

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
 import { approveSignal } from '../../workflows/approval-definitions';
 import { gateApproved } from '../../workflows/approval-gate';
 import type { ApprovalSpec } from '../../src/spec/pipeline-spec';
-import { bundleTestWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
+import { timeSkippingSuite } from '../helpers/time-skipping';
 import type { approvalGateWorkflow } from './fixtures/test-workflows';
 
 const DAY = 86_400_000;
@@ -44,27 +43,20 @@ const spec = (over: Partial<ApprovalSpec> = {}): ApprovalSpec => ({
  * `7d` gate's reminder, deadline and default outcome, in seconds of wall time.
  */
 describe('approval gate with time skipping', () => {
-  let env: TestWorkflowEnvironment;
-  let bundle: WorkflowBundleWithSourceMap;
+  const suite = timeSkippingSuite();
 
-  beforeAll(async () => {
-    [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleTestWorkflows()]);
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
 
   async function runGate(approval: ApprovalSpec, during?: (workflowId: string) => Promise<void>, withStart?: { signal: typeof approveSignal; signalArgs: [unknown] }) {
     const seen: Seen = { audits: [], notices: [] };
     const taskQueue = `gate-${randomUUID()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, workflowBundle: bundle, activities: mockActivities(seen) });
+    const worker = await Worker.create({ connection: suite.env.nativeConnection, namespace: suite.env.namespace ?? 'default', taskQueue, workflowBundle: suite.bundle, activities: mockActivities(seen) });
     const workflowId = `gate-${randomUUID()}`;
-    const startedMs = (await env.currentTimeMs());
+    const startedMs = (await suite.env.currentTimeMs());
     const gate = await worker.runUntil(async () => {
       const options = { taskQueue, workflowId, args: [{ spec: approval, model: 'churn', version: 3, metrics: { auc: 0.9 }, reports: {}, queue: taskQueue }] as Parameters<typeof approvalGateWorkflow> };
       const handle = withStart
-        ? await env.client.workflow.signalWithStart<typeof approvalGateWorkflow, [unknown]>('approvalGateWorkflow', { ...options, ...withStart })
-        : await env.client.workflow.start<typeof approvalGateWorkflow>('approvalGateWorkflow', options);
+        ? await suite.env.client.workflow.signalWithStart<typeof approvalGateWorkflow, [unknown]>('approvalGateWorkflow', { ...options, ...withStart })
+        : await suite.env.client.workflow.start<typeof approvalGateWorkflow>('approvalGateWorkflow', options);
       await during?.(workflowId);
       return handle.result();
     });
@@ -102,8 +94,8 @@ describe('approval gate with time skipping', () => {
 
   it('a vote on day 2 closes the gate: one reminder before it, no timeout after it', async () => {
     const { gate, seen, rel } = await runGate(spec(), async (workflowId) => {
-      await env.sleep(2 * DAY);
-      await env.client.workflow.getHandle(workflowId).signal(approveSignal, { identity: 'bob', comment: 'looks good' });
+      await suite.env.sleep(2 * DAY);
+      await suite.env.client.workflow.getHandle(workflowId).signal(approveSignal, { identity: 'bob', comment: 'looks good' });
     });
     expect(gate.status).toBe('Approved');
     expect(gate.votes).toMatchObject([{ identity: 'bob', decision: 'approve', via: 'signal' }]);

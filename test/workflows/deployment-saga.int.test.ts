@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
 import type { GuardrailReading } from '../../src/deploy/guardrails';
 import type { DeploySpec } from '../../src/spec/pipeline-spec';
 import type { DeploymentInput, DeploymentResult, deploymentWorkflow } from '../../workflows/deployment';
-import { bundleTestWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
+import { timeSkippingSuite } from '../helpers/time-skipping';
 
 const MINUTE = 60_000;
 
@@ -59,24 +58,17 @@ const canary = (bake: string): DeploySpec => ({
  * failure mid-bake compensates by restoring the stable version.
  */
 describe('deployment saga with time skipping', () => {
-  let env: TestWorkflowEnvironment;
-  let bundle: WorkflowBundleWithSourceMap;
+  const suite = timeSkippingSuite();
 
-  beforeAll(async () => {
-    [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleTestWorkflows()]);
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
 
   async function deploy(spec: DeploySpec, opts: Parameters<typeof mockActivities>[1]) {
     const calls: Call[] = [];
     const taskQueue = `deploy-${randomUUID()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, workflowBundle: bundle, activities: mockActivities(calls, opts) });
+    const worker = await Worker.create({ connection: suite.env.nativeConnection, namespace: suite.env.namespace ?? 'default', taskQueue, workflowBundle: suite.bundle, activities: mockActivities(calls, opts) });
     const input: DeploymentInput = { model: 'churn', version: 5, deploy: spec, queue: taskQueue, decisionId: `decision-${randomUUID()}` };
-    const startedMs = await env.currentTimeMs();
+    const startedMs = await suite.env.currentTimeMs();
     const outcome = await worker.runUntil(
-      env.client.workflow
+      suite.env.client.workflow
         .execute<typeof deploymentWorkflow>('deploymentWorkflow', { taskQueue, workflowId: `deploy-${randomUUID()}`, args: [input] })
         .then<Outcome, Outcome>((result) => ({ result }), (error: unknown) => ({ error })),
     );

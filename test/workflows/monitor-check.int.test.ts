@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
 import type { DriftCheckResult } from '../../activities/monitor';
 import { parsePipelineSpec } from '../../src/spec/pipeline-spec';
 import type { MonitorCheckInput, monitorCheck } from '../../workflows/monitor';
-import { bundleTestWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
+import { timeSkippingSuite } from '../helpers/time-skipping';
 
 interface Seen {
   names: string[];
@@ -47,15 +46,8 @@ function mockActivities(seen: Seen, opts: { verdict: DriftCheckResult['verdict']
 
 /** The scheduled monitor check with mocked activities: verdict, alert, cooldown, one retrain at a time. */
 describe('monitor check with mocked activities', () => {
-  let env: TestWorkflowEnvironment;
-  let bundle: WorkflowBundleWithSourceMap;
+  const suite = timeSkippingSuite();
 
-  beforeAll(async () => {
-    [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleTestWorkflows()]);
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
 
   async function check(model: string, opts: { verdict: DriftCheckResult['verdict']; allowed: boolean }) {
     const seen: Seen = { names: [], audits: [], notices: [] };
@@ -72,9 +64,9 @@ describe('monitor check with mocked activities', () => {
       monitor: spec.monitor!,
       retrain: { spec, source: spec.data.source, codeVersion: 'test', cache: true, queues: { cpu: taskQueue, gpu: taskQueue } },
     };
-    const worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, workflowBundle: bundle, activities: mockActivities(seen, opts), shutdownGraceTime: '100ms' });
+    const worker = await Worker.create({ connection: suite.env.nativeConnection, namespace: suite.env.namespace ?? 'default', taskQueue, workflowBundle: suite.bundle, activities: mockActivities(seen, opts), shutdownGraceTime: '100ms' });
     const checkId = `${model}-check-${randomUUID().slice(0, 8)}`;
-    const result = await worker.runUntil(env.client.workflow.execute<typeof monitorCheck>('monitorCheck', { taskQueue, workflowId: checkId, args: [input] }));
+    const result = await worker.runUntil(suite.env.client.workflow.execute<typeof monitorCheck>('monitorCheck', { taskQueue, workflowId: checkId, args: [input] }));
     return { result, seen, checkId };
   }
 
@@ -83,7 +75,7 @@ describe('monitor check with mocked activities', () => {
     expect(result).toMatchObject({ verdict: 'drift', alerted: true, retrain: { started: true, workflowId: 'churn-a-retrain', reason: 'drift in tenure_months' } });
     expect(seen.notices).toEqual([{ event: 'monitor.drift', id: `${checkId}/alert` }]);
     expect(seen.audits).toEqual([{ action: 'retrain-started', detail: { check: checkId, reason: 'drift in tenure_months' } }]);
-    const retrain = await env.client.workflow.getHandle('churn-a-retrain').describe();
+    const retrain = await suite.env.client.workflow.getHandle('churn-a-retrain').describe();
     expect(retrain.type).toBe('trainingPipeline');
     expect(retrain.status.name).toBe('RUNNING');
   });
@@ -92,7 +84,7 @@ describe('monitor check with mocked activities', () => {
     const { result, seen } = await check('churn-a', { verdict: 'drift', allowed: true });
     expect(result.retrain).toEqual({ started: false, workflowId: 'churn-a-retrain', reason: 'a retrain of this model is already running' });
     expect(seen.audits.map((a) => a.action)).toEqual(['retrain-skipped']);
-    await env.client.workflow.getHandle('churn-a-retrain').terminate('test over');
+    await suite.env.client.workflow.getHandle('churn-a-retrain').terminate('test over');
   });
 
   it('within the cooldown: alerts but does not retrain', async () => {
