@@ -170,15 +170,11 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mlcycle-bench-'));
   let minio: RunningMinio | undefined;
   let client: S3Client | undefined;
-  let cleaned = false;
-  const cleanup = async (): Promise<void> => {
-    if (cleaned) return;
-    cleaned = true;
+  const cleanup = cleanupOnInterrupt(async () => {
     client?.destroy();
     await minio?.stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
-  };
-  cleanupOnInterrupt(cleanup);
+  });
 
   try {
     minio = await startBenchMinio(dir);

@@ -37,13 +37,19 @@ export function runBench(main: () => Promise<unknown>): void {
   );
 }
 
-/** On Ctrl-C or SIGTERM: `cleanup` (stop the bench's MinIO, remove its folder), then exit 130. */
-export function cleanupOnInterrupt(cleanup: () => Promise<void>): void {
+/**
+ * Makes `cleanup` (stop the bench's services, remove its folder) run once, whether the bench ends
+ * or is interrupted: on Ctrl-C or SIGTERM it runs, then the process exits 130.
+ */
+export function cleanupOnInterrupt(cleanup: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  const once = (): Promise<void> => (done ??= cleanup());
   const onSignal = (): void => {
-    void cleanup().finally(() => process.exit(130));
+    void once().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  return once;
 }
 
 export interface LoadResult {

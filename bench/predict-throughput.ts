@@ -83,17 +83,13 @@ async function main(): Promise<void> {
   let server: PredictionServer | undefined;
   let bare: Awaited<ReturnType<typeof startBare>> | undefined;
   const serverLog: string[] = [];
-  let cleaned = false;
-  const cleanup = async (): Promise<void> => {
-    if (cleaned) return;
-    cleaned = true;
+  const cleanup = cleanupOnInterrupt(async () => {
     await server?.stop().catch(() => undefined);
     await bare?.close().catch(() => undefined);
     client?.destroy();
     await minio?.stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
-  };
-  cleanupOnInterrupt(cleanup);
+  });
 
   try {
     minio = await startBenchMinio(dir);

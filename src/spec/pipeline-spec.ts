@@ -280,7 +280,7 @@ export const PipelineSpecSchema = z
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
 export type TaskName = (typeof TASK_TYPES)[number];
 
-/** Metric names per task (the same lists as src/training/task-metrics.ts, kept here so the spec needs no training code). */
+/** Metric names per task: the one list (src/training/task-metrics.ts uses it), here so the spec needs no training code. */
 export const TASK_METRIC_NAMES: Readonly<Record<TaskName, readonly MetricName[]>> = {
   binary: ['auc', 'pr_auc', 'accuracy', 'balanced_accuracy', 'f1', 'precision', 'recall', 'logloss', 'brier'],
   multiclass: ['accuracy', 'balanced_accuracy', 'macro_f1', 'weighted_f1', 'logloss', 'auc_ovr'],

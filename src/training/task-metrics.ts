@@ -15,13 +15,9 @@
  */
 import type { TaskType } from './feature-matrix';
 import { auc, scoreSweep, type ConfusionMatrix } from './metrics';
-import type { MetricName } from '../spec/pipeline-spec';
+import { TASK_METRIC_NAMES, type MetricName } from '../spec/pipeline-spec';
 
-export const TASK_METRICS: Readonly<Record<TaskType, readonly MetricName[]>> = {
-  binary: ['auc', 'pr_auc', 'accuracy', 'balanced_accuracy', 'f1', 'precision', 'recall', 'logloss', 'brier'],
-  multiclass: ['accuracy', 'balanced_accuracy', 'macro_f1', 'weighted_f1', 'logloss', 'auc_ovr'],
-  regression: ['rmse', 'mae', 'r2', 'mape'],
-};
+export const TASK_METRICS: Readonly<Record<TaskType, readonly MetricName[]>> = TASK_METRIC_NAMES;
 
 /** What evaluate.metrics means when the spec leaves it out. */
 export const DEFAULT_TASK_METRICS: Readonly<Record<TaskType, readonly MetricName[]>> = {
