@@ -13,17 +13,43 @@ export {
   MlcycleClient,
   /** The innermost meaningful message of a (Temporal) error chain, as the CLI prints it. */
   rootMessage,
+  /** Where and how to connect (address, namespace, queue prefix, payload keys, registry). */
   type ClientOptions,
+  /** A spec as a file path, a loaded spec or a spec object. */
   type SpecInput,
+  /** Options of `run`: cache, workflow id, code version, base folder of a spec object. */
   type StartOptions,
+  /** Options of `tune`. */
   type StudyOptions,
+  /** An approver's vote: name, signing key (object or file), comment. */
   type VoteOptions,
+  /** A decision as the gate's `decide` update receives it, before signing. */
   type DecisionRequest,
+  /** The gate's answer to an accepted vote. */
   type DecideOutcome,
 } from './client/mlcycle-client';
-export type { WaitOptions } from './client/wait-for-run';
-export { ModelCatalog, type ModelSummary, type ModelDetails, type AliasChange, type PromoteOutcome } from './client/model-catalog';
-export { Monitors, type MonitorStatus } from './client/monitors';
+export type {
+  /** How `waitForRun` polls: progress callback, interval, early stop. */
+  WaitOptions,
+} from './client/wait-for-run';
+export {
+  /** The model registry: list, show, promote, roll back (needs only the artifact store). */
+  ModelCatalog,
+  /** One model in `models.list()`. */
+  type ModelSummary,
+  /** A model's versions and aliases from `models.show()`. */
+  type ModelDetails,
+  /** Which alias to move, by whom and why. */
+  type AliasChange,
+  /** What a promotion did. */
+  type PromoteOutcome,
+} from './client/model-catalog';
+export {
+  /** Drift monitors, one Temporal Schedule per model. */
+  Monitors,
+  /** A monitor's schedule and its latest check. */
+  type MonitorStatus,
+} from './client/monitors';
 
 // Specs: the schema is the type (z.infer for the validated spec, z.input for what callers write).
 export {
@@ -33,14 +59,23 @@ export {
   loadPipelineSpec,
   /** Validates an already-parsed spec document. */
   parsePipelineSpec,
+  /** A validated spec, defaults applied (`z.infer` of PipelineSpecSchema). */
   type PipelineSpec,
+  /** A spec as callers write it, before defaults (`z.input` of PipelineSpecSchema). */
   type PipelineSpecInput,
+  /** A spec with the file it came from and its data source resolved. */
   type LoadedSpec,
+  /** The spec's `data:` section. */
   type DataSpec,
+  /** The spec's `approval:` section. */
   type ApprovalSpec,
+  /** The spec's `deploy:` section. */
   type DeploySpec,
+  /** The spec's `monitor:` section. */
   type MonitorSpec,
+  /** A metric name the spec accepts. */
   type MetricName,
+  /** binary, multiclass or regression. */
   type TaskName,
 } from './spec/pipeline-spec';
 
@@ -51,20 +86,53 @@ export {
   RunStatusSchema,
   /** The zod schema of one step in a run's status. */
   StepStatusSchema,
+  /** A run's status (`z.infer` of RunStatusSchema). */
   type RunStatus,
 } from './client/run-status';
-export type { PipelineResult, StepStatus } from '../workflows/pipeline-types';
-export type { StudyResult } from '../workflows/tuning-study';
-export type { MonitorCheckResult } from '../workflows/monitor';
-export type { PendingGate, Vote, GateStatus } from '../workflows/approval-definitions';
-export type { ModelVersion, Lineage, AuditEntry } from './registry/model-registry';
-export type { S3Settings } from './config/env';
-export type { Keyring } from './codec/keyring';
+export type {
+  /** What a finished pipeline run returns (`result()`). */
+  PipelineResult,
+  /** One step of a run: state, attempts, cached, summary. */
+  StepStatus,
+} from '../workflows/pipeline-types';
+export type {
+  /** What a finished tuning study returns (`studyResult()`). */
+  StudyResult,
+} from '../workflows/tuning-study';
+export type {
+  /** What one monitor check returns: verdict, alert, retrain. */
+  MonitorCheckResult,
+} from '../workflows/monitor';
+export type {
+  /** An approval gate as its query returns it. */
+  PendingGate,
+  /** One recorded vote. */
+  Vote,
+  /** Pending, Approved, Rejected or TimedOut. */
+  GateStatus,
+} from '../workflows/approval-definitions';
+export type {
+  /** A registered model version: metrics, lineage, reports. */
+  ModelVersion,
+  /** Where a version came from: data, code, trainer, params, run. */
+  Lineage,
+  /** One entry of a model's audit log. */
+  AuditEntry,
+} from './registry/model-registry';
+export type {
+  /** Where the artifact store and registry live (bucket, prefix, endpoint, credentials). */
+  S3Settings,
+} from './config/env';
+export type {
+  /** Payload encryption keys (see README, Encryption). */
+  Keyring,
+} from './codec/keyring';
 
 export {
   /** Every failure mlcycle reports on purpose: a stable `code` to branch on. */
   MlcycleError,
   /** Narrows an unknown error to MlcycleError. */
   isMlcycleError,
+  /** The codes an MlcycleError carries. */
   type ErrorCode,
 } from './errors';
