@@ -63,11 +63,11 @@ export function scoreTask(task: TaskType, y: Float64Array, scores: Float64Array 
     const k = rows[0]?.length ?? 0;
     const pred = new Float64Array(rows.length * k);
     rows.forEach((p, i) => pred.set(Array.from(p), i * k));
-    return { metrics: computeTaskMetrics({ task, y, pred, numClasses: k }, wanted) as Metrics, roc: [], confusion: { tp: 0, fp: 0, tn: 0, fn: 0 } };
+    return { metrics: computeTaskMetrics({ task, y, pred, numClasses: k }, wanted), roc: [], confusion: { tp: 0, fp: 0, tn: 0, fn: 0 } };
   }
   const pred = scores as Float64Array;
-  if (task === 'regression') return { metrics: computeTaskMetrics({ task, y, pred, numClasses: 0 }, wanted) as Metrics, roc: [], confusion: { tp: 0, fp: 0, tn: 0, fn: 0 } };
-  return { metrics: computeTaskMetrics({ task, y, pred, numClasses: 2 }, wanted) as Metrics, roc: rocCurve(y, pred, { maxPoints: 300 }), confusion: confusionMatrix(y, pred) };
+  if (task === 'regression') return { metrics: computeTaskMetrics({ task, y, pred, numClasses: 0 }, wanted), roc: [], confusion: { tp: 0, fp: 0, tn: 0, fn: 0 } };
+  return { metrics: computeTaskMetrics({ task, y, pred, numClasses: 2 }, wanted), roc: rocCurve(y, pred, { maxPoints: 300 }), confusion: confusionMatrix(y, pred) };
 }
 
 async function scoreWith(model: OnnxModel, test: readonly Row[]): Promise<Float64Array | Float64Array[]> {
@@ -96,7 +96,7 @@ export async function scoreCommandModel(
     try {
       const scores = await scoreWith(model, test);
       const bad = scores instanceof Float64Array ? scores.findIndex((v) => !Number.isFinite(v)) : -1;
-      if (bad >= 0) throw new MlcycleError('ARTIFACT_INTEGRITY', `the ONNX model scored test row ${bad + 1} as ${scores[bad]}: not a number`);
+      if (bad >= 0) throw new MlcycleError('ARTIFACT_INTEGRITY', `the ONNX model scored test row ${bad + 1} as ${String(scores[bad])}: not a number`);
       return { ...scoreTask(task, y, scores, names), scoredFrom: 'onnx' };
     } finally {
       await model.release();

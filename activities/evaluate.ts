@@ -39,7 +39,7 @@ export interface EvaluateInput {
 }
 
 function onlyKnown(metrics: Record<string, number>): Metrics {
-  return Object.fromEntries(Object.entries(metrics).filter(([k]) => (METRICS as readonly string[]).includes(k))) as Metrics;
+  return Object.fromEntries(Object.entries(metrics).filter(([k]) => (METRICS as readonly string[]).includes(k)));
 }
 
 /**
@@ -92,9 +92,7 @@ export function createEvaluateActivities(deps: ActivityDeps) {
           if (names.length === 0) names = [...DEFAULT_TASK_METRICS[commandTask]];
           const test = tableRows(splits.table, splits.test, { name: input.data.target, rule: targetRule });
           pulse.beat({ phase: 'score' });
-          let confusion: unknown;
-          ({ metrics, roc, confusion, scoredFrom } = await scoreCommandModel(deps, input.model.modelUri, input.data, commandTask, test, names));
-          void confusion;
+          ({ metrics, roc, scoredFrom } = await scoreCommandModel(deps, input.model.modelUri, input.data, commandTask, test, names));
           if (commandTask !== 'binary') roc = undefined;
           championMetrics = champion ? await scoreChampion(deps, champion.modelUri, input.data, commandTask, test, names, onlyKnown(champion.metrics)) : undefined;
         } else {

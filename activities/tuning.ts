@@ -89,7 +89,7 @@ export function createTuningActivities(deps: ActivityDeps) {
         } finally {
           ctx.cancellationSignal.removeEventListener('abort', onCancel);
         }
-        const cp = reached as Checkpoint;
+        const cp = reached;
         const out = getTrainer(trainer).predict(cp.state, validation.X);
         const metrics = computeTaskMetrics({ task: m.task, y: validation.y.values, pred: out, numClasses: m.encoder.target.classes?.length ?? 0 }, [input.metric as MetricName]);
         const stored = await deps.store.putJson(cp);

@@ -29,7 +29,7 @@ import type { RunningMinio } from '../src/stack/minio-server';
 import { createArtifactStore } from '../src/storage/artifact-store';
 import { arg, positiveInt } from './cli-args';
 import { createS3Client, ensureBucket } from '../src/storage/s3-client';
-import { median, startBenchMinio } from './bench-services';
+import { median, startBenchMinio, cleanupOnInterrupt } from './bench-services';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'bench';
@@ -170,19 +170,11 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mlcycle-bench-'));
   let minio: RunningMinio | undefined;
   let client: S3Client | undefined;
-  let cleaned = false;
-  const cleanup = async (): Promise<void> => {
-    if (cleaned) return;
-    cleaned = true;
+  const cleanup = cleanupOnInterrupt(async () => {
     client?.destroy();
     await minio?.stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
-  };
-  const onSignal = (): void => {
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  });
 
   try {
     minio = await startBenchMinio(dir);

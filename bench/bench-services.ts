@@ -26,6 +26,32 @@ export async function startBenchMinio(dir: string): Promise<RunningMinio> {
   });
 }
 
+/** Runs a bench's main: exit 0 when it resolves, its stack and exit 1 when it throws (lingering handles must not keep it alive). */
+export function runBench(main: () => Promise<unknown>): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+      process.exit(1);
+    },
+  );
+}
+
+/**
+ * Makes `cleanup` (stop the bench's services, remove its folder) run once, whether the bench ends
+ * or is interrupted: on Ctrl-C or SIGTERM it runs, then the process exits 130.
+ */
+export function cleanupOnInterrupt(cleanup: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  const once = (): Promise<void> => (done ??= cleanup());
+  const onSignal = (): void => {
+    void once().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return once;
+}
+
 export interface LoadResult {
   reqPerSec: number;
   p50Ms: number;

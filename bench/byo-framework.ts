@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     const deps: ActivityDeps = { store, s3: client, workDir: dir, queue: 'cpu', gpuDevices: [], permissions: workerPermissions({ dataRoot: [dir] }) };
     // Ingested as a pipeline would: the dataset version with its columnar snapshot (the trainer's splits come from it).
     const ingest = createIngestActivities(deps);
-    const { dataset } = (await new MockActivityEnvironment().run(ingest.ingestDataset, { source: `file://${csv}`, schema: spec.data.schema, target: spec.data.target, codeVersion: 'bench', cache: false })) as { dataset: DatasetRef };
+    const { dataset } = (await new MockActivityEnvironment().run<[Parameters<typeof ingest.ingestDataset>[0]], { dataset: DatasetRef }, typeof ingest.ingestDataset>(ingest.ingestDataset, { source: `file://${csv}`, schema: spec.data.schema, target: spec.data.target, codeVersion: 'bench', cache: false }));
     const train = createTrainActivities(deps);
     const input = {
       dataset,
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       for (const variant of r % 2 === 0 ? (['mlcycle', 'direct'] as const) : (['direct', 'mlcycle'] as const)) {
         const t0 = performance.now();
         if (variant === 'mlcycle') {
-          modelUri = ((await new MockActivityEnvironment().run(train.trainModel, input)) as { modelUri: string }).modelUri;
+          modelUri = (await new MockActivityEnvironment().run<[typeof input], { modelUri: string }, typeof train.trainModel>(train.trainModel, input)).modelUri;
           viaMlcycle.push((performance.now() - t0) / 1000);
         } else {
           const out = await mkdtemp(path.join(dir, 'direct-out-'));

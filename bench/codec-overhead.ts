@@ -42,6 +42,7 @@ import type { PipelineInput } from '../workflows/pipeline-types';
 import { arg, positiveInt } from './cli-args';
 import * as activities from './orchestration/activities';
 import { BENCH_TASK_QUEUE } from './orchestration/shared';
+import { runBench } from './bench-services';
 
 const TARGET_RATIO = 1.05;
 /** Each micro-benchmark sample runs for about this long per variant and payload. */
@@ -291,10 +292,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-    process.exit(1);
-  },
-);
+runBench(main);

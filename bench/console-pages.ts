@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       for (let n = 1; n <= versions; n++) {
         await registry.register({ name: model, modelUri: report.uri, metrics: { auc: 0.8 + (n % 50) / 1000, accuracy: 0.75 + (n % 30) / 1000, f1: 0.6 + (n % 20) / 1000 }, lineage: lineage(n), reports: { validation: report.uri, evaluation: report.uri }, idempotencyKey: `bench-${n}`, actor: `workflow:bench-train-${n}` });
       }
-      let entries = versions;
+      const entries = versions;
       const extra: AuditEntry[] = [];
       const base = Date.parse('2026-01-01T00:00:00Z');
       for (let i = 0; entries + extra.length < auditTotal; i++) {

@@ -17,7 +17,7 @@
  * only on errors (or a wrong verdict), never on a missed target.
  */
 import { performance } from 'node:perf_hooks';
-import { featureDrift, type DriftReport, type FeatureValues } from '../src/monitoring/drift';
+import { featureDrift, type DriftReport } from '../src/monitoring/drift';
 import { median } from './bench-services';
 
 const TARGET_RATIO = 0.5;
@@ -139,7 +139,7 @@ function readAll(reference: Columns, current: Columns): number {
 }
 
 function drift(reference: Columns, current: Columns): DriftReport {
-  return featureDrift(reference as Record<string, FeatureValues>, current as Record<string, FeatureValues>, {
+  return featureDrift(reference, current, {
     method: 'psi',
     threshold: 0.1,
     minSamples: 1000,

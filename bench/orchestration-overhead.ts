@@ -34,6 +34,7 @@ import { KIND, MODEL, STAGE } from '../workflows/search-attributes';
 import * as activities from './orchestration/activities';
 import { quietLogger } from '../src/worker/workflow-bundle';
 import { BENCH_TASK_QUEUE, stepNames } from './orchestration/shared';
+import { runBench } from './bench-services';
 
 const TARGET_RATIO = 1.2;
 
@@ -244,7 +245,7 @@ async function main(): Promise<void> {
       // The `status` query must answer as it does for a real pipeline.
       const checkId = `bench-query-check-${stamp}`;
       await runOnce(client, MAIN_VARIANTS[1]!, n, checkId);
-      const progress = (await client.workflow.getHandle(checkId).query('status')) as { stage: string; steps: { state: string }[] };
+      const progress = await client.workflow.getHandle(checkId).query<{ stage: string; steps: { state: string }[] }>('status');
       if (progress.stage !== 'done' || progress.steps.length !== n || progress.steps.some((s) => s.state !== 'completed')) {
         throw new Error(`status query returned an unexpected step table: ${JSON.stringify(progress).slice(0, 300)}`);
       }
@@ -303,10 +304,4 @@ async function main(): Promise<void> {
 }
 
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -28,7 +28,7 @@ import { createS3Client, ensureBucket } from '../src/storage/s3-client';
 import { predict } from '../src/training/model-artifact';
 import { positiveInt } from './cli-args';
 import { registerModel, requestRows, trainChurnModel } from '../test/serving/fixtures';
-import { median, startBenchMinio, runAutocannon } from './bench-services';
+import { median, startBenchMinio, runAutocannon, cleanupOnInterrupt } from './bench-services';
 
 const BUCKET = 'bench';
 const MODEL = 'churn-bench';
@@ -83,21 +83,13 @@ async function main(): Promise<void> {
   let server: PredictionServer | undefined;
   let bare: Awaited<ReturnType<typeof startBare>> | undefined;
   const serverLog: string[] = [];
-  let cleaned = false;
-  const cleanup = async (): Promise<void> => {
-    if (cleaned) return;
-    cleaned = true;
+  const cleanup = cleanupOnInterrupt(async () => {
     await server?.stop().catch(() => undefined);
     await bare?.close().catch(() => undefined);
     client?.destroy();
     await minio?.stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
-  };
-  const onSignal = (): void => {
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  });
 
   try {
     minio = await startBenchMinio(dir);

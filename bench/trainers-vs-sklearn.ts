@@ -116,8 +116,8 @@ async function main(): Promise<void> {
         const ours: Fit[] = [];
         const theirs: Fit[] = [];
         for (let r = 0; r < runs; r++) {
-          ours.push(runFit(process.execPath, ['--import', 'tsx', __filename, '--child', dir, task, model!, config!]));
-          theirs.push(runFit(python, [path.join(__dirname, 'sklearn_fit.py'), dir, task, model!, config!], sklearnEnv));
+          ours.push(runFit(process.execPath, ['--import', 'tsx', __filename, '--child', dir, task, model, config]));
+          theirs.push(runFit(python, [path.join(__dirname, 'sklearn_fit.py'), dir, task, model, config], sklearnEnv));
         }
         const m = (xs: Fit[], k: keyof Fit) => median(xs.map((f) => f[k] as number));
         const cpuRatio = m(ours, 'cpu') / m(theirs, 'cpu');

@@ -1,4 +1,4 @@
-import { condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { durationMs } from '../src/spec/durations';
 import type { Activities } from '../activities';
 import type { ApprovalSpec } from '../src/spec/pipeline-spec';
@@ -208,7 +208,11 @@ export async function approvalGate(opts: {
     },
   );
   }
-  setStatus('Pending');
+  // A vote that arrived before the gate opened (a buffered signal) is delivered by setHandler above
+  // and may already have decided the gate: marking it Pending again lost that decision, and the
+  // gate then waited out its deadline with the deciding vote recorded. Runs recorded before the
+  // fix replay the old overwrite; the patch marker appears only in runs that hit the case.
+  if (gate.status === 'Pending' || !patched('gate-keeps-early-decision')) setStatus('Pending');
   // Notifications retry in the background: a flaky webhook must not move the gate's deadline.
   if (opts.spec.notify) {
     audits.push(acts.notify({ ...opts.spec.notify, id: `${workflowInfo().workflowId}/approval-requested`, event: 'approval.requested', payload: { ...gate } }));

@@ -37,6 +37,7 @@ import { withBenchDevServer } from '../bench-dev-server';
 import { syntheticStudyActivities, syntheticStudyInput } from '../fanout-study';
 import * as activities from '../orchestration/activities';
 import { BENCH_TASK_QUEUE } from '../orchestration/shared';
+import { runBench } from '../bench-services';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PEERS = __dirname;
@@ -73,8 +74,8 @@ const steps = int('steps', values.steps);
 const tasks = int('tasks', values.tasks);
 const concurrency = int('concurrency', values.concurrency);
 const workMs = int('work-ms', values['work-ms']);
-const chainSystems = systemList('systems', values.systems!);
-const fanoutSystems = systemList('fanout-systems', values['fanout-systems'] ?? values.systems!);
+const chainSystems = systemList('systems', values.systems);
+const fanoutSystems = systemList('fanout-systems', values['fanout-systems'] ?? values.systems);
 const log = (l: string) => process.stderr.write(`${l}\n`);
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -563,10 +564,4 @@ function report(chain: Map<System, number[]>, fanout: Map<System, number[]>, dur
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-    process.exit(1);
-  },
-);
+runBench(main);

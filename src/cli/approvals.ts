@@ -53,7 +53,7 @@ export function addApprovalCommands(program: Command): void {
       const name = checkApproverName(opts.as);
       const key = loadApproverKey(opts.key ?? defaultApproverKeyFile(name));
       await withClient(async (client) => {
-        const r = await client.decide(workflowId, { decision: 'approve', approver: name, ...(opts.comment ? { comment: opts.comment } : {}) }, key);
+        const r = await client.approve(workflowId, { approver: name, key, ...(opts.comment ? { comment: opts.comment } : {}) });
         console.log(describeOutcome('approved', name, r));
       });
     });
@@ -68,7 +68,7 @@ export function addApprovalCommands(program: Command): void {
       const name = checkApproverName(opts.as);
       const key = loadApproverKey(opts.key ?? defaultApproverKeyFile(name));
       await withClient(async (client) => {
-        const r = await client.decide(workflowId, { decision: 'reject', approver: name, reason: opts.reason }, key);
+        const r = await client.reject(workflowId, { approver: name, key, reason: opts.reason });
         console.log(describeOutcome('rejected', name, r));
       });
     });

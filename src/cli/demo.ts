@@ -77,7 +77,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     permissions: workerPermissions({ dataRoot: [path.dirname(specPath)] }, opts.env),
     log: opts.log,
   });
-  let ok = false;
+  let ok: boolean;
   try {
     const { temporal } = dev.stack;
     const s3 = createS3Client(dev.stack.s3);

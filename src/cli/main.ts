@@ -13,7 +13,6 @@ import { parseDurationMs, parsePort, parsePositiveInt, parseQueue } from './opti
 import { preflightWorker, watchConnection } from '../worker/worker-guard';
 import { createS3Client } from '../storage/s3-client';
 import { RunProgress } from './run-progress';
-import { waitForRun } from '../client/wait-for-run';
 import { runDemo } from './demo';
 import { withClient } from './client-session';
 import { addModelCommands } from './models';
@@ -33,6 +32,34 @@ import { fatalLine, processLineLogger } from '../observability/logging';
 import { parseMetricsAddress } from '../observability/settings';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** What commander hands the actions below (each flag parsed by its own parser). */
+interface PermissionFlags {
+  allowCommand: string[];
+  dataRoot: string[];
+  allowEnv: string[];
+  metricsAddress?: ReturnType<typeof parseMetricsAddress>;
+}
+interface DevFlags extends PermissionFlags {
+  workers: boolean;
+  ui: boolean;
+  host: string;
+  temporalPort: number;
+  uiPort: number;
+  minioPort: number;
+  minioConsolePort: number;
+  stateDir?: string;
+  encryption: boolean;
+  codecPort?: number;
+  console: boolean;
+  consolePort?: number;
+}
+interface WorkerFlags extends PermissionFlags {
+  queue: 'cpu' | 'gpu';
+  concurrency?: number;
+  shutdownGrace: number;
+  connectionGrace: number;
+}
 /** Repeatable options; an empty value is a mistake, not an entry. */
 const collect = (value: string, previous: string[] | undefined): string[] => {
   if (value.trim() === '') throw new InvalidArgumentError('expected a non-empty value');
@@ -67,7 +94,7 @@ export function buildProgram(): Command {
     .option('--allow-command <program>', "a program the workers' command trainers may run (repeatable; MLCYCLE_ALLOWED_COMMANDS)", collect, [])
     .option('--data-root <dir>', 'a folder the workers may read local data from (repeatable; MLCYCLE_DATA_ROOTS; default the working directory)', collect, [])
     .option('--allow-env <name>', 'a variable command trainers may receive via train.env (repeatable; MLCYCLE_ALLOWED_ENV)', collect, [])
-    .action(async (opts) => {
+    .action(async (opts: DevFlags) => {
       const env = parseEnv();
       // Installed by startDevEnvironment once its workers connect, not before the stack is up.
       configureRuntime({ metricsAddress: opts.metricsAddress });
@@ -128,7 +155,7 @@ export function buildProgram(): Command {
     .option('--allow-command <program>', 'a program command trainers may run (repeatable; MLCYCLE_ALLOWED_COMMANDS; default none)', collect, [])
     .option('--data-root <dir>', 'a folder local data may be read from (repeatable; MLCYCLE_DATA_ROOTS; default the working directory)', collect, [])
     .option('--allow-env <name>', 'a variable command trainers may receive when their spec lists it in train.env (repeatable; MLCYCLE_ALLOWED_ENV)', collect, [])
-    .action(async (opts) => {
+    .action(async (opts: WorkerFlags) => {
       const env = parseEnv();
       const permissions = workerPermissions({ allowCommand: opts.allowCommand, dataRoot: opts.dataRoot, allowEnv: opts.allowEnv });
       installRuntime({ metricsAddress: opts.metricsAddress });
@@ -158,7 +185,7 @@ export function buildProgram(): Command {
       // The spec is checked before anything is contacted: a bad spec starts nothing.
       const loaded = await loadPipelineSpec(specPath);
       await withClient(async (client) => {
-        const { workflowId } = await client.startPipeline(loaded, opts.cache ? {} : { cache: false });
+        const { workflowId } = await client.run(loaded, opts.cache ? {} : { cache: false });
         if (!opts.wait) {
           if (opts.json) console.log(JSON.stringify({ workflowId }));
           else {
@@ -168,7 +195,8 @@ export function buildProgram(): Command {
           }
           return;
         }
-        const status = await waitForRun(client, workflowId, opts.json ? undefined : new RunProgress());
+        const progress = opts.json ? undefined : new RunProgress();
+        const status = await client.waitForRun(workflowId, progress ? { onStatus: (s) => progress.update(s) } : {});
         if (opts.json) console.log(JSON.stringify({ workflowId, status: status.status, ...(status.model ? { model: status.model } : {}), ...(status.error ? { error: status.error } : {}) }));
         else printOutcome(status);
         if (status.status !== 'completed') process.exitCode = 1;
@@ -183,7 +211,7 @@ export function buildProgram(): Command {
     .action(async (specPath: string, opts: { wait?: boolean; json?: boolean }) => {
       const loaded = await loadPipelineSpec(specPath);
       await withClient(async (client) => {
-        const { studyId } = await client.startStudy(loaded);
+        const { studyId } = await client.tune(loaded);
         if (!opts.wait) {
           console.log(opts.json ? JSON.stringify({ studyId }) : `started study ${studyId}`);
           return;

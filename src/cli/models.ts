@@ -1,23 +1,17 @@
 import type { Command } from 'commander';
 import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings } from '../config/env';
-import { createModelRegistry, type ModelRegistry } from '../registry/model-registry';
-import { createArtifactStore, type ArtifactStore } from '../storage/artifact-store';
-import { promote, rollback } from '../deploy/promotion';
-import { checkS3Reachable, createS3Client } from '../storage/s3-client';
+import type { ModelRegistry } from '../registry/model-registry';
+import type { ArtifactStore } from '../storage/artifact-store';
 import { MlcycleError } from '../errors';
-import { createTrustRecords } from '../registry/trust-records';
-import { assertPromotionAllowed } from '../approval/approval-policy';
+import { ModelCatalog } from '../client/model-catalog';
 
-export async function withRegistry<T>(fn: (registry: ModelRegistry, store: ArtifactStore) => Promise<T>): Promise<T> {
-  const settings = s3Settings(parseEnv(), DEFAULT_S3_ENDPOINT);
-  const client = createS3Client(settings);
-  try {
-    await checkS3Reachable(client, settings);
-    const store = createArtifactStore({ client, bucket: settings.bucket, prefix: settings.prefix });
-    return await fn(createModelRegistry({ store }), store);
-  } finally {
-    client.destroy();
-  }
+/** The registry as configured by the environment (needs no Temporal server). */
+export function modelCatalog(): ModelCatalog {
+  return new ModelCatalog(s3Settings(parseEnv(), DEFAULT_S3_ENDPOINT));
+}
+
+export function withRegistry<T>(fn: (registry: ModelRegistry, store: ArtifactStore) => Promise<T>): Promise<T> {
+  return modelCatalog().withRegistry(fn);
 }
 
 const fmt = (metrics: Record<string, number>) =>
@@ -38,13 +32,8 @@ export function addModelCommands(program: Command): void {
     .action(async (name: string, versionArg: string, opts: { alias: string; as: string; reason?: string }) => {
       const version = Number(versionArg);
       if (!Number.isInteger(version) || version < 1) throw new MlcycleError('USAGE', `<version>: expected a whole number >= 1, got "${versionArg}"`);
-      await withRegistry(async (registry, store) => {
-        if (!(await registry.getVersion(name, version))) throw new MlcycleError('NOT_FOUND', `model "${name}" has no version ${version}`);
-        // The same check the deployment activities make: a protected alias needs the policy's signed approvals.
-        await assertPromotionAllowed(registry, createTrustRecords({ store }), { model: name, version, alias: opts.alias });
-        const r = await promote(store, registry, { model: name, alias: opts.alias, version, actor: opts.as, reason: opts.reason ?? 'manual promotion' });
-        console.log(r.moved ? `${name}: ${opts.alias} → v${version}${r.previous !== null ? ` (was v${r.previous})` : ''}` : `${name}: ${opts.alias} already at v${version}`);
-      });
+      const r = await modelCatalog().promote(name, version, { alias: opts.alias, actor: opts.as, reason: opts.reason ?? 'manual promotion' });
+      console.log(r.moved ? `${name}: ${opts.alias} → v${version}${r.previous !== null ? ` (was v${r.previous})` : ''}` : `${name}: ${opts.alias} already at v${version}`);
     });
 
   models
@@ -54,10 +43,8 @@ export function addModelCommands(program: Command): void {
     .option('--as <identity>', 'who rolls back (audit log)', process.env.USER ?? 'cli')
     .option('--reason <text>', 'why (audit log)')
     .action(async (name: string, opts: { alias: string; as: string; reason?: string }) => {
-      await withRegistry(async (registry, store) => {
-        const r = await rollback(store, registry, { model: name, alias: opts.alias, actor: opts.as, reason: opts.reason ?? 'manual rollback' });
-        console.log(`${name}: ${opts.alias} rolled back v${r.from} → v${r.to}`);
-      });
+      const r = await modelCatalog().rollback(name, { alias: opts.alias, actor: opts.as, reason: opts.reason ?? 'manual rollback' });
+      console.log(`${name}: ${opts.alias} rolled back v${r.from} → v${r.to}`);
     });
 
   models
@@ -65,18 +52,16 @@ export function addModelCommands(program: Command): void {
     .description('List registered models with their latest version and aliases')
     .option('--json', 'print machine-readable JSON')
     .action(async (opts: { json?: boolean }) => {
-      await withRegistry(async (registry) => {
-        const all = await registry.listModels();
-        if (opts.json) {
-          console.log(JSON.stringify(all, null, 2));
-          return;
-        }
-        if (!all.length) console.log('no models registered yet');
-        for (const m of all) {
-          const aliases = Object.entries(m.aliases).map(([a, v]) => `${a}→v${v}`).join(' ');
-          console.log(`${m.name}  latest v${m.latestVersion}${aliases ? `  ${aliases}` : ''}`);
-        }
-      });
+      const all = await modelCatalog().list();
+      if (opts.json) {
+        console.log(JSON.stringify(all, null, 2));
+        return;
+      }
+      if (!all.length) console.log('no models registered yet');
+      for (const m of all) {
+        const aliases = Object.entries(m.aliases).map(([a, v]) => `${a}→v${v}`).join(' ');
+        console.log(`${m.name}  latest v${m.latestVersion}${aliases ? `  ${aliases}` : ''}`);
+      }
     });
 
   models
@@ -84,18 +69,17 @@ export function addModelCommands(program: Command): void {
     .description('Show the versions of a model with metrics, lineage and aliases')
     .option('--json', 'print machine-readable JSON')
     .action(async (name: string, opts: { json?: boolean }) => {
-      await withRegistry(async (registry) => {
-        const [versions, aliases] = await Promise.all([registry.listVersions(name), registry.getAliases(name)]);
-        if (opts.json) {
-          console.log(JSON.stringify({ name, aliases, versions }, null, 2));
-          return;
-        }
-        console.log(`${name}: ${versions.length} version(s)`);
-        for (const v of versions) {
-          const held = Object.entries(aliases).filter(([, n]) => n === v.version).map(([a]) => a);
-          console.log(`  v${v.version}${held.length ? ` [${held.join(', ')}]` : ''}  ${v.createdAt}  ${fmt(v.metrics)}`);
-          console.log(`      data ${v.lineage.datasetSha256.slice(0, 12)}  code ${v.lineage.codeVersion}  ${v.lineage.trainer} ${JSON.stringify(v.lineage.params)}  run ${v.lineage.workflowId}`);
-        }
-      });
+      const shown = await modelCatalog().show(name);
+      if (opts.json) {
+        console.log(JSON.stringify(shown, null, 2));
+        return;
+      }
+      const { versions, aliases } = shown;
+      console.log(`${name}: ${versions.length} version(s)`);
+      for (const v of versions) {
+        const held = Object.entries(aliases).filter(([, n]) => n === v.version).map(([a]) => a);
+        console.log(`  v${v.version}${held.length ? ` [${held.join(', ')}]` : ''}  ${v.createdAt}  ${fmt(v.metrics)}`);
+        console.log(`      data ${v.lineage.datasetSha256.slice(0, 12)}  code ${v.lineage.codeVersion}  ${v.lineage.trainer} ${JSON.stringify(v.lineage.params)}  run ${v.lineage.workflowId}`);
+      }
     });
 }

@@ -1,9 +1,6 @@
 import { Option, type Command } from 'commander';
 import { withClient } from './client-session';
-import { describeMonitor, startMonitor, withMonitor } from '../client/monitor-schedules';
-import { MlcycleError } from '../errors';
 import { loadPipelineSpec } from '../spec/pipeline-spec';
-
 
 /** `mlcycle monitor start|pause|resume|trigger|status <model>`: the monitor's Temporal Schedule. */
 export function addMonitorCommands(program: Command): void {
@@ -14,11 +11,11 @@ export function addMonitorCommands(program: Command): void {
     .description('Start monitoring a deployed model, with the spec whose monitor: section configures it')
     .addOption(new Option('--spec <file>', 'the pipeline spec (monitor: section; retrains run it)').makeOptionMandatory())
     .action(async (model: string, opts: { spec: string }) => {
+      // The spec is checked before anything is contacted.
       const loaded = await loadPipelineSpec(opts.spec);
-      if (loaded.spec.name !== model) throw new MlcycleError('USAGE', `<model>: the spec ${opts.spec} is for model "${loaded.spec.name}", not "${model}"`);
       await withClient(async (client) => {
-        const { scheduleId } = await startMonitor(client.temporal, loaded, client.pipelineInput(loaded));
-        console.log(`monitoring ${model} every ${loaded.spec.monitor?.every} (schedule ${scheduleId})`);
+        const { scheduleId, every } = await client.monitor.start(loaded, { model });
+        console.log(`monitoring ${model} every ${every} (schedule ${scheduleId})`);
       });
     });
 
@@ -32,14 +29,12 @@ export function addMonitorCommands(program: Command): void {
       .description(what)
       .option('--note <text>', 'why (kept on the schedule)')
       .action(async (model: string, opts: { note?: string }) => {
-        await withClient((client) =>
-          withMonitor(client.temporal, model, async (h) => {
-            if (name === 'pause') await h.pause(opts.note ?? 'paused from the CLI');
-            else if (name === 'resume') await h.unpause(opts.note ?? 'resumed from the CLI');
-            else await h.trigger();
-            console.log(`${model}: monitor ${name === 'trigger' ? 'check triggered' : `${name}d`}`);
-          }),
-        );
+        await withClient(async (client) => {
+          if (name === 'pause') await client.monitor.pause(model, opts.note ?? 'paused from the CLI');
+          else if (name === 'resume') await client.monitor.resume(model, opts.note ?? 'resumed from the CLI');
+          else await client.monitor.trigger(model);
+          console.log(`${model}: monitor ${name === 'trigger' ? 'check triggered' : `${name}d`}`);
+        });
       });
   }
 
@@ -49,11 +44,9 @@ export function addMonitorCommands(program: Command): void {
     .option('--json', 'print machine-readable JSON')
     .action(async (model: string, opts: { json?: boolean }) => {
       await withClient(async (client) => {
-        const d = await describeMonitor(client.temporal, model);
+        const out = await client.monitor.status(model);
+        const { latest, ...d } = out;
         const last = d.recentChecks.at(-1);
-        let latest: unknown;
-        if (last) latest = await client.temporal.workflow.getHandle(last.workflowId).result().catch((err: Error) => ({ error: err.message }));
-        const out = { ...d, latest };
         if (opts.json) console.log(JSON.stringify(out, null, 2));
         else {
           console.log(`${model}: ${d.paused ? 'paused' : 'active'}${d.note ? ` (${d.note})` : ''}; next check ${d.nextChecks[0] ?? '—'}`);

@@ -5,6 +5,7 @@ import { signVote } from '../approval/approver-keys';
 import { approvalQuery, decideUpdate, type PendingGate } from '../../workflows/approval-definitions';
 import type { SignedVote } from '../approval/signed-vote';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { execSync } from 'node:child_process';
 import { packageVersion } from '../package-info';
 import { MlcycleError } from '../errors';
@@ -18,10 +19,19 @@ import type { Payload } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { tracingClientInterceptors } from '../observability/tracing';
 import { mlcycleDataConverter } from '../codec/data-converter';
-import type { Keyring } from '../codec/keyring';
+import { loadKeyring, type Keyring } from '../codec/keyring';
+import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings, temporalAddress, webUiUrl, type S3Settings } from '../config/env';
+import { checkApproverName, defaultApproverKeyFile, loadApproverKey } from '../approval/approver-keys';
+import { pipelineSpecAt, type PipelineSpecInput } from '../spec/pipeline-spec';
+import { ModelCatalog } from './model-catalog';
+import { Monitors } from './monitors';
+import { waitForRun, type WaitOptions } from './wait-for-run';
 
+/** Where and how to connect; `MlcycleClient.fromEnv` reads the same from the environment. */
 export interface ClientOptions {
+  /** Temporal frontend, host:port (TEMPORAL_ADDRESS). */
   address: string;
+  /** Temporal namespace (TEMPORAL_NAMESPACE). */
   namespace: string;
   /** Prefix of the cpu/gpu task queue names (MLCYCLE_QUEUE_PREFIX); workers must use the same. */
   queuePrefix?: string;
@@ -29,8 +39,27 @@ export interface ClientOptions {
   webUiUrl?: string;
   /** Payload encryption keys (loadKeyring); undefined sends plaintext but still refuses to guess at encrypted results. */
   keyring?: Keyring;
+  /** Where the model registry lives, for `models.*`; fromEnv fills it from MLCYCLE_S3_* / AWS_*. */
+  s3?: S3Settings;
 }
 
+/**
+ * A pipeline spec: a path to a YAML/JSON file, a spec already loaded with `loadPipelineSpec`, or
+ * a spec object (validated here; relative `file://` sources resolve against `baseDir`, default
+ * the current directory).
+ */
+export type SpecInput = string | LoadedSpec | PipelineSpecInput;
+
+/** An approver's signed vote: the key is a KeyObject or the path of a key file (default ~/.config/mlcycle/approvers/<approver>.key). */
+export interface VoteOptions {
+  /** The approver whose key signs (in the approver directory and on the gate's list). */
+  approver: string;
+  key?: KeyObject | string;
+  /** Recorded (and signed) with the decision. */
+  comment?: string;
+}
+
+/** A decision as the gate's `decide` update receives it (before signing). */
 export interface DecisionRequest {
   decision: 'approve' | 'reject';
   /** The approver whose key signs (must be in the registry's approver directory and on the gate's list). */
@@ -39,6 +68,7 @@ export interface DecisionRequest {
   reason?: string;
 }
 
+/** The gate's answer to a vote it accepted. */
 export interface DecideOutcome {
   accepted: true;
   /** The gate after the vote; absent when the result could not be decoded here. */
@@ -46,24 +76,59 @@ export interface DecideOutcome {
   unreadable?: string;
 }
 
+/** How to start a pipeline run. */
 export interface StartOptions {
+  /** Reuse cached step outputs (default: the spec's `cache`). */
   cache?: boolean;
+  /** Default `<name>-train-<random>`. */
   workflowId?: string;
+  /** Recorded in lineage; default MLCYCLE_CODE_VERSION, else the git commit, else the package version. */
   codeVersion?: string;
+  /** Where relative `file://` sources of a spec object resolve (default: the current directory). */
+  baseDir?: string;
+}
+
+/** How to start a tuning study. */
+export interface StudyOptions {
+  /** Default `<name>-study-<random>`. */
+  workflowId?: string;
+  /** Trials per workflow run before it continues as new. */
+  maxTrialsPerRun?: number;
+  codeVersion?: string;
+  baseDir?: string;
 }
 
 /**
- * The typed client API: start a pipeline from a spec, read its status, await its result.
- * The CLI is a thin layer over this.
+ * The typed client API: start pipeline runs and tuning studies, follow them, vote on approval
+ * gates, steer the model registry and drift monitors. The CLI is a thin layer over this.
+ *
+ * ```ts
+ * const client = await MlcycleClient.fromEnv();
+ * const { workflowId } = await client.run('examples/churn/lifecycle.yaml');
+ * const status = await client.waitForRun(workflowId);
+ * await client.close();
+ * ```
  */
 export class MlcycleClient {
+  /** Drift monitors (Temporal Schedules): start, pause, resume, trigger, status. */
+  readonly monitor: Monitors;
+  private catalog?: ModelCatalog;
+
   private constructor(
+    /** The underlying Temporal client, for what this API does not cover. */
     readonly temporal: Client,
     private readonly connection: Connection,
     readonly options: ClientOptions,
-  ) {}
+  ) {
+    this.monitor = new Monitors(temporal, (loaded) => this.pipelineInput(loaded), (spec) => this.loadSpec(spec));
+  }
 
-  static async connect(options: ClientOptions): Promise<MlcycleClient> {
+  /**
+   * Connects to Temporal with these options; without options, from the environment (see
+   * `fromEnv`). SERVICE_UNREACHABLE when the server does not answer within 5 s.
+   */
+  static async connect(options?: ClientOptions): Promise<MlcycleClient> {
+    if (!options) return MlcycleClient.fromEnv();
     let connection: Connection;
     try {
       connection = await Connection.connect({ address: options.address, connectTimeout: 5000 });
@@ -71,6 +136,68 @@ export class MlcycleClient {
       throw new MlcycleError('SERVICE_UNREACHABLE', `Temporal server not reachable at ${options.address}: ${(err as Error).message}`, { cause: err });
     }
     return new MlcycleClient(new Client({ connection, namespace: options.namespace, interceptors: tracingClientInterceptors(), dataConverter: mlcycleDataConverter(options.keyring) }), connection, options);
+  }
+
+  /**
+   * Connects as the CLI does: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, MLCYCLE_QUEUE_PREFIX,
+   * MLCYCLE_WEB_UI_URL, the payload keys (MLCYCLE_CODEC_KEYS / MLCYCLE_CODEC_KEY_FILE) and the
+   * registry's MLCYCLE_S3_* / AWS_* settings, each overridable. CONFIG_INVALID names a bad variable.
+   */
+  static async fromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ClientOptions> = {}): Promise<MlcycleClient> {
+    const e = parseEnv(env);
+    return MlcycleClient.connect({
+      address: temporalAddress(e),
+      namespace: e.TEMPORAL_NAMESPACE,
+      webUiUrl: webUiUrl(e),
+      queuePrefix: e.MLCYCLE_QUEUE_PREFIX,
+      keyring: 'keyring' in overrides ? overrides.keyring : loadKeyring(e),
+      s3: s3Settings(e, DEFAULT_S3_ENDPOINT),
+      ...overrides,
+    });
+  }
+
+  /** The model registry (needs `s3` in the options; fromEnv sets it). */
+  get models(): ModelCatalog {
+    if (!this.options.s3) throw new MlcycleError('CONFIG_INVALID', 's3: this client was connected without registry settings; pass s3 to connect() or use fromEnv()');
+    return (this.catalog ??= new ModelCatalog(this.options.s3));
+  }
+
+  /** Loads and validates a spec given as a path, a loaded spec or a spec object. SPEC_INVALID lists every bad field. */
+  async loadSpec(spec: SpecInput, baseDir = process.cwd()): Promise<LoadedSpec> {
+    if (typeof spec === 'string') return loadPipelineSpec(spec);
+    if (isLoadedSpec(spec)) return spec;
+    return pipelineSpecAt(spec, path.resolve(baseDir, 'spec'), 'spec');
+  }
+
+  /** Starts the training pipeline for a spec; returns at once (see `waitForRun`). */
+  async run(spec: SpecInput, opts: StartOptions = {}): Promise<{ workflowId: string; runId: string }> {
+    return this.startPipeline(await this.loadSpec(spec, opts.baseDir), opts);
+  }
+
+  /** Polls a run until it completes, fails, is rejected or cancelled (or `until` holds). */
+  waitForRun(workflowId: string, opts: WaitOptions = {}): Promise<RunStatus> {
+    return waitForRun(this, workflowId, opts.onStatus ? { update: opts.onStatus } : undefined, opts.intervalMs, opts.until);
+  }
+
+  /** Signs and casts an approving vote on the run's open gate (see `decide`). */
+  approve(workflowId: string, vote: VoteOptions): Promise<DecideOutcome> {
+    return this.vote(workflowId, { decision: 'approve', approver: vote.approver, ...(vote.comment !== undefined ? { comment: vote.comment } : {}) }, vote.key);
+  }
+
+  /** Signs and casts a rejecting vote; the reason is required and recorded. */
+  reject(workflowId: string, vote: VoteOptions & { reason: string }): Promise<DecideOutcome> {
+    return this.vote(workflowId, { decision: 'reject', approver: vote.approver, reason: vote.reason, ...(vote.comment !== undefined ? { comment: vote.comment } : {}) }, vote.key);
+  }
+
+  private async vote(workflowId: string, request: DecisionRequest, key: KeyObject | string | undefined): Promise<DecideOutcome> {
+    const name = checkApproverName(request.approver);
+    const signingKey = typeof key === 'object' ? key : loadApproverKey(key ?? defaultApproverKeyFile(name));
+    return this.decide(workflowId, request, signingKey);
+  }
+
+  /** Starts a hyperparameter study for a spec with a `tune:` section; await it with `studyResult`. */
+  async tune(spec: SpecInput, opts: StudyOptions = {}): Promise<{ studyId: string }> {
+    return this.startStudy(await this.loadSpec(spec, opts.baseDir), opts);
   }
 
   private loadedConverter?: ReturnType<typeof loadDataConverter>;
@@ -87,6 +214,7 @@ export class MlcycleClient {
     }
   }
 
+  /** Closes the connection; the client is unusable afterwards. */
   async close(): Promise<void> {
     await this.connection.close();
   }
@@ -105,6 +233,7 @@ export class MlcycleClient {
     };
   }
 
+  /** Starts the training pipeline for a spec file or loaded spec (`run` also takes spec objects). */
   async startPipeline(spec: string | LoadedSpec, opts: StartOptions = {}): Promise<{ workflowId: string; runId: string }> {
     const loaded = typeof spec === 'string' ? await loadPipelineSpec(spec) : spec;
     const input = this.pipelineInput(loaded, opts);
@@ -123,16 +252,22 @@ export class MlcycleClient {
     return { workflowId, runId: handle.firstExecutionRunId };
   }
 
+  /** The task queues this client starts work on (`<prefix>cpu`, `<prefix>gpu`). */
   queues(): { cpu: string; gpu: string } {
     const prefix = this.options.queuePrefix ?? '';
     return { cpu: `${prefix}cpu`, gpu: `${prefix}gpu` };
   }
 
+  /** The run's page in the Temporal Web UI, when the UI's URL is known. */
   webUiLink(workflowId: string): string | undefined {
     if (!this.options.webUiUrl) return undefined;
     return `${this.options.webUiUrl}/namespaces/${encodeURIComponent(this.options.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   }
 
+  /**
+   * The run's status as `mlcycle status --json` prints it: stage, steps (with live attempts and
+   * progress from heartbeats), model, artifacts, error. NOT_FOUND for an unknown id.
+   */
   async status(workflowId: string): Promise<RunStatus> {
     const handle = this.temporal.workflow.getHandle(workflowId);
     let description;
@@ -212,7 +347,7 @@ export class MlcycleClient {
   }
 
   /** Starts a hyperparameter study for a spec with a `tune:` section. */
-  async startStudy(spec: string | LoadedSpec, opts: { workflowId?: string; maxTrialsPerRun?: number; codeVersion?: string } = {}): Promise<{ studyId: string }> {
+  async startStudy(spec: string | LoadedSpec, opts: StudyOptions = {}): Promise<{ studyId: string }> {
     const loaded = typeof spec === 'string' ? await loadPipelineSpec(spec) : spec;
     const { spec: s } = loaded;
     if (!s.tune) throw new MlcycleError('SPEC_INVALID', `${loaded.specPath}: tune: the spec has no tune section`);
@@ -320,14 +455,14 @@ export class MlcycleClient {
       throw err;
     }
     try {
-      return { accepted: true, gate: (await update.result()) as PendingGate };
+      return { accepted: true, gate: (await update.result()) };
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) throw refused(rootMessage(err));
       // The outcome exists but could not be decoded here: ask the server which it was, undecoded.
       const raw = await this.temporal.workflowService.pollWorkflowExecutionUpdate({
         namespace: this.options.namespace,
         updateRef: { workflowExecution: { workflowId, runId: update.workflowRunId ?? runId }, updateId: update.updateId },
-        waitPolicy: { lifecycleStage: 3 /* COMPLETED */ },
+        waitPolicy: { lifecycleStage: temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED },
       });
       if (raw.outcome?.success) return { accepted: true, unreadable: rootMessage(err) };
       throw refused(`the gate refused it (its reason cannot be read here: ${rootMessage(err)})`);
@@ -369,12 +504,14 @@ export class MlcycleClient {
     return `workflow task failing (attempt ${attempt}): the run makes no progress until a worker can process it (see the run's history for the error)`;
   }
 
+  /** Waits for a study and returns its trials, best trial and leaderboard. */
   async studyResult(studyId: string): Promise<StudyResult> {
     return this.temporal.workflow.getHandle<typeof tuningStudy>(studyId).result();
   }
 
+  /** Waits for a pipeline run and returns its result (throws if the run failed). */
   async result(workflowId: string): Promise<PipelineResult> {
-    return this.temporal.workflow.getHandle(workflowId).result();
+    return this.temporal.workflow.getHandle(workflowId).result() as Promise<PipelineResult>;
   }
 
   /** The innermost failure message of a failed run: what a person needs to read. */
@@ -388,6 +525,7 @@ export class MlcycleClient {
   }
 }
 
+/** The innermost meaningful message of a (Temporal) error chain. */
 export function rootMessage(err: unknown): string {
   let current: unknown = err;
   let message = err instanceof Error ? err.message : String(err);
@@ -407,6 +545,10 @@ const ACTIVITY_STEPS: Record<string, string> = {
   evaluateModel: 'evaluate',
   registerModel: 'register',
 };
+function isLoadedSpec(spec: LoadedSpec | PipelineSpecInput): spec is LoadedSpec {
+  return typeof spec === 'object' && spec !== null && 'specPath' in spec && 'resolvedSource' in spec && 'spec' in spec;
+}
+
 function activityStep(activityType: string): string | undefined {
   return ACTIVITY_STEPS[activityType];
 }

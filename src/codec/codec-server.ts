@@ -257,7 +257,7 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
     try {
       const payloads = parsed.data.payloads.map(fromJson);
       const out = kind === 'decode' ? await codec.decode(payloads) : await codec.encode(payloads);
-      return reply.send({ payloads: out.map(toJson) });
+      return await reply.send({ payloads: out.map(toJson) });
     } catch (err) {
       if (isMlcycleError(err)) return reply.code(422).send({ error: err.message });
       throw err;

@@ -10,7 +10,6 @@ const hostPort = z
   .regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233');
 
 const httpUrl = z
-  .string()
   .url('expected an http(s) URL, e.g. http://127.0.0.1:9000')
   .refine((u) => /^https?:\/\//.test(u), 'expected an http(s) URL, e.g. http://127.0.0.1:9000');
 

@@ -282,7 +282,10 @@ export function createConsoleData(deps: ConsoleDataDeps) {
     },
 
     async monitor(model: string) {
-      const [schedule, checks] = await Promise.all([describeMonitor(client.temporal, model).catch((err: unknown) => (isMlcycleError(err) && err.code === 'NOT_FOUND' ? undefined : Promise.reject(err))), monitorChecks(model, 30)]);
+      const [schedule, checks] = await Promise.all([describeMonitor(client.temporal, model).catch((err: unknown) => {
+        if (isMlcycleError(err) && err.code === 'NOT_FOUND') return undefined;
+        throw err;
+      }), monitorChecks(model, 30)]);
       // Per-feature values from each check's JSON report (content-addressed, so cached after the first read).
       const reports = await Promise.all(
         checks.map(async (c) => {

@@ -168,7 +168,7 @@ export function versionPage(ctx: PageContext, p: VersionPageInput): string {
     `${v.name} v${v.version}`,
     html`<h1><a href="${path('models', v.name)}">${v.name}</a> v${v.version} ${p.aliases.map((a) => html`<span class="alias">${a}</span> `)}</h1>
 <div class="cols"><section><h2>Metrics</h2><table class="grid" id="metrics"><thead><tr><th>Metric</th><th class="num">v${v.version}</th>${prev ? html`<th class="num">v${prev.version}</th><th class="num">Δ</th>` : ''}</tr></thead><tbody>
-${Object.entries(v.metrics).map(([k, x]) => html`<tr><td>${k}</td><td class="num">${fmt(x)}</td>${prev ? html`<td class="num">${fmt(prev.metrics[k])}</td><td class="num">${prev.metrics[k] !== undefined ? fmt(x - (prev.metrics[k] as number)) : '—'}</td>` : ''}</tr>`)}</tbody></table></section>
+${Object.entries(v.metrics).map(([k, x]) => html`<tr><td>${k}</td><td class="num">${fmt(x)}</td>${prev ? html`<td class="num">${fmt(prev.metrics[k])}</td><td class="num">${prev.metrics[k] !== undefined ? fmt(x - (prev.metrics[k])) : '—'}</td>` : ''}</tr>`)}</tbody></table></section>
 <section><h2>Facts</h2><dl class="facts"><dt>Created</dt><dd>${time(v.createdAt)}</dd><dt>Task</dt><dd>${l.task ?? '—'}</dd><dt>Trainer</dt><dd>${l.trainer}</dd><dt>Params</dt><dd><code>${JSON.stringify(l.params)}</code></dd>
 <dt>Dataset</dt><dd><code>${l.datasetSha256}</code></dd><dt>Code</dt><dd><code>${l.codeVersion}</code></dd><dt>Run</dt><dd><a href="${path('runs', l.workflowId)}">${l.workflowId}</a></dd>
 ${l.split ? html`<dt>Rows</dt><dd>train ${l.split.train} · validation ${l.split.validation} · test ${l.split.test}${l.split.droppedMissingTarget ? ` · ${l.split.droppedMissingTarget} without target` : ''}</dd>` : ''}

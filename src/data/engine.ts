@@ -14,6 +14,7 @@ import { formatIssues } from '../config/zod-issues';
 import { MlcycleError } from '../errors';
 
 /** The engine's native bindings, loaded on first use: CLI commands that never read a table skip them. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load is the point; import() would make every caller async
 export const duckdb = (): typeof DuckDB => require('@duckdb/node-api') as typeof DuckDB;
 
 const MIB = 1024 * 1024;
@@ -133,7 +134,9 @@ export async function openEngine(options: OpenEngineOptions): Promise<Engine> {
   return {
     connection,
     settings,
-    run: (sql) => guard(async () => void (await connection.run(sql))),
+    run: (sql) => guard(async () => {
+      await connection.run(sql);
+    }),
     all: (sql) => guard(() => connection.runAndReadAll(sql)),
     check,
     async close() {

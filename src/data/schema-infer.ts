@@ -52,6 +52,6 @@ export function renderDataSection(section: InferredDataSection): string {
   data.schema = section.schema;
   const doc = new YAML.Document({ data });
   let text = doc.toString({ lineWidth: 0 });
-  if (!section.target) text = text.replace(/^(  format: .*)$/m, '$1\n  target: CHANGE-ME # the column to predict');
+  if (!section.target) text = text.replace(/^( {2}format: .*)$/m, '$1\n  target: CHANGE-ME # the column to predict');
   return `# inferred by mlcycle schema infer from ${section.rowCount} rows; review ranges and category values\n${text}`;
 }

@@ -93,6 +93,7 @@ function csvHeader(file: SourceFile, line: string): { names: string[]; delimiter
   for (const delimiter of [',', ';', '\t', '|']) {
     let rows: string[][];
     try {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without `columns` csv-parse yields string arrays, which its overloads cannot say
       rows = parseCsv(line, { delimiter, relax_quotes: true, relax_column_count: true, bom: true }) as string[][];
     } catch {
       continue;

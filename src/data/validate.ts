@@ -22,8 +22,7 @@ export type ValidationRule =
   | 'min-class-fraction'
   | 'psi'
   | 'extra-columns'
-  | 'missing-target'
-  | 'task';
+  | 'missing-target';
 
 export interface ValidationCheck {
   column?: string;

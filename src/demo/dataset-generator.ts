@@ -255,9 +255,7 @@ export async function writeParquet<T extends object>(file: string, rows: Rows<T>
   let n = 0;
   let cols: readonly string[] = columns?.map((c) => c.name) ?? [];
   // The column list must be known before hyparquet-writer starts, so peek at the first row.
-  const iterator = (Symbol.asyncIterator in rows ? rows[Symbol.asyncIterator]() : rows[Symbol.iterator]()) as
-    | AsyncIterator<T>
-    | Iterator<T>;
+  const iterator = (Symbol.asyncIterator in rows ? rows[Symbol.asyncIterator]() : rows[Symbol.iterator]());
   const first = await iterator.next();
   if (!columns && !first.done) cols = Object.keys(first.value);
   if (cols.length === 0) throw new Error('writeParquet needs columns (no rows to take them from)');

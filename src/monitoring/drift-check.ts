@@ -55,7 +55,7 @@ export function buildDriftReport(inputs: DriftInputs): DriftCheckReport {
     kinds[f.name] = f.kind;
     if (present(f.name)) current[f.name] = column(inputs.current, f.name);
   }
-  const raw = featureDrift(reference as never, current as never, {
+  const raw = featureDrift(reference, current, {
     method: inputs.config.method,
     threshold: inputs.config.threshold,
     minSamples: inputs.config.minSamples,

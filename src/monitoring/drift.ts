@@ -159,7 +159,7 @@ export function countCategories(values: ArrayLike<unknown>): Map<string, number>
 
 function asCategoryCounts(v: FeatureValues): Map<string, number> {
   if (isCountsObject(v)) return countsMap(v);
-  return countCategories(v as ArrayLike<unknown>);
+  return countCategories(v);
 }
 
 const sumCounts = (m: ReadonlyMap<string, number>): number => {
@@ -200,7 +200,7 @@ export function featureDrift(reference: Readonly<Record<string, FeatureValues>>,
       missing.push(feature);
       continue;
     }
-    const curValues = current[feature]!;
+    const curValues = current[feature];
     const kind: FeatureKind = options.kinds?.[feature] ?? detectKind(refValues) ?? detectKind(curValues) ?? 'numeric';
     if (kind === 'categorical') {
       const th = options.perFeature?.[feature] ?? categoricalThreshold;

@@ -335,7 +335,7 @@ function gatherPass(a: Float64Array, lo: number, hi: number, scale: number, B: n
     }
   }
   for (let b = 0; b < NB; b++) {
-    if (need[b]) into.set(b, values.subarray(start[b]!, start[b]! + hist[b]!));
+    if (need[b]) into.set(b, values.subarray(start[b], start[b]! + hist[b]!));
   }
 }
 

@@ -25,7 +25,6 @@ function carriesCredentials(raw: string): boolean {
 export const NotifySection = z
   .object({
     webhook: z
-      .string()
       .url('expected an http(s) URL')
       .refine((u) => /^https?:\/\//i.test(u), 'expected an http(s) URL')
       .refine((u) => !carriesCredentials(u), 'must not carry credentials (user:password@ or a token in the query): put the URL in an environment variable of the workers and name it in webhookEnv')

@@ -21,10 +21,10 @@ export class AsyncLocalStorageContextManager implements ContextManager {
 
   bind<T>(context: Context, target: T): T {
     if (typeof target !== 'function') return target;
-    const manager = this;
+    const run = (call: () => unknown) => this.with(context, call);
     const fn = target as unknown as (...args: unknown[]) => unknown;
     return function (this: unknown, ...args: unknown[]) {
-      return manager.with(context, () => fn.apply(this, args));
+      return run(() => fn.apply(this, args));
     } as unknown as T;
   }
 

@@ -41,7 +41,7 @@ export function formatJsonLogEntry(entry: LogEntry): string {
 }
 
 function jsonReplacer() {
-  const seen = new WeakSet<object>();
+  const seen = new WeakSet();
   return function (this: Record<string, unknown>, key: string, value: unknown): unknown {
     // `value` has been through toJSON already (a Buffer arrives as {type, data}); the holder has the original.
     const raw = key === '' ? value : this[key];

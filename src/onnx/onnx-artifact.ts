@@ -14,7 +14,7 @@ export const PREDICTIONS_FILE = 'predictions.json';
 
 /** The files of a stored output folder, or undefined when `uri` is not a folder index (a built-in model). */
 export async function readOutputFolder(store: ContentStore, uri: string): Promise<Record<string, ArtifactRef> | undefined> {
-  const doc = await store.getJson<unknown>(uri);
+  const doc = await store.getJson(uri);
   const r = FolderIndexSchema.safeParse(doc);
   return r.success ? r.data.files : undefined;
 }

@@ -19,6 +19,7 @@ import type { TaskType } from '../training/feature-matrix';
 // The native runtime loads on first use: only processes that score an ONNX model pay for it, not
 // every CLI command that imports this module on its way.
 let ortModule: typeof Ort | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load is the point; import() would make every caller async
 const ort = (): typeof Ort => (ortModule ??= require('onnxruntime-node') as typeof Ort);
 
 export const ONNX_MODEL_FILE = 'model.onnx';
@@ -58,7 +59,7 @@ export type OnnxScores = { kind: 'vector'; values: Float64Array } | { kind: 'mat
 const NUMERIC_TYPES = new Set(['float32', 'float64', 'float16']);
 
 function describeInput(m: Ort.InferenceSession.ValueMetadata): string {
-  return m.isTensor ? `${m.type}` : 'a non-tensor';
+  return m.isTensor ? m.type : 'a non-tensor';
 }
 
 /**

@@ -94,7 +94,7 @@ export function buildRequestSchema(encoder: Pick<RowMatrixEncoder, 'columns'>, m
     },
     { error: (iss) => `expected a JSON object {"rows": [...]}, got ${describeValue(iss.input)}` },
     // The loose row objects infer as Record<string, unknown>; the shape built above is what makes them Rows.
-  ) as unknown as z.ZodType<{ rows: Row[] }>;
+  );
 }
 
 export function toIssues(error: z.ZodError): { issues: Issue[]; total: number } {

@@ -97,7 +97,7 @@ export const TASK_TYPES = ['binary', 'multiclass', 'regression'] as const;
 /** `balanced` (n / (k · n_class), as scikit-learn) or an explicit weight per class label. */
 export const ClassWeightSpec = z.union([
   z.literal('balanced'),
-  z.record(z.string().min(1), z.number().positive('must be > 0').finite()).refine((r) => Object.keys(r).length > 0, 'needs at least one class'),
+  z.record(z.string().min(1), z.number().positive('must be > 0')).refine((r) => Object.keys(r).length > 0, 'needs at least one class'),
 ]);
 
 const TrainSection = z
@@ -201,7 +201,7 @@ const DeploySection = z
           .strict()
           .default({}),
         /** The serving instance whose /metrics the guardrails read. */
-        serviceUrl: z.string().url().default('http://127.0.0.1:8080'),
+        serviceUrl: z.url().default('http://127.0.0.1:8080'),
         /** Canary requests needed before the guardrails judge (fewer: the bake goes on). */
         minRequests: z.number().int().nonnegative().default(20),
       })
@@ -280,7 +280,7 @@ export const PipelineSpecSchema = z
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
 export type TaskName = (typeof TASK_TYPES)[number];
 
-/** Metric names per task (the same lists as src/training/task-metrics.ts, kept here so the spec needs no training code). */
+/** Metric names per task: the one list (src/training/task-metrics.ts uses it), here so the spec needs no training code. */
 export const TASK_METRIC_NAMES: Readonly<Record<TaskName, readonly MetricName[]>> = {
   binary: ['auc', 'pr_auc', 'accuracy', 'balanced_accuracy', 'f1', 'precision', 'recall', 'logloss', 'brier'],
   multiclass: ['accuracy', 'balanced_accuracy', 'macro_f1', 'weighted_f1', 'logloss', 'auc_ovr'],
@@ -353,7 +353,19 @@ export async function loadPipelineSpec(specPath: string): Promise<LoadedSpec> {
   } catch (err) {
     throw new MlcycleError('SPEC_INVALID', `${specPath} is not valid ${abs.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
   }
-  const spec = parsePipelineSpec(doc, specPath);
+  return pipelineSpecAt(doc, abs, specPath);
+}
+
+/** A spec document before validation (defaults not yet applied), as callers of the client API write it. */
+export type PipelineSpecInput = z.input<typeof PipelineSpecSchema>;
+
+/**
+ * Validates a parsed spec document that lives (or, for a spec object, is taken to live) at
+ * `specPath`: relative `file://` sources resolve against its folder.
+ */
+export function pipelineSpecAt(doc: unknown, specPath: string, origin = specPath): LoadedSpec {
+  const abs = path.resolve(specPath);
+  const spec = parsePipelineSpec(doc, origin);
   // Relative file:// paths in sections that run later (monitor checks) mean the spec's folder too.
   if (spec.monitor?.source) spec.monitor.source = resolveSource(spec.monitor.source, path.dirname(abs));
   return { spec, specPath: abs, resolvedSource: resolveSource(spec.data.source, path.dirname(abs)) };

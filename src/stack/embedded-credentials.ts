@@ -32,7 +32,7 @@ export function readEmbeddedCredentials(dir: string): EmbeddedCredentials | unde
   }
   const parsed = CredentialsSchema.safeParse((() => {
     try {
-      return JSON.parse(text);
+      return JSON.parse(text) as unknown;
     } catch {
       return undefined;
     }

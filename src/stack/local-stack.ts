@@ -94,7 +94,7 @@ export async function startLocalStack(opts: StackOptions): Promise<RunningStack>
         namespace: env.TEMPORAL_NAMESPACE,
         codecEndpoint: opts.codecEndpoint,
       });
-      stops.push(running.stop);
+      stops.push(() => running.stop());
       if (running.process) deaths.push(deathOf('Temporal dev server', running.process, () => stopping));
       temporal = { address: running.address, namespace: running.namespace, uiUrl: running.uiUrl, embedded: true };
     } else {
@@ -108,7 +108,7 @@ export async function startLocalStack(opts: StackOptions): Promise<RunningStack>
     let minio: RunningMinio | undefined;
     const embeddedCredentials = minioBin ? ensureEmbeddedCredentials(dir) : undefined;
     if (minioBin && embeddedCredentials) {
-      minio = await startMinio({
+      const started = await startMinio({
         binary: minioBin,
         host,
         port: opts.minioPort ?? 9000,
@@ -117,8 +117,9 @@ export async function startLocalStack(opts: StackOptions): Promise<RunningStack>
         logDir,
         ...embeddedCredentials,
       });
-      stops.push(minio.stop);
-      deaths.push(deathOf('MinIO', minio.process, () => stopping));
+      minio = started;
+      stops.push(() => started.stop());
+      deaths.push(deathOf('MinIO', started.process, () => stopping));
     }
     const settings = s3Settings(env, minio?.endpoint, dir);
     const client = createS3Client(settings);

@@ -280,6 +280,7 @@ export async function runCommandTrainer(options: CommandTrainerOptions): Promise
         signal?.removeEventListener('abort', onAbort);
         // Let callbacks for the last lines finish (or fail) before deciding.
         void callbacks.then(() => {
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an Error, or the abort signal's reason passed on as it came
           if (failure !== undefined) return reject(failure);
           if (code === 0) return resolve({ metrics, lastEpoch, checkpoints, tail: tail.toArray() });
           const how = code !== null ? `exited with status ${code}` : `was killed by ${sig ?? 'a signal'}`;

@@ -34,7 +34,6 @@ import {
   predictionLoss,
   seedState,
   type EngineStateBase,
-  type FitData,
   type ModelTrainer,
   type RawParams,
 } from './trainer-contract';

@@ -98,7 +98,7 @@ const workspaces = new WeakMap<FeatureMatrix, Map<number, Workspace>>();
 
 function workspace(X: FeatureMatrix, width: number): Workspace {
   let byWidth = workspaces.get(X);
-  if (!byWidth) workspaces.set(X, (byWidth = new Map()));
+  if (!byWidth) workspaces.set(X, (byWidth = new Map<number, Workspace>()));
   let ws = byWidth.get(width);
   if (!ws) {
     const hasNaN = new Uint8Array(X.columns.length);

@@ -15,13 +15,9 @@
  */
 import type { TaskType } from './feature-matrix';
 import { auc, scoreSweep, type ConfusionMatrix } from './metrics';
-import type { MetricName } from '../spec/pipeline-spec';
+import { TASK_METRIC_NAMES, type MetricName } from '../spec/pipeline-spec';
 
-export const TASK_METRICS: Readonly<Record<TaskType, readonly MetricName[]>> = {
-  binary: ['auc', 'pr_auc', 'accuracy', 'balanced_accuracy', 'f1', 'precision', 'recall', 'logloss', 'brier'],
-  multiclass: ['accuracy', 'balanced_accuracy', 'macro_f1', 'weighted_f1', 'logloss', 'auc_ovr'],
-  regression: ['rmse', 'mae', 'r2', 'mape'],
-};
+export const TASK_METRICS: Readonly<Record<TaskType, readonly MetricName[]>> = TASK_METRIC_NAMES;
 
 /** What evaluate.metrics means when the spec leaves it out. */
 export const DEFAULT_TASK_METRICS: Readonly<Record<TaskType, readonly MetricName[]>> = {
@@ -53,8 +49,11 @@ export function binaryConfusion(y: ArrayLike<number>, p: ArrayLike<number>, thre
   const m = { tp: 0, fp: 0, tn: 0, fn: 0 };
   for (let i = 0; i < y.length; i++) {
     const pos = (p[i] as number) >= threshold;
-    if (y[i] === 1) pos ? m.tp++ : m.fn++;
-    else pos ? m.fp++ : m.tn++;
+    if (y[i] === 1) {
+      if (pos) m.tp++;
+      else m.fn++;
+    } else if (pos) m.fp++;
+    else m.tn++;
   }
   return m;
 }

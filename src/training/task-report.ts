@@ -122,7 +122,7 @@ export function buildTaskReport(input: BuildReportInput): TaskReportData {
       task,
       classes,
       threshold: t,
-      baseRate: priors[1] as number,
+      baseRate: priors[1],
       baselineMetrics: computeTaskMetrics({ task, y, pred: base, threshold: t }, input.metrics),
       prCurve: precisionRecallCurve(y, out),
       calibration: calibrationCurve(y, out),
@@ -233,7 +233,7 @@ ${bins.map((b) => html`<circle cx="${n2(x(b.predicted))}" cy="${n2(y(b.observed)
       html`<line x1="${n2(x(plo))}" y1="${n2(y(0))}" x2="${n2(x(phi))}" y2="${n2(y(0))}" class="chance"/>${pts.map((p, i) => html`<circle cx="${n2(x(p.predicted))}" cy="${n2(y(res[i] as number))}" r="2" fill="#ea580c" fill-opacity="0.5"/>`)}`)));
   }
   const names = Object.keys(metrics) as MetricName[];
-  const baselineRows = names.map((m) => html`<tr><th scope="row">${m}</th><td>${formatMetric(metrics[m] as number)}</td><td>${data.baselineMetrics[m] === undefined ? '—' : formatMetric(data.baselineMetrics[m] as number)}</td></tr>`);
+  const baselineRows = names.map((m) => html`<tr><th scope="row">${m}</th><td>${formatMetric(metrics[m] as number)}</td><td>${data.baselineMetrics[m] === undefined ? '—' : formatMetric(data.baselineMetrics[m])}</td></tr>`);
   const baseline = data.task === 'regression' ? `training mean ${formatMetric(data.baseRate as number)} for every row` : data.task === 'binary' ? `base rate ${formatMetric(data.baseRate as number)} as the probability of every row` : 'the training class shares as every row\'s probabilities';
   return html`<h2>Model vs trivial baseline</h2><p class="sub">Baseline: ${baseline}.</p><table class="metrics baseline"><thead><tr><th>Metric</th><th>Model</th><th>Baseline</th></tr></thead><tbody>${baselineRows}</tbody></table>
 <div class="plots">${joinHtml(figs, '\n')}</div>

@@ -56,8 +56,8 @@ function wrap(engine: AnyTrainer): Trainer {
 }
 
 // The casts erase the trainers' own types (see AnyTrainer).
-export const logisticRegression: Trainer = wrap(linearModel as unknown as AnyTrainer);
-export const gradientBoosting: Trainer = wrap(histGradientBoosting as unknown as AnyTrainer);
+export const logisticRegression: Trainer = wrap(linearModel);
+export const gradientBoosting: Trainer = wrap(histGradientBoosting);
 
 export const TRAINERS: Readonly<Record<TrainerName, Trainer>> = {
   'logistic-regression': logisticRegression,

@@ -151,7 +151,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<Training
   if (validation) validateTrainingData(validation, 'validation data');
   if (sampleWeight && sampleWeight.length !== train.X.rows) throw new MlcycleError('DATA_INVALID', `${sampleWeight.length} sample weights for ${train.X.rows} training rows`);
   const engine = trainer.engine;
-  const params = engine.parseParams(options.params, { task: train.y.task, rows: train.X.rows });
+  const params: unknown = engine.parseParams(options.params, { task: train.y.task, rows: train.X.rows });
   const fingerprint = fingerprintData(train, sampleWeight);
   const data: FitData = { train, ...(validation ? { validation } : {}), ...(sampleWeight ? { sampleWeight } : {}) };
 
@@ -178,7 +178,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<Training
         const a = auc(validation.y.values, pred);
         if (!Number.isNaN(a)) last.valAuc = a;
       }
-      state = { ...state, history: [...state.history.slice(0, -1), last] } as TrainerState;
+      state = { ...state, history: [...state.history.slice(0, -1), last] };
     }
     await options.onEpoch?.(state.epoch, total, last);
     if (state.epoch % every === 0 || state.done) await options.onCheckpoint?.(makeCheckpoint(state, fingerprint));

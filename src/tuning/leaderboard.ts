@@ -18,7 +18,7 @@ export function parameterImportance(trials: readonly TrialRecord[]): Array<{ par
   for (const param of names) {
     const values = done.map((t) => t.params[param]);
     if (values.every((v) => typeof v === 'number')) {
-      const nums = values as number[];
+      const nums = values;
       const positive = nums.every((v) => v > 0);
       const x = positive && Math.max(...nums) / Math.min(...nums) > 10 ? nums.map(Math.log) : nums;
       const r = new Set(x).size > 1 ? sampleCorrelation(x, metrics) : 0;

@@ -121,7 +121,7 @@ const DimensionSchema = z.unknown().transform((raw, ctx): Dimension => {
   }
   const result = DIMENSION_SCHEMAS[kinds[0] as keyof typeof DIMENSION_SCHEMAS].safeParse(raw);
   if (!result.success) {
-    for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as PropertyKey[] });
+    for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
     return z.NEVER;
   }
   return result.data;
@@ -244,7 +244,7 @@ export const TuneSpecSchema = TuneSectionShape.superRefine((t, ctx) => {
     asha = { minResource: a.minResource, reductionFactor: a.reductionFactor, maxResource: a.maxResource ?? (epochsMax(t.space.epochs) as number) };
   }
   const { asha: _a, trials: _t, direction: _d, ...rest } = t;
-  return { ...rest, trials, direction, ...(asha ? { asha } : {}) } as TuneSpec;
+  return { ...rest, trials, direction, ...(asha ? { asha } : {}) };
 });
 
 export interface ResolvedAsha {

@@ -63,9 +63,9 @@ export function watchConnection(connection: NativeConnection, address: string, o
           return;
         }
       }
-      if (!stopped) timer = setTimeout(probe, everyMs);
+      if (!stopped) timer = setTimeout(() => void probe(), everyMs);
     };
-    timer = setTimeout(probe, everyMs);
+    timer = setTimeout(() => void probe(), everyMs);
   });
   return {
     lost,

@@ -22,7 +22,7 @@ describe('every activity heartbeats (liveness interceptor)', () => {
       return 'done';
     });
     expect(result).toBe('done');
-    const before = sent.indexOf(sent.find((d) => (d as { epoch: number }).epoch === 4)!);
+    const before = sent.indexOf(sent.find((d) => (d as { epoch: number }).epoch === 4));
     expect(before).toBeGreaterThanOrEqual(2);
     expect(sent.slice(0, before).every((d) => (d as { epoch: number }).epoch === 3)).toBe(true);
     expect(sent.slice(before).every((d) => (d as { epoch: number }).epoch === 4)).toBe(true);

@@ -18,7 +18,7 @@ import { startTestEnv, type TestEnv } from '../helpers/test-env';
 
 /** Runs an activity function with a mock activity context, keeping its types. */
 function run<I, O>(fn: (input: I) => Promise<O>, input: I): Promise<O> {
-  return new MockActivityEnvironment().run(fn, input) as Promise<O>;
+  return new MockActivityEnvironment().run<[I], O, typeof fn>(fn, input);
 }
 
 describe('three-way split: no leakage into tuning and curves', () => {

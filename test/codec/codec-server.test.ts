@@ -16,7 +16,7 @@ const keyring = parseKeyring(generateKeyringFile(), 'test');
 
 type PayloadJson = { metadata: Record<string, string>; data: string };
 const toJson = (p: Payload): PayloadJson => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v as Uint8Array).toString('base64')])),
+  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 const fromJson = (p: PayloadJson): Payload => ({

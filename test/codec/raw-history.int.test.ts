@@ -53,7 +53,7 @@ function payloadsIn(value: unknown, at = ''): FoundPayload[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => payloadsIn(v, `${at}[${i}]`));
   const obj = value as Record<string, unknown>;
   if (obj.metadata && typeof obj.metadata === 'object' && (obj.data === undefined || obj.data instanceof Uint8Array) && !Array.isArray(obj.metadata)) {
-    return [{ path: at, payload: obj as Payload }];
+    return [{ path: at, payload: obj }];
   }
   return Object.entries(obj).flatMap(([k, v]) => (k === 'searchAttributes' || k === 'upsertWorkflowSearchAttributesEventAttributes' ? [] : payloadsIn(v, at ? `${at}.${k}` : k)));
 }
@@ -61,7 +61,7 @@ function payloadsIn(value: unknown, at = ''): FoundPayload[] {
 const encodingOf = (p: Payload) => Buffer.from(p.metadata?.encoding ?? []).toString('utf8');
 
 const toJson = (p: Payload) => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v as Uint8Array).toString('base64')])),
+  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
@@ -143,7 +143,7 @@ describe('what the Temporal server stores: ciphertext only, and never a credenti
     // Not strict: the SDK's plaintext patch marker is read as it is.
     const codec = new AesGcmPayloadCodec(env.keyring, { strict: false });
     const decoded = await codec.decode(payloadsIn(events).map((p) => p.payload));
-    const all = Buffer.concat(decoded.map((p) => Buffer.concat([Buffer.from(p.data ?? []), ...Object.values(p.metadata ?? {}).map((v) => Buffer.from(v as Uint8Array))])));
+    const all = Buffer.concat(decoded.map((p) => Buffer.concat([Buffer.from(p.data ?? []), ...Object.values(p.metadata ?? {}).map((v) => Buffer.from(v))])));
     // Decryption works, so the needles above were looked for where they would have been.
     expect(all.includes(Buffer.from(ws.dir))).toBe(true);
     // The embedded MinIO's access key is the word "mlcycle", which the spec's apiVersion and the bucket name in
@@ -184,7 +184,7 @@ describe('what the Temporal server stores: ciphertext only, and never a credenti
     const res = await fetch(`${codecUrl}/decode`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${codecToken}`, 'x-namespace': namespace },
-      body: JSON.stringify({ payloads: inputPayloads.map((p) => toJson(p as Payload)) }),
+      body: JSON.stringify({ payloads: inputPayloads.map((p) => toJson(p)) }),
     });
     expect(res.status).toBe(200);
     const [decoded] = ((await res.json()) as { payloads: Array<{ metadata: Record<string, string>; data: string }> }).payloads;
@@ -196,7 +196,7 @@ describe('what the Temporal server stores: ciphertext only, and never a credenti
     expect(input.source).toContain(ws.dir);
     expect(input.spec.approval?.notify).toEqual({ webhookEnv: 'RAWHIST_WEBHOOK_URL', secretEnv: 'RAWHIST_WEBHOOK_SECRET' });
     // Without the token the same request is refused.
-    const denied = await fetch(`${codecUrl}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payloads: inputPayloads.map((p) => toJson(p as Payload)) }) });
+    const denied = await fetch(`${codecUrl}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payloads: inputPayloads.map((p) => toJson(p)) }) });
     expect(denied.status).toBe(401);
 
     // The temporal CLI reads it decoded through the same codec server with a Bearer token.
@@ -229,9 +229,9 @@ describe('what the Temporal server stores: ciphertext only, and never a credenti
     expect(failures.length).toBeGreaterThan(0);
     for (const failure of failures) {
       // Messages and stack traces travel as encrypted attributes; what is left in clear says nothing.
-      expect(failure!.message).toBe('Encoded failure');
-      expect(failure!.stackTrace ?? '').toBe('');
-      expect(encodingOf(failure!.encodedAttributes as Payload)).toBe(ENCRYPTED_ENCODING);
+      expect(failure.message).toBe('Encoded failure');
+      expect(failure.stackTrace ?? '').toBe('');
+      expect(encodingOf(failure.encodedAttributes as Payload)).toBe(ENCRYPTED_ENCODING);
     }
     assertNothingReadable(events);
     await assertNoCredentialsDecrypted(events);

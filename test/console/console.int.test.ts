@@ -231,11 +231,11 @@ describe.skipIf(!haveBrowser)('the mlcycle console in headless Chromium against 
       () =>
         new Promise<unknown>((resolve, reject) => {
           const open = indexedDB.open('mlcycle-console', 1);
-          open.onerror = () => reject(open.error);
+          open.onerror = () => reject(new Error(`indexedDB.open failed: ${String(open.error)}`));
           open.onsuccess = () => {
             const get = open.result.transaction('approver-keys', 'readonly').objectStore('approver-keys').get('alice');
             get.onsuccess = () => resolve(get.result ? { type: get.result.type, extractable: get.result.extractable, algorithm: get.result.algorithm.name, usages: get.result.usages } : null);
-            get.onerror = () => reject(get.error);
+            get.onerror = () => reject(new Error(`IndexedDB read failed: ${String(get.error)}`));
           };
         }),
     );

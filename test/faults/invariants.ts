@@ -88,7 +88,7 @@ export async function checkRegistry(store: ArtifactStore, model: string, runs: r
   const duplicateAliasMoves = [...moveKeys].filter(([, n]) => n > 1).map(([k, n]) => `${k} × ${n}`);
   const missingAliasMoves = runs.filter((r) => r.promotes && (moveKeys.get(`${r.workflowId}/promote/${alias}`) ?? 0) === 0).map((r) => r.workflowId);
 
-  let aliasResolves = true;
+  let aliasResolves: boolean;
   try {
     const held = await registry.resolveAlias(model, alias);
     aliasResolves = runs.every((r) => !r.promotes) || held !== undefined;

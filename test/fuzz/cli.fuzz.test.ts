@@ -6,7 +6,7 @@
  * Each run ends in a usage error naming what is wrong, before any action runs (so no service is
  * ever contacted); main() maps it to exit status 2; the installed binary does the same.
  */
-import type { Argument, Command, Option } from 'commander';
+import type { Command, Option } from 'commander';
 import { CommanderError } from 'commander';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -29,7 +29,7 @@ function leaves(cmd: Command, path: string[] = []): Leaf[] {
 
 const LEAVES = leaves(buildProgram());
 const optionsOf = (c: Command) => (c.options as Option[]).filter((o) => o.long !== '--help' && o.long !== '--version');
-const argumentsOf = (c: Command) => c.registeredArguments as readonly Argument[];
+const argumentsOf = (c: Command) => c.registeredArguments;
 
 /** Words that are no option of any command and no command. */
 const unknownWord = fc.stringMatching(/^[a-z][a-z-]{0,12}$/).filter((w) => !LEAVES.some((l) => l.path.includes(w) || optionsOf(l.command).some((o) => o.long === `--${w}` || o.long === `--no-${w}`)) && !['help', 'version'].includes(w));
@@ -236,7 +236,7 @@ describe('fuzz: CLI flags', () => {
         fc.pre(r !== undefined);
         target.hit();
         for (const p of c.poisons) kinds.set(p.kind, (kinds.get(p.kind) ?? 0) + 1);
-        const { argv, names } = r!;
+        const { argv, names } = r;
         const { error, output } = await parse(argv);
         expect(error, `argv ${JSON.stringify(argv)} parsed without an error`).toBeDefined();
         expect(error, `argv ${JSON.stringify(argv)}: ${String(error)}`).toBeInstanceOf(CommanderError);
@@ -269,14 +269,14 @@ describe('fuzz: CLI flags', () => {
         });
         const previous = process.exitCode;
         try {
-          await main(['node', 'mlcycle', ...r!.argv]);
-          expect(process.exitCode, `${JSON.stringify(r!.argv)}: ${stderr}`).toBe(2);
+          await main(['node', 'mlcycle', ...r.argv]);
+          expect(process.exitCode, `${JSON.stringify(r.argv)}: ${stderr}`).toBe(2);
         } finally {
           spy.mockRestore();
           process.exitCode = previous;
         }
         expect(stderr).not.toContain('unexpected error');
-        expect(namedIn(stderr, r!.names), `${JSON.stringify(r!.argv)}: ${stderr}`).toBe(true);
+        expect(namedIn(stderr, r.names), `${JSON.stringify(r.argv)}: ${stderr}`).toBe(true);
       }),
       target.params(60),
     );

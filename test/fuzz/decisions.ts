@@ -93,7 +93,7 @@ export function acceptable(v: unknown): boolean {
   if (o.decision !== 'approve' && o.decision !== 'reject') return false;
   if (typeof o.identity !== 'string' || !APPROVERS.includes(o.identity)) return false;
   for (const k of ['comment', 'reason'] as const) {
-    if (o[k] !== undefined && (typeof o[k] !== 'string' || (o[k] as string).length > 10_000)) return false;
+    if (o[k] !== undefined && (typeof o[k] !== 'string' || (o[k]).length > 10_000)) return false;
   }
   if (o.decision === 'reject' && (typeof o.reason !== 'string' || o.reason.trim() === '')) return false;
   return true;

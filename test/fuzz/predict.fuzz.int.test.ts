@@ -197,9 +197,9 @@ describe('fuzz: /predict bodies', () => {
           const text = stringify(body);
           fc.pre(text !== undefined);
           target.hit();
-          const a = await send(text!);
+          const a = await send(text);
           checkAnswer(a, nRows);
-          if (Buffer.byteLength(text!) > BODY_LIMIT) {
+          if (Buffer.byteLength(text) > BODY_LIMIT) {
             expect(a.status).toBe(413);
             return;
           }

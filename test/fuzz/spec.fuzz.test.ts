@@ -324,7 +324,7 @@ describe('fuzz: pipeline specs', () => {
         if (error === undefined) return;
         if (!(error instanceof MlcycleError) || !/ is not valid (YAML|JSON): /.test(error.message)) {
           // The loader's parse succeeded, so the same parse here gives the document it checked.
-          reportedPaths(error, ext === 'json' ? JSON.parse(text!) : YAML.parse(text!));
+          reportedPaths(error, ext === 'json' ? JSON.parse(text) : YAML.parse(text));
         } else {
           expect(error.code).toBe('SPEC_INVALID');
           expect(error.message).toContain(file);

@@ -65,7 +65,7 @@ export function synthetic(opts: SyntheticOptions): LabeledMatrix {
     }
   }
   if (opts.missing) {
-    for (const col of columns) for (let i = 0; i < n; i++) if (rng() < (opts.missing as number)) col[i] = Number.NaN;
+    for (const col of columns) for (let i = 0; i < n; i++) if (rng() < (opts.missing)) col[i] = Number.NaN;
   }
   const X: FeatureMatrix = { rows: n, featureNames: Array.from({ length: d }, (_, j) => `x${j}`), columns };
   const classes = opts.task === 'binary' ? ['no', 'yes'] : opts.task === 'multiclass' ? Array.from({ length: k }, (_, c) => `c${c}`) : undefined;

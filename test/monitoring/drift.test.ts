@@ -131,7 +131,7 @@ describe('drift statistics agree with scipy', () => {
 
   it(`jensenshannon, ${V.jensenshannon.length} pairs`, () => {
     // The square root turns rounding noise in a ~0 divergence into ~1e-8: absolute 1e-7 there.
-    for (const c of V.jensenshannon) expectClose(jensenShannon(c.p, c.q, c.base), c.distance, `js(${c.p}, ${c.q})`, { abs: 1e-7 });
+    for (const c of V.jensenshannon) expectClose(jensenShannon(c.p, c.q, c.base), c.distance, `js(${c.p.join(',')}, ${c.q.join(',')})`, { abs: 1e-7 });
   });
 
   it(`PSI and JS over reference-quantile bins, ${V.psi.length + V.psiSynthetic.length} cases, both engines`, () => {

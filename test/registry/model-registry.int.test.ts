@@ -4,24 +4,15 @@
  * test works under its own random key prefix.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { S3Settings } from '../../src/config/env';
-import { MlcycleError } from '../../src/errors';
 import { createModelRegistry, type Lineage, type ModelRegistry, type RegisterInput } from '../../src/registry/model-registry';
 import { createArtifactStore, type ArtifactStore } from '../../src/storage/artifact-store';
 import { createS3Client, ensureBucket } from '../../src/storage/s3-client';
 
-import '../stack-context';
+import { expectMlcycleError, stackS3Settings } from '../helpers/stack-s3';
 
-const stack = inject('stack');
-const settings: S3Settings = {
-  endpoint: stack.s3.endpoint,
-  region: stack.s3.region,
-  bucket: stack.s3.bucket,
-  prefix: '',
-  credentials: { accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey },
-};
+const settings = stackS3Settings();
 
 let client: S3Client;
 
@@ -64,16 +55,6 @@ function input(key: string, over: Partial<RegisterInput> = {}): RegisterInput {
     idempotencyKey: key,
     ...over,
   };
-}
-
-async function expectError(promise: Promise<unknown>, code: MlcycleError['code'], ...mentions: string[]): Promise<void> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MlcycleError);
-  expect((err as MlcycleError).code).toBe(code);
-  for (const m of mentions) expect((err as MlcycleError).message).toContain(m);
 }
 
 describe('model registry on MinIO', () => {
@@ -187,7 +168,7 @@ describe('model registry on MinIO', () => {
       to: 1,
     });
     expect((await registry.resolveAlias('churn', 'production'))?.version).toBe(1);
-    await expectError(registry.rollbackAlias('churn', 'production', { actor: 'oncall' }), 'NOT_FOUND', 'no earlier version');
+    await expectMlcycleError(registry.rollbackAlias('churn', 'production', { actor: 'oncall' }), 'NOT_FOUND', 'no earlier version');
 
     const audit = await registry.audit('churn');
     expect(audit.filter((e) => e.alias === 'production').map((e) => [e.action, e.actor, e.from, e.to, e.detail?.['reason']])).toEqual([
@@ -220,23 +201,23 @@ describe('model registry on MinIO', () => {
   it('names what is missing with NOT_FOUND', async () => {
     const { registry } = fresh();
     await registry.register(input('a'));
-    await expectError(registry.setAlias('churn', 'production', 9, { actor: 'a' }), 'NOT_FOUND', 'model "churn"', 'version 9');
-    await expectError(registry.setAlias('ghost', 'production', 1, { actor: 'a' }), 'NOT_FOUND', 'model "ghost"');
-    await expectError(registry.rollbackAlias('churn', 'production', { actor: 'a' }), 'NOT_FOUND', 'alias "production"');
-    await expectError(registry.listVersions('ghost'), 'NOT_FOUND', 'model "ghost"');
-    await expectError(registry.getAliases('ghost'), 'NOT_FOUND', 'model "ghost"');
+    await expectMlcycleError(registry.setAlias('churn', 'production', 9, { actor: 'a' }), 'NOT_FOUND', 'model "churn"', 'version 9');
+    await expectMlcycleError(registry.setAlias('ghost', 'production', 1, { actor: 'a' }), 'NOT_FOUND', 'model "ghost"');
+    await expectMlcycleError(registry.rollbackAlias('churn', 'production', { actor: 'a' }), 'NOT_FOUND', 'alias "production"');
+    await expectMlcycleError(registry.listVersions('ghost'), 'NOT_FOUND', 'model "ghost"');
+    await expectMlcycleError(registry.getAliases('ghost'), 'NOT_FOUND', 'model "ghost"');
     expect(await registry.getVersion('churn', 2)).toBeUndefined();
     expect(await registry.resolveAlias('churn', 'production')).toBeUndefined();
   });
 
   it('rejects bad names before writing anything', async () => {
     const { store, registry } = fresh();
-    await expectError(registry.register(input('a', { name: 'Bad Name' })), 'USAGE', 'name');
-    await expectError(registry.register(input('a', { name: '../escape' })), 'USAGE', 'name');
-    await expectError(registry.register(input('a', { lineage: lineage({ datasetSha256: 'x' }) })), 'USAGE', 'datasetSha256');
-    await expectError(registry.setAlias('churn', 'Production', 1, { actor: 'a' }), 'USAGE', 'alias name');
-    await expectError(registry.setAlias('churn', 'production', 0, { actor: 'a' }), 'USAGE', 'version 0');
-    await expectError(
+    await expectMlcycleError(registry.register(input('a', { name: 'Bad Name' })), 'USAGE', 'name');
+    await expectMlcycleError(registry.register(input('a', { name: '../escape' })), 'USAGE', 'name');
+    await expectMlcycleError(registry.register(input('a', { lineage: lineage({ datasetSha256: 'x' }) })), 'USAGE', 'datasetSha256');
+    await expectMlcycleError(registry.setAlias('churn', 'Production', 1, { actor: 'a' }), 'USAGE', 'alias name');
+    await expectMlcycleError(registry.setAlias('churn', 'production', 0, { actor: 'a' }), 'USAGE', 'version 0');
+    await expectMlcycleError(
       registry.appendAudit({ at: new Date().toISOString(), actor: 'a', action: 'x', model: 'No' }),
       'USAGE',
       'model',

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode, ReplayError, Worker, type ReplayWorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type ReplayWorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { FAILURE_CONVERTER_PATH, workerDataConverter } from '../../src/codec/data-converter';
 import { loadKeyring, type Keyring } from '../../src/codec/keyring';

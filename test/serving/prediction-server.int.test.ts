@@ -269,7 +269,7 @@ describe('prediction server on the real store', () => {
             },
           ],
         },
-        (err, res) => (err ? reject(err) : resolve(res)),
+        (err: Error | null, res) => (err ? reject(err) : resolve(res)),
       );
     });
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));

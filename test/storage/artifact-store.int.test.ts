@@ -7,9 +7,8 @@ import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/p
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { S3Settings } from '../../src/config/env';
 import { MlcycleError } from '../../src/errors';
 import {
   contentKey,
@@ -20,17 +19,11 @@ import {
 } from '../../src/storage/artifact-store';
 import { checkS3Reachable, createS3Client, ensureBucket } from '../../src/storage/s3-client';
 
-import '../stack-context';
+import type { S3Settings } from '../../src/config/env';
+import { expectMlcycleError, stackS3Settings } from '../helpers/stack-s3';
 
 const MiB = 1024 * 1024;
-const stack = inject('stack');
-const settings: S3Settings = {
-  endpoint: stack.s3.endpoint,
-  region: stack.s3.region,
-  bucket: stack.s3.bucket,
-  prefix: '',
-  credentials: { accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey },
-};
+const settings = stackS3Settings();
 
 let client: S3Client;
 let tmp: string;
@@ -64,16 +57,6 @@ function chunked(data: Buffer): Readable {
       }
     })(),
   );
-}
-
-async function expectCode(promise: Promise<unknown>, code: MlcycleError['code']): Promise<MlcycleError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MlcycleError);
-  expect((err as MlcycleError).code).toBe(code);
-  return err as MlcycleError;
 }
 
 describe('artifact store against MinIO', () => {
@@ -207,20 +190,20 @@ describe('artifact store against MinIO', () => {
 
     const dir = path.join(tmp, `tamper-${randomUUID()}`);
     const dest = path.join(dir, 'model.bin');
-    const err = await expectCode(store.getToFile(ref, dest), 'ARTIFACT_INTEGRITY');
+    const err = await expectMlcycleError(store.getToFile(ref, dest), 'ARTIFACT_INTEGRITY');
     expect(err.message).toContain(ref.uri);
     await expect(stat(dest)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await readdir(dir)).toEqual([]);
 
     // The content key alone is enough to know what the bytes must hash to.
-    await expectCode(store.getBytes(ref.uri), 'ARTIFACT_INTEGRITY');
+    await expectMlcycleError(store.getBytes(ref.uri), 'ARTIFACT_INTEGRITY');
   });
 
   it('reports a missing artifact as NOT_FOUND', async () => {
     const { store, prefix } = freshStore();
     const uri = `s3://${settings.bucket}/${contentKey(prefix, sha256(Buffer.from('never stored')))}`;
     expect(await store.exists(uri)).toBe(false);
-    const err = await expectCode(store.getBytes(uri), 'NOT_FOUND');
+    const err = await expectMlcycleError(store.getBytes(uri), 'NOT_FOUND');
     expect(err.message).toContain(uri);
   });
 
@@ -232,7 +215,7 @@ describe('artifact store against MinIO', () => {
         throw new Error('source went away');
       })(),
     );
-    const err = await expectCode(store.putStream(broken), 'DATA_INVALID');
+    const err = await expectMlcycleError(store.putStream(broken), 'DATA_INVALID');
     expect(err.message).toContain('source went away');
     expect(await store.listNamed('')).toEqual([]);
   });
@@ -274,12 +257,12 @@ describe('artifact store against MinIO', () => {
     const deadSettings: S3Settings = { ...settings, endpoint: 'http://127.0.0.1:1' };
     const dead = createS3Client(deadSettings);
     try {
-      const err = await expectCode(checkS3Reachable(dead, deadSettings), 'SERVICE_UNREACHABLE');
+      const err = await expectMlcycleError(checkS3Reachable(dead, deadSettings), 'SERVICE_UNREACHABLE');
       expect(err.message).toContain('S3 (MinIO)');
       expect(err.message).toContain('http://127.0.0.1:1');
 
       const store = createArtifactStore({ client: dead, bucket: settings.bucket });
-      const putErr = await expectCode(store.putBytes('x'), 'SERVICE_UNREACHABLE');
+      const putErr = await expectMlcycleError(store.putBytes('x'), 'SERVICE_UNREACHABLE');
       expect(putErr.message).toContain('http://127.0.0.1:1');
     } finally {
       dead.destroy();
@@ -297,7 +280,7 @@ describe('artifact store against MinIO', () => {
     };
     const bad = createS3Client(badSettings);
     try {
-      const err = await expectCode(checkS3Reachable(bad, badSettings), 'CONFIG_INVALID');
+      const err = await expectMlcycleError(checkS3Reachable(bad, badSettings), 'CONFIG_INVALID');
       expect(err.message).toContain('credentials');
       expect(err.message).toContain(settings.endpoint!);
     } finally {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ColumnRule } from '../../src/spec/pipeline-spec';
 import type { Row } from '../../src/training/row-matrix-adapter';
 import { auc } from '../../src/training/metrics';
-import { createModelArtifact, parseModelArtifact, predict } from '../../src/training/model-artifact';
+import { parseModelArtifact, predict } from '../../src/training/model-artifact';
 import { getTrainer } from '../../src/training/trainers';
 import { encodeFeatureRows, encodeTargetRows } from '../../src/training/row-matrix-adapter';
 import { trainArtifact } from '../helpers/train-artifact';

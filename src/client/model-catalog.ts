@@ -1,0 +1,103 @@
+import { assertPromotionAllowed } from '../approval/approval-policy';
+import type { S3Settings } from '../config/env';
+import { promote, rollback } from '../deploy/promotion';
+import { MlcycleError } from '../errors';
+import { createModelRegistry, type ModelRegistry, type ModelVersion } from '../registry/model-registry';
+import { createTrustRecords } from '../registry/trust-records';
+import { createArtifactStore, type ArtifactStore } from '../storage/artifact-store';
+import { checkS3Reachable, createS3Client } from '../storage/s3-client';
+
+/** One registered model as `models.list()` (and `mlcycle models list --json`) reports it. */
+export interface ModelSummary {
+  name: string;
+  latestVersion: number;
+  /** Alias → version, e.g. `{ production: 3 }`. */
+  aliases: Record<string, number>;
+}
+
+/** A model's versions and aliases, as `models.show()` (and `mlcycle models show --json`) reports them. */
+export interface ModelDetails {
+  name: string;
+  aliases: Record<string, number>;
+  /** Ascending by version, each with its metrics, lineage and report URIs. */
+  versions: ModelVersion[];
+}
+
+/** Who moves an alias and why; both go to the registry's audit log. */
+export interface AliasChange {
+  /** The alias to move (default `production`). */
+  alias?: string;
+  /** Who moves it (default `$USER`, else `api`). */
+  actor?: string;
+  reason?: string;
+}
+
+/** What a promotion did: `moved` is false when the alias already held the version. */
+export interface PromoteOutcome {
+  moved: boolean;
+  previous: number | null;
+  /** The version the deployment record routes to afterwards. */
+  serving: number | null;
+}
+
+/**
+ * The model registry in the artifact store (S3/MinIO), as users read and steer it: list, show,
+ * promote, roll back. Needs no Temporal server. Each call opens its own S3 client and checks the
+ * store is reachable first, so a wrong endpoint fails with SERVICE_UNREACHABLE naming it.
+ */
+export class ModelCatalog {
+  /** @param settings where the registry lives (bucket, prefix, endpoint, credentials). */
+  constructor(readonly settings: S3Settings) {}
+
+  /** Runs `fn` with the registry and its store; for callers that need more than this class offers. */
+  async withRegistry<T>(fn: (registry: ModelRegistry, store: ArtifactStore) => Promise<T>): Promise<T> {
+    const client = createS3Client(this.settings);
+    try {
+      await checkS3Reachable(client, this.settings);
+      const store = createArtifactStore({ client, bucket: this.settings.bucket, prefix: this.settings.prefix });
+      return await fn(createModelRegistry({ store }), store);
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /** Every registered model with its latest version and aliases. */
+  list(): Promise<ModelSummary[]> {
+    return this.withRegistry((registry) => registry.listModels());
+  }
+
+  /** The versions of one model; NOT_FOUND for an unknown model. */
+  show(name: string): Promise<ModelDetails> {
+    return this.withRegistry(async (registry) => {
+      const [versions, aliases] = await Promise.all([registry.listVersions(name), registry.getAliases(name)]);
+      return { name, aliases, versions };
+    });
+  }
+
+  /**
+   * Points an alias (default `production`) at a version and moves the serving route with it. A
+   * protected alias needs the approvals its trust policy asks for, as in the deployment workflow;
+   * NOT_FOUND for an unknown version.
+   */
+  async promote(name: string, version: number, change: AliasChange = {}): Promise<PromoteOutcome> {
+    if (!Number.isInteger(version) || version < 1) throw new MlcycleError('USAGE', `version: expected a whole number >= 1, got ${version}`);
+    const alias = change.alias ?? 'production';
+    return this.withRegistry(async (registry, store) => {
+      if (!(await registry.getVersion(name, version))) throw new MlcycleError('NOT_FOUND', `model "${name}" has no version ${version}`);
+      // The same check the deployment activities make: a protected alias needs the policy's signed approvals.
+      await assertPromotionAllowed(registry, createTrustRecords({ store }), { model: name, version, alias });
+      return promote(store, registry, { model: name, alias, version, actor: change.actor ?? defaultActor(), reason: change.reason ?? 'manual promotion' });
+    });
+  }
+
+  /** Moves an alias (default `production`) back to its previous holder, serving route included. */
+  rollback(name: string, change: AliasChange = {}): Promise<{ from: number; to: number }> {
+    return this.withRegistry((registry, store) =>
+      rollback(store, registry, { model: name, alias: change.alias ?? 'production', actor: change.actor ?? defaultActor(), reason: change.reason ?? 'manual rollback' }),
+    );
+  }
+}
+
+function defaultActor(): string {
+  return process.env.USER ?? 'api';
+}
