@@ -529,10 +529,17 @@ export function createArtifactStore(deps: {
         throw localFileError(err, `creating ${dir}`);
       }
       const stream = await getStream(ref);
+      // pipeline() destroys the file stream with the download's error too, so the file stream's
+      // 'error' alone does not say which side failed: a connection cut mid-body must stay a
+      // (retryable) store failure, not become a local write failure.
+      let readFailed = false;
       let writeFailed = false;
+      stream.once('error', () => {
+        readFailed = true;
+      });
       const out = createWriteStream(temp, { flags: 'wx' });
       out.once('error', () => {
-        writeFailed = true;
+        writeFailed = !readFailed;
       });
       try {
         await pipeline(stream, out);
