@@ -32,7 +32,7 @@ afterAll(async () => {
 
 describe('getToFile when the connection is cut mid-body', () => {
   it('fails as a retryable store failure (not a local write failure) and leaves no file behind', async () => {
-    const client = createS3Client({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'k', secretAccessKey: 's' } });
+    const client = createS3Client({ region: 'us-east-1', bucket: 'cut-bucket', prefix: '', endpoint, credentials: { accessKeyId: 'k', secretAccessKey: 's' } });
     const store = createArtifactStore({ client, bucket: 'cut-bucket' });
     const target = path.join(dir, 'snapshot.parquet');
     const err = await store.getToFile('s3://cut-bucket/datasets/x.parquet', target).then(
