@@ -115,9 +115,7 @@ export function registerPredictRoutes(app: FastifyInstance, options: PredictRout
     let predictions: RowPrediction[];
     try {
       if (served.onnx) {
-        const scores = Array.from((await served.onnx.model.score(rows)).values as Float64Array);
-        probabilities = scores;
-        predictions = onnxPredictions(served.onnx.description, scores);
+        ({ scores: probabilities, predictions } = onnxPredictions(served.onnx.description, await served.onnx.model.score(rows)));
       } else ({ scores: probabilities, predictions } = predictRows(served.artifact!, rows));
     } catch (err) {
       metrics.countAnswer(version, 500, started);

@@ -8,7 +8,8 @@
  *                     multiclass  {label, class, probability, probabilities}  (the most probable class)
  *                     regression  {value}
  *                     (ONNX models of command trainers answer the same shapes: binary
- *                     {probability, label, class, probabilities} at 0.5, regression {value}; see src/onnx)
+ *                     {probability, label, class, probabilities} at 0.5, multiclass with the classes
+ *                     of the spec's category target in declared order, regression {value}; see src/onnx)
  *                   → 400 {error, issues: [{path: "rows.3.tenure_months", message}]}
  *                   → 503 {error} while no model is loaded yet
  *   GET  /healthz   → 200 {status: "ok", model, alias, stable, canary} once a model is loaded, 503 before
