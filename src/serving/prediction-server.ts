@@ -97,7 +97,8 @@ export interface PredictionServerOptions {
    * Numeric inputs far outside what the model was trained on: `refuse` (400, the default) a value
    * that is not finite or lies further from the training mean than 1e6 × the training scale (the
    * larger of the standard deviation and |mean|: the encoder keeps mean and spread, not min/max),
-   * `clip` it to that bound (non-finite still refused), or `allow` it.
+   * `clip` it to that bound (non-finite still refused), or `allow` it. Unset: each model's own rule,
+   * from the `serve.outOfRange` of the spec that trained it (else refuse); set, it overrides that.
    */
   outOfRange?: OutOfRangeRule;
   /** When set, /predict and /metrics require `Authorization: Bearer <token>`; /healthz stays open. */
@@ -154,7 +155,7 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
   registerPredictRoutes(app, {
     model,
     alias,
-    outOfRange: options.outOfRange ?? 'refuse',
+    ...(options.outOfRange !== undefined ? { outOfRange: options.outOfRange } : {}),
     ...(options.token !== undefined ? { token: options.token } : {}),
     router,
     metrics,

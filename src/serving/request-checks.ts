@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { MlcycleError } from '../errors';
 import type { ServingDescription } from '../onnx/onnx-artifact';
 import type { OnnxScores } from '../onnx/onnx-model';
-import type { ModelArtifact, RowPrediction } from '../training/model-artifact';
+import type { ModelArtifact, OutOfRangeRule, RowPrediction } from '../training/model-artifact';
 import type { Row, RowMatrixEncoder } from '../training/row-matrix-adapter';
 
 /** One problem with a request, naming its field (`rows.3.tenure_months`). */
@@ -16,7 +16,7 @@ export interface Issue {
   message: string;
 }
 
-export type OutOfRangeRule = 'refuse' | 'clip' | 'allow';
+export type { OutOfRangeRule } from '../training/model-artifact';
 /** "Beyond 1e6× the training range", as a multiple of the training scale (see outOfRange). */
 export const OUT_OF_RANGE_Z = 1e6;
 
@@ -42,7 +42,7 @@ export function applyOutOfRange(artifact: ModelArtifact, rows: readonly Row[], r
           copy ??= { ...row };
           copy[c.name] = Math.min(c.mean + bound, Math.max(c.mean - bound, v));
         } else {
-          issues.push({ path: `rows.${i}.${c.name}`, message: `${v} is outside the range this model accepts (training mean ${c.mean.toPrecision(4)} ± ${OUT_OF_RANGE_Z.toExponential(0)} × the training scale; --out-of-range refuse)` });
+          issues.push({ path: `rows.${i}.${c.name}`, message: `${v} is outside the range this model accepts (training mean ${c.mean.toPrecision(4)} ± ${OUT_OF_RANGE_Z.toExponential(0)} × the training scale; the out-of-range rule is refuse: serve.outOfRange in the spec, mlcycle serve --out-of-range)` });
         }
       }
     }
