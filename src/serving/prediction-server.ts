@@ -85,7 +85,7 @@ export interface PredictionServerOptions {
   refreshMs?: number;
   /** Prediction logs are written at least this often… */
   logFlushMs?: number;
-  /** …or as soon as this many rows are buffered. */
+  /** …or as soon as this many rows are buffered. Default 5000. */
   logBatchRows?: number;
   /** Most rows one request may carry. Default 10,000. */
   maxRows?: number;
@@ -139,7 +139,9 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
     store,
     model,
     flushMs: options.logFlushMs ?? 2000,
-    batchRows: options.logBatchRows ?? 500,
+    // Large batches: every object written costs a PUT (SDK work here, the store's work there), and
+    // under load a row-count flush would otherwise fire many times a second; flushMs bounds the delay.
+    batchRows: options.logBatchRows ?? 5000,
     log,
     onWritten: (n) => metrics.logRows('written', n),
     onDropped: (n) => metrics.logRows('dropped', n),
