@@ -33,6 +33,8 @@ export interface TrainInput {
   train: PipelineSpec['train'];
   /** `evaluate.threshold`: the binary decision threshold, fixed or optimized on the validation rows. */
   threshold?: PipelineSpec['evaluate']['threshold'];
+  /** The spec's `serve` section, stored with the model (built-in trainers) for the prediction servers. */
+  serve?: PipelineSpec['serve'];
   /** Folder of the spec file: a command trainer runs there. */
   specDir?: string;
   codeVersion: string;
@@ -90,6 +92,7 @@ export function createTrainActivities(deps: ActivityDeps) {
         task: input.train.task,
         classWeight: input.train.classWeight,
         threshold: input.threshold,
+        ...(input.serve ? { serve: input.serve } : {}),
         seed,
       });
       // An attempt that starts during a storage outage waits it out instead of failing at once.
@@ -180,7 +183,7 @@ async function trainBuiltin(deps: ActivityDeps, pulse: ActivityPulse, input: Tra
     }
   }
   const fitSeconds = (Date.now() - fitStarted) / 1000;
-  const artifact = createModelArtifact(m.encoder, state, { ...(threshold ? { threshold } : {}), ...(weights ? { classWeight: weights.perClass } : {}) });
+  const artifact = createModelArtifact(m.encoder, state, { ...(threshold ? { threshold } : {}), ...(weights ? { classWeight: weights.perClass } : {}), ...(input.serve ? { serve: input.serve } : {}) });
   const model = await deps.store.putJson(artifact);
   const history = await deps.store.putJson(result.history);
   const resolvedParams: Record<string, unknown> = { ...state.params, seed };

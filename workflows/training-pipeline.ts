@@ -170,7 +170,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
   const trained = await step(
     'train',
     () => trainer.trainModel.executeWithOptions({ ...trainOptions, summary: `train ${spec.name} (${trainSpec.trainer}) on ${spec.train.resources.queue}` }, [
-      { dataset: ingest.dataset, data, train: trainSpec, ...(spec.evaluate.threshold !== undefined ? { threshold: spec.evaluate.threshold } : {}), specDir: input.specDir, codeVersion: input.codeVersion, cache: input.cache },
+      { dataset: ingest.dataset, data, train: trainSpec, ...(spec.evaluate.threshold !== undefined ? { threshold: spec.evaluate.threshold } : {}), ...(spec.serve ? { serve: spec.serve } : {}), specDir: input.specDir, codeVersion: input.codeVersion, cache: input.cache },
     ]),
     (r) =>
       `${r.task ? `${r.task}, ` : ''}${r.epochs} epochs${r.stopReason ? ` (${r.stopReason})` : ''}${r.finalLoss !== undefined ? `, loss ${r.finalLoss.toFixed(4)}` : ''}${r.threshold !== undefined ? `, threshold ${r.threshold.toFixed(4)}` : ''}${r.resumedFrom ? `, resumed from epoch ${r.resumedFrom}` : ''}`,

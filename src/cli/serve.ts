@@ -41,8 +41,8 @@ export function addServeCommand(program: Command): void {
     .option('--port <port>', 'port to listen on', parsePort, 8080)
     .option('--refresh-ms <ms>', 'how often to re-read the deployment record / alias', parsePositiveInt, 1000)
     .option('--token-file <file>', 'require Authorization: Bearer <token> (the file\'s content) on /predict and /metrics')
-    .addOption(new Option('--out-of-range <rule>', 'numeric inputs far outside the training data (non-finite, or beyond 1e6 × the training scale)').choices(['refuse', 'clip', 'allow']).default('refuse'))
-    .action(async (opts: { model: string; alias: string; host: string; port: number; refreshMs: number; tokenFile?: string; outOfRange: OutOfRangeRule }) => {
+    .addOption(new Option('--out-of-range <rule>', 'numeric inputs far outside the training data (non-finite, or beyond 1e6 × the training scale); overrides each model\'s serve.outOfRange (default: that, else refuse)').choices(['refuse', 'clip', 'allow']))
+    .action(async (opts: { model: string; alias: string; host: string; port: number; refreshMs: number; tokenFile?: string; outOfRange?: OutOfRangeRule }) => {
       const token = opts.tokenFile ? readServeToken(opts.tokenFile) : undefined;
       const settings = s3Settings(parseEnv(), DEFAULT_S3_ENDPOINT);
       const client = createS3Client(settings);
@@ -57,7 +57,7 @@ export function addServeCommand(program: Command): void {
           host: opts.host,
           port: opts.port,
           refreshMs: opts.refreshMs,
-          outOfRange: opts.outOfRange,
+          ...(opts.outOfRange ? { outOfRange: opts.outOfRange } : {}),
           ...(token ? { token } : {}),
           log,
         });

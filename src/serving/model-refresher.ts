@@ -67,7 +67,11 @@ export function createModelRefresher(options: ModelRefresherOptions): ModelRefre
     if (!record) throw new MlcycleError('NOT_FOUND', `model "${model}" has no version ${version}`);
     const onnx = await loadServableOnnx(store, record.modelUri);
     if (onnx) {
-      if (onnx.description.task === 'multiclass') throw new MlcycleError('ARTIFACT_INTEGRITY', 'serving multiclass ONNX models is not supported yet');
+      const classes = onnx.description.classes ?? [];
+      if (onnx.description.task === 'multiclass' && (classes.length < 2 || new Set(classes).size !== classes.length)) {
+        await onnx.model.release();
+        throw new MlcycleError('ARTIFACT_INTEGRITY', `${record.modelUri}: a multiclass ONNX model needs its class labels (classes: at least 2 distinct names in mlcycle-serving.json; the spec's target must be a category)`);
+      }
       return { version, modelUri: record.modelUri, onnx, body: buildRequestSchema(requestColumns(onnx.description.features), maxRows) };
     }
     const artifact = parseModelArtifact(await store.getJson(record.modelUri));

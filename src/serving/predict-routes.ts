@@ -23,7 +23,8 @@ export interface PredictResponse {
 export interface PredictRoutesOptions {
   model: string;
   alias: string;
-  outOfRange: OutOfRangeRule;
+  /** Overrides the rule each model carries from its spec (`serve.outOfRange`, else refuse). */
+  outOfRange?: OutOfRangeRule;
   token?: string;
   router: CanaryRouter;
   metrics: ServingMetrics;
@@ -100,7 +101,9 @@ export function registerPredictRoutes(app: FastifyInstance, options: PredictRout
       });
     }
     // Out-of-range checks use the training statistics a built-in model carries; ONNX models have none.
-    const ranged = served.artifact ? applyOutOfRange(served.artifact, parsed.data.rows, options.outOfRange) : { rows: [...parsed.data.rows], issues: NO_ISSUES };
+    const ranged = served.artifact
+      ? applyOutOfRange(served.artifact, parsed.data.rows, options.outOfRange ?? served.artifact.serve?.outOfRange ?? 'refuse')
+      : { rows: [...parsed.data.rows], issues: NO_ISSUES };
     if (ranged.issues.length > 0) {
       metrics.countAnswer(version, 400, started);
       const total = ranged.issues.length;
@@ -115,9 +118,7 @@ export function registerPredictRoutes(app: FastifyInstance, options: PredictRout
     let predictions: RowPrediction[];
     try {
       if (served.onnx) {
-        const scores = Array.from((await served.onnx.model.score(rows)).values as Float64Array);
-        probabilities = scores;
-        predictions = onnxPredictions(served.onnx.description, scores);
+        ({ scores: probabilities, predictions } = onnxPredictions(served.onnx.description, await served.onnx.model.score(rows)));
       } else ({ scores: probabilities, predictions } = predictRows(served.artifact!, rows));
     } catch (err) {
       metrics.countAnswer(version, 500, started);

@@ -119,6 +119,9 @@ export function serializeEntry(e: PredictionLogEntry, maxBytes: number): { json:
   return { json, truncated: true };
 }
 
+/** One written object holds at most about this much JSON (a batch of fat rows is split), whatever batchRows says. */
+const MAX_OBJECT_BYTES = 8 * 1024 * 1024;
+
 export function createPredictionLogger(opts: PredictionLoggerOptions): PredictionLogger {
   const { store, model } = opts;
   const batchRows = Math.max(1, Math.floor(opts.batchRows));
@@ -148,11 +151,12 @@ export function createPredictionLogger(opts: PredictionLoggerOptions): Predictio
     await store.putNamed(predictionLogKey(model, batch[0]!.ts), batch.map((l) => l.json).join('\n') + '\n', { contentType: 'application/x-ndjson' });
   }
 
-  /** Removes the next batch: at most `max` rows, all from the hour of the first one. */
+  /** Removes the next batch: at most `max` rows and about MAX_OBJECT_BYTES, all from the hour of the first one. */
   function take(max: number): Line[] {
     const hour = buffer[0]!.ts.slice(0, 13);
     let n = 1;
-    while (n < max && n < buffer.length && buffer[n]!.ts.slice(0, 13) === hour) n++;
+    let size = buffer[0]!.json.length;
+    while (n < max && n < buffer.length && size < MAX_OBJECT_BYTES && buffer[n]!.ts.slice(0, 13) === hour) size += buffer[n++]!.json.length;
     const taken = buffer.splice(0, n);
     for (const l of taken) bytes -= l.json.length;
     return taken;

@@ -8,7 +8,8 @@
  *                     multiclass  {label, class, probability, probabilities}  (the most probable class)
  *                     regression  {value}
  *                     (ONNX models of command trainers answer the same shapes: binary
- *                     {probability, label, class, probabilities} at 0.5, regression {value}; see src/onnx)
+ *                     {probability, label, class, probabilities} at 0.5, multiclass with the classes
+ *                     of the spec's category target in declared order, regression {value}; see src/onnx)
  *                   → 400 {error, issues: [{path: "rows.3.tenure_months", message}]}
  *                   → 503 {error} while no model is loaded yet
  *   GET  /healthz   → 200 {status: "ok", model, alias, stable, canary} once a model is loaded, 503 before
@@ -84,7 +85,7 @@ export interface PredictionServerOptions {
   refreshMs?: number;
   /** Prediction logs are written at least this often… */
   logFlushMs?: number;
-  /** …or as soon as this many rows are buffered. */
+  /** …or as soon as this many rows are buffered. Default 5000. */
   logBatchRows?: number;
   /** Most rows one request may carry. Default 10,000. */
   maxRows?: number;
@@ -96,7 +97,8 @@ export interface PredictionServerOptions {
    * Numeric inputs far outside what the model was trained on: `refuse` (400, the default) a value
    * that is not finite or lies further from the training mean than 1e6 × the training scale (the
    * larger of the standard deviation and |mean|: the encoder keeps mean and spread, not min/max),
-   * `clip` it to that bound (non-finite still refused), or `allow` it.
+   * `clip` it to that bound (non-finite still refused), or `allow` it. Unset: each model's own rule,
+   * from the `serve.outOfRange` of the spec that trained it (else refuse); set, it overrides that.
    */
   outOfRange?: OutOfRangeRule;
   /** When set, /predict and /metrics require `Authorization: Bearer <token>`; /healthz stays open. */
@@ -137,7 +139,9 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
     store,
     model,
     flushMs: options.logFlushMs ?? 2000,
-    batchRows: options.logBatchRows ?? 500,
+    // Large batches: every object written costs a PUT (SDK work here, the store's work there), and
+    // under load a row-count flush would otherwise fire many times a second; flushMs bounds the delay.
+    batchRows: options.logBatchRows ?? 5000,
     log,
     onWritten: (n) => metrics.logRows('written', n),
     onDropped: (n) => metrics.logRows('dropped', n),
@@ -153,7 +157,7 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
   registerPredictRoutes(app, {
     model,
     alias,
-    outOfRange: options.outOfRange ?? 'refuse',
+    ...(options.outOfRange !== undefined ? { outOfRange: options.outOfRange } : {}),
     ...(options.token !== undefined ? { token: options.token } : {}),
     router,
     metrics,

@@ -4,8 +4,10 @@
  * rows a model cannot score, and an ONNX model's scores in the built-in models' answer shapes.
  */
 import { z } from 'zod';
+import { MlcycleError } from '../errors';
 import type { ServingDescription } from '../onnx/onnx-artifact';
-import type { ModelArtifact, RowPrediction } from '../training/model-artifact';
+import type { OnnxScores } from '../onnx/onnx-model';
+import type { ModelArtifact, OutOfRangeRule, RowPrediction } from '../training/model-artifact';
 import type { Row, RowMatrixEncoder } from '../training/row-matrix-adapter';
 
 /** One problem with a request, naming its field (`rows.3.tenure_months`). */
@@ -14,7 +16,7 @@ export interface Issue {
   message: string;
 }
 
-export type OutOfRangeRule = 'refuse' | 'clip' | 'allow';
+export type { OutOfRangeRule } from '../training/model-artifact';
 /** "Beyond 1e6× the training range", as a multiple of the training scale (see outOfRange). */
 export const OUT_OF_RANGE_Z = 1e6;
 
@@ -40,7 +42,7 @@ export function applyOutOfRange(artifact: ModelArtifact, rows: readonly Row[], r
           copy ??= { ...row };
           copy[c.name] = Math.min(c.mean + bound, Math.max(c.mean - bound, v));
         } else {
-          issues.push({ path: `rows.${i}.${c.name}`, message: `${v} is outside the range this model accepts (training mean ${c.mean.toPrecision(4)} ± ${OUT_OF_RANGE_Z.toExponential(0)} × the training scale; --out-of-range refuse)` });
+          issues.push({ path: `rows.${i}.${c.name}`, message: `${v} is outside the range this model accepts (training mean ${c.mean.toPrecision(4)} ± ${OUT_OF_RANGE_Z.toExponential(0)} × the training scale; the out-of-range rule is refuse: serve.outOfRange in the spec, mlcycle serve --out-of-range)` });
         }
       }
     }
@@ -149,11 +151,38 @@ export function requestColumns(features: ServingDescription['features']): Pick<R
   };
 }
 
-/** An ONNX model's answers in the built-in models' shapes: binary at 0.5 (no stored threshold), regression the value. */
-export function onnxPredictions(description: ServingDescription, scores: readonly number[]): RowPrediction[] {
-  if (description.task === 'regression') return scores.map((value) => ({ value }));
+/**
+ * An ONNX model's answers in the built-in models' shapes, and one score per row (the prediction log's
+ * `probability`, NaN where the row cannot be answered): binary at 0.5 (no stored threshold),
+ * multiclass the most probable of the description's classes (in the spec's declared order, the
+ * order of the model's probability columns), regression the value.
+ */
+export function onnxPredictions(description: ServingDescription, scores: OnnxScores): { scores: number[]; predictions: RowPrediction[] } {
+  if (description.task === 'multiclass') {
+    const classes = description.classes ?? [];
+    if (scores.kind !== 'matrix') throw new MlcycleError('ARTIFACT_INTEGRITY', 'a multiclass ONNX model must answer one probability per class');
+    const rowScores: number[] = [];
+    const predictions: RowPrediction[] = scores.values.map((p, i) => {
+      if (p.length !== classes.length) {
+        throw new MlcycleError('ARTIFACT_INTEGRITY', `the ONNX model answered ${p.length} class probabilities for row ${i}, but the spec declares ${classes.length} classes (${classes.join(', ')})`);
+      }
+      let best = 0;
+      const probabilities: Record<string, number> = {};
+      for (let c = 0; c < p.length; c++) {
+        probabilities[classes[c]!] = p[c]!;
+        if (p[c]! > p[best]!) best = c;
+      }
+      // A row with any non-finite probability has no answer (reported as unscorable, like NaN for binary).
+      rowScores.push(p.every(Number.isFinite) ? p[best]! : Number.NaN);
+      return { probability: p[best]!, label: classes[best]!, class: classes[best]!, probabilities };
+    });
+    return { scores: rowScores, predictions };
+  }
+  if (scores.kind !== 'vector') throw new MlcycleError('ARTIFACT_INTEGRITY', `a ${description.task} ONNX model must answer one number per row`);
+  const values = Array.from(scores.values);
+  if (description.task === 'regression') return { scores: values, predictions: values.map((value) => ({ value })) };
   // Boolean and 0/1 targets answer "true"/"false"; a category target its two declared values.
   const positive = description.target.positive ?? 'true';
   const negative = description.target.negative ?? 'false';
-  return scores.map((p) => ({ probability: p, label: p >= 0.5, class: p >= 0.5 ? positive : negative, probabilities: { [negative]: 1 - p, [positive]: p } }));
+  return { scores: values, predictions: values.map((p) => ({ probability: p, label: p >= 0.5, class: p >= 0.5 ? positive : negative, probabilities: { [negative]: 1 - p, [positive]: p } })) };
 }

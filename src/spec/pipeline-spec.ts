@@ -212,6 +212,18 @@ const DeploySection = z
   .refine((d) => d.strategy !== 'canary' || d.canary !== undefined, { message: 'strategy canary needs deploy.canary', path: ['canary'] });
 export type DeploySpec = z.infer<typeof DeploySection>;
 
+/**
+ * How `mlcycle serve` treats the model this spec registers. `outOfRange`: numeric inputs far outside
+ * the training data (non-finite, or beyond 1e6 × the training scale) are refused (400, the default),
+ * clipped to that bound, or allowed. `mlcycle serve --out-of-range` overrides it for one server.
+ */
+const ServeSection = z
+  .object({
+    outOfRange: z.enum(['refuse', 'clip', 'allow'], { error: (iss) => `expected refuse, clip or allow, got ${JSON.stringify(iss.input)}` }).default('refuse'),
+  })
+  .strict();
+export type ServeSpec = z.infer<typeof ServeSection>;
+
 const MonitorSection = z
   .object({
     every: Duration.default('1h'),
@@ -257,6 +269,7 @@ export const PipelineSpecSchema = z
     tune: TuneSpecSchema.optional(),
     approval: ApprovalSection.optional(),
     deploy: DeploySection.optional(),
+    serve: ServeSection.optional(),
     monitor: MonitorSection.optional(),
   })
   .strict()

@@ -294,6 +294,21 @@ function packParams(model: LinearModelState['model']): Float64Array {
   return x;
 }
 
+/**
+ * The typed parameters scoring needs, built once per model object: a prediction server scores the
+ * same model on every request, and a model object is never changed in place (each optimizer step
+ * builds a new one), so the object identifies its parameters.
+ */
+const scoringParamsCache = new WeakMap<LinearModelState['model'], { x: Float64Array; mean: Float64Array; scale: Float64Array }>();
+function scoringParams(model: LinearModelState['model']): { x: Float64Array; mean: Float64Array; scale: Float64Array } {
+  let p = scoringParamsCache.get(model);
+  if (!p) {
+    p = { x: packParams(model), mean: Float64Array.from(model.mean), scale: Float64Array.from(model.scale) };
+    scoringParamsCache.set(model, p);
+  }
+  return p;
+}
+
 function dot(a: Float64Array, b: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
@@ -521,8 +536,8 @@ export const linearModel: ModelTrainer<'logistic-regression', LinearModelParams,
     const n = X.rows;
     const z = new Float64Array(n * k);
     const hasNaN = new Uint8Array(d).fill(1);
-    const x = packParams(state.model);
-    scores({ X, d, k, mean: Float64Array.from(state.model.mean), scale: Float64Array.from(state.model.scale) }, x, z, hasNaN);
+    const { x, mean, scale } = scoringParams(state.model);
+    scores({ X, d, k, mean, scale }, x, z, hasNaN);
     if (state.task === 'regression') {
       for (let i = 0; i < n; i++) z[i] = (z[i] as number) * state.model.yScale + state.model.yMean;
     } else if (state.task === 'binary') {

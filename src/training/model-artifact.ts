@@ -35,9 +35,14 @@ export interface ModelArtifact {
   threshold?: DecisionThreshold;
   /** Per-class training weights, when train.classWeight was set. */
   classWeight?: Record<string, number>;
+  /** The spec's `serve` section: how a prediction server treats this model unless told otherwise. */
+  serve?: { outOfRange: OutOfRangeRule };
 }
 
-export function createModelArtifact(encoder: RowMatrixEncoder, state: TrainerState, extra: { threshold?: DecisionThreshold; classWeight?: Record<string, number> } = {}): ModelArtifact {
+/** What /predict does with numeric inputs far outside the training data (see src/serving/request-checks.ts). */
+export type OutOfRangeRule = 'refuse' | 'clip' | 'allow';
+
+export function createModelArtifact(encoder: RowMatrixEncoder, state: TrainerState, extra: { threshold?: DecisionThreshold; classWeight?: Record<string, number>; serve?: ModelArtifact['serve'] } = {}): ModelArtifact {
   if (encoder.featureNames.length !== state.numFeatures) {
     throw new MlcycleError('TRAINING_FAILED', `the encoder makes ${encoder.featureNames.length} features but the model was trained on ${state.numFeatures}`);
   }
@@ -51,6 +56,7 @@ export function createModelArtifact(encoder: RowMatrixEncoder, state: TrainerSta
     featureNames: [...encoder.featureNames],
     ...(state.task === 'binary' ? { threshold: extra.threshold ?? { value: 0.5, source: 'default' } } : {}),
     ...(extra.classWeight ? { classWeight: extra.classWeight } : {}),
+    ...(extra.serve ? { serve: { outOfRange: extra.serve.outOfRange } } : {}),
   };
 }
 
@@ -76,6 +82,7 @@ const ArtifactShape = z.object({
     .loose(),
   featureNames: z.array(z.string()),
   threshold: z.object({ value: z.number().gt(0).lt(1), source: z.enum(['default', 'fixed', 'optimized']) }).loose().optional(),
+  serve: z.object({ outOfRange: z.enum(['refuse', 'clip', 'allow']) }).loose().optional(),
 });
 
 /** Checks that a parsed JSON document is a model artifact this version can use; ARTIFACT_INTEGRITY if not. */

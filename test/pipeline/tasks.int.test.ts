@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForRun } from '../../src/client/wait-for-run';
 import { assignSplits, SPLIT_TEST } from '../../src/data/split';
 import { createModelRegistry } from '../../src/registry/model-registry';
-import { createPredictionServer } from '../../src/serving/prediction-server';
+import { createPredictionServer, type OutOfRangeRule } from '../../src/serving/prediction-server';
 import { parseModelArtifact } from '../../src/training/model-artifact';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
 import { SpecWorkspace } from '../helpers/specs';
@@ -35,14 +35,14 @@ describe('binary, multiclass and regression pipelines on the real stack', () => 
   }
 
   /** Serves `name` v`version` under a fresh alias and POSTs rows to /predict. */
-  async function predictVia(name: string, version: number, rows: Array<Record<string, unknown>>): Promise<any> {
+  async function predictVia(name: string, version: number, rows: Array<Record<string, unknown>>, opts: { status?: number; outOfRange?: OutOfRangeRule } = {}): Promise<any> {
     await registry().setAlias(name, 'production', version, { actor: 'test' });
-    const server = createPredictionServer({ store: env.store, registry: registry(), model: name, log: () => undefined });
+    const server = createPredictionServer({ store: env.store, registry: registry(), model: name, log: () => undefined, ...(opts.outOfRange ? { outOfRange: opts.outOfRange } : {}) });
     const { url } = await server.start();
     try {
       const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows }) });
       const body = await res.json();
-      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(res.status, JSON.stringify(body)).toBe(opts.status ?? 200);
       return body;
     } finally {
       await server.stop();
@@ -61,7 +61,9 @@ describe('binary, multiclass and regression pipelines on the real stack', () => 
         })(),
         (async () => {
           const name = `houses-${trainer === 'logistic-regression' ? 'lr' : 'gb'}`;
-          const spec = await writeSpec(`${name}.yaml`, taskSpec({ name, source: 'file://data/houses.csv', target: 'price', schema: HOUSE_SCHEMA, train: { trainer, params: { epochs: 60 } }, evaluate: { thresholds: { r2: 0.8 } } }));
+          // The LR model's spec clips far-out inputs (serve.outOfRange); the GB model keeps the default, refuse.
+          const doc = taskSpec({ name, source: 'file://data/houses.csv', target: 'price', schema: HOUSE_SCHEMA, train: { trainer, params: { epochs: 60 } }, evaluate: { thresholds: { r2: 0.8 } } });
+          const spec = await writeSpec(`${name}.yaml`, trainer === 'logistic-regression' ? { ...doc, serve: { outOfRange: 'clip' } } : doc);
           return { name, trainer, task: 'regression', status: await waitForRun(env.client, (await env.client.startPipeline(spec)).workflowId) };
         })(),
       ]),
@@ -102,6 +104,17 @@ describe('binary, multiclass and regression pipelines on the real stack', () => 
         expect(body.predictions[0].value).toBeGreaterThan(300);
         expect(body.predictions[0].value).toBeLessThan(410);
         expect(body.predictions[0].probability).toBeUndefined();
+        // serve.outOfRange travels with the model: clip (LR's spec) answers, refuse (GB, the default) names the field; --out-of-range overrides.
+        const far = [{ area: 1e200, rooms: 3, hood: 'dream', garden: false }];
+        if (trainer === 'logistic-regression') {
+          expect(parseModelArtifact(await env.store.getJson(version!.modelUri)).serve).toEqual({ outOfRange: 'clip' });
+          expect(Number.isFinite((await predictVia(name, 1, far)).predictions[0].value)).toBe(true);
+          expect((await predictVia(name, 1, far, { status: 400, outOfRange: 'refuse' })).issues[0].path).toBe('rows.0.area');
+        } else {
+          expect(parseModelArtifact(await env.store.getJson(version!.modelUri)).serve).toBeUndefined();
+          expect((await predictVia(name, 1, far, { status: 400 })).issues[0].path).toBe('rows.0.area');
+          expect(Number.isFinite((await predictVia(name, 1, far, { outOfRange: 'clip' })).predictions[0].value)).toBe(true);
+        }
       }
       const model = parseModelArtifact(await env.store.getJson(version!.modelUri));
       expect(model.task).toBe(task);

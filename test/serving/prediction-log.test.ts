@@ -43,6 +43,18 @@ describe('prediction logger', () => {
     expect(rows().map((r) => r.inputs['i'])).toEqual([1, 2, 3]);
   });
 
+  it('splits a batch of fat rows into objects of about 8 MiB, whatever batchRows allows', async () => {
+    const { store, objects, rows } = fakeStore();
+    const logger = createPredictionLogger({ store, model: 'm', flushMs: 60_000, batchRows: 5000, maxRowBytes: 2 * 1024 * 1024 });
+    const fat = 'x'.repeat(1024 * 1024);
+    logger.add(Array.from({ length: 20 }, (_, i) => ({ ...entry(i, '2025-01-02T03:04:05.000Z'), inputs: { i, junk: fat } })));
+    await logger.close();
+    const sizes = [...objects.values()].map((b) => b.length);
+    expect(sizes.length).toBeGreaterThanOrEqual(3);
+    for (const size of sizes) expect(size).toBeLessThan(10 * 1024 * 1024);
+    expect(rows().map((r) => r.inputs['i'])).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
   it('writes full batches at once and keeps no tiny objects coming under steady load', async () => {
     const { store, objects, rows } = fakeStore();
     const logger = createPredictionLogger({ store, model: 'm', flushMs: 100, batchRows: 200 });

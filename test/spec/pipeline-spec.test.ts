@@ -99,6 +99,17 @@ describe('pipeline spec', () => {
     }
   });
 
+  it('takes serve.outOfRange (refuse | clip | allow) and names the field of a bad value or an unknown key', async () => {
+    const doc = YAML.parse(await fs.readFile(EXAMPLE, 'utf8'));
+    expect(parsePipelineSpec({ ...doc, serve: { outOfRange: 'clip' } }).serve).toEqual({ outOfRange: 'clip' });
+    expect(parsePipelineSpec({ ...doc, serve: {} }).serve).toEqual({ outOfRange: 'refuse' });
+    expect(parsePipelineSpec(doc).serve).toBeUndefined();
+    const bad = errorOf(() => parsePipelineSpec({ ...doc, serve: { outOfRange: 'sometimes' } }));
+    expect(bad.code).toBe('SPEC_INVALID');
+    expect(bad.message).toContain('serve.outOfRange: expected refuse, clip or allow, got "sometimes"');
+    expect(errorOf(() => parsePipelineSpec({ ...doc, serve: { outofrange: 'clip' } })).message).toMatch(/serve.*outofrange/);
+  });
+
   it('requires a command for the command trainer', () => {
     const err = errorOf(() =>
       parsePipelineSpec({ apiVersion: 'mlcycle/v1', name: 'm', data: { source: 's3://b/k.csv', target: 'y', schema: { y: { type: 'boolean' } } }, train: { trainer: 'command' } }),

@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uploadFolder } from '../../activities/folder-artifacts';
+import { writeServingDescription } from '../../activities/command-data';
+import { createModelRegistry, type ModelRegistry } from '../../src/registry/model-registry';
+import { createPredictionServer, type PredictionServer } from '../../src/serving/prediction-server';
+import { parsePipelineSpec } from '../../src/spec/pipeline-spec';
+import { startTestEnv, type TestEnv } from '../helpers/test-env';
+
+const MODEL = 'onnx-multiclass';
+const CLASSES = ['low', 'mid', 'high'];
+
+/** softmax3.onnx (test/fixtures/onnx/make-multiclass.py): probabilities = softmax([x, code(color), 0]), red 1, green 2, else 0. */
+function expected(x: number, color: string | null): number[] {
+  const code = color === 'red' ? 1 : color === 'green' ? 2 : 0;
+  const e = [Math.exp(x), Math.exp(code), 1];
+  const sum = e[0]! + e[1]! + e[2]!;
+  return e.map((v) => v / sum);
+}
+
+async function register(env: TestEnv, registry: ModelRegistry, dir: string, key: string): Promise<number> {
+  const { uri } = await uploadFolder(env.store, dir);
+  const { version } = await registry.register({
+    name: MODEL,
+    modelUri: uri,
+    metrics: {},
+    reports: {},
+    idempotencyKey: key,
+    lineage: {
+      datasetSha256: createHash('sha256').update(key).digest('hex'),
+      datasetUri: 's3://test/dataset.csv',
+      manifestUri: 's3://test/manifest.json',
+      codeVersion: 'test',
+      trainer: 'command',
+      params: {},
+      task: 'multiclass',
+      workflowId: `wf-${key}`,
+      runId: `run-${key}`,
+    },
+  });
+  return version.version;
+}
+
+describe('serving a multiclass ONNX model (a command trainer\'s output folder)', () => {
+  let env: TestEnv;
+  let registry: ModelRegistry;
+  let server: PredictionServer | undefined;
+  let dir: string;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    env = await startTestEnv({ workers: false });
+    registry = createModelRegistry({ store: env.store });
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'onnx-multiclass-'));
+    // The folder as a command trainer leaves it: the model, its metadata, and mlcycle's serving description from the spec.
+    await fs.copyFile(path.join(__dirname, '../fixtures/onnx/softmax3.onnx'), path.join(dir, 'model.onnx'));
+    await fs.writeFile(path.join(dir, 'mlcycle-model.json'), JSON.stringify({ format: 'mlcycle-onnx/v1', task: 'multiclass', output: 'probabilities' }));
+    const spec = parsePipelineSpec({
+      apiVersion: 'mlcycle/v1',
+      name: MODEL,
+      data: { source: 'file://d.csv', target: 'tier', schema: { x: { type: 'number' }, color: { type: 'category', values: ['red', 'green', 'blue'] }, tier: { type: 'category', values: CLASSES } } },
+      train: { trainer: 'command', command: ['python', 't.py'] },
+    });
+    await writeServingDescription(dir, spec.data, 'multiclass');
+    expect(await register(env, registry, dir, 'mc-v1')).toBe(1);
+    await registry.setAlias(MODEL, 'production', 1, { actor: 'test' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+    await env?.close();
+  });
+
+  it('answers {label, class, probability, probabilities} over the spec\'s classes, and 400 naming the field for bad input', async () => {
+    server = createPredictionServer({ store: env.store, registry, model: MODEL, log: (l) => logs.push(l) });
+    const { url } = await server.start();
+    expect(server.current().stable).toBe(1);
+    const rows = [
+      { x: 0, color: 'red', id: 'a' },
+      { x: 3, color: 'blue' },
+      { x: -1, color: 'green' },
+      { x: 0.5, color: null },
+    ];
+    const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows }) });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { model: string; version: number; predictions: Array<{ label: string; class: string; probability: number; probabilities: Record<string, number> }> };
+    expect(body.model).toBe(MODEL);
+    expect(body.version).toBe(1);
+    expect(body.predictions.map((p) => p.class)).toEqual(['mid', 'low', 'mid', 'low']);
+    body.predictions.forEach((p, i) => {
+      const want = expected(rows[i]!.x, rows[i]!.color);
+      expect(Object.keys(p).sort()).toEqual(['class', 'label', 'probabilities', 'probability']);
+      expect(Object.keys(p.probabilities)).toEqual(CLASSES);
+      CLASSES.forEach((c, k) => expect(p.probabilities[c]).toBeCloseTo(want[k]!, 6));
+      expect(p.label).toBe(p.class);
+      expect(p.probability).toBeCloseTo(Math.max(...want), 6);
+    });
+
+    const bad = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: [{ x: 'one', color: 'red' }, { color: 'red' }] }) });
+    expect(bad.status).toBe(400);
+    const issues = ((await bad.json()) as { issues: Array<{ path: string }> }).issues.map((i) => i.path);
+    expect(issues).toEqual(['rows.0.x', 'rows.1.x']);
+    expect(logs.join('\n')).not.toMatch(/not supported/);
+  });
+});
