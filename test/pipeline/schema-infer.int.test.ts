@@ -2,6 +2,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForRun } from '../../src/client/wait-for-run';
 import { writeCsv } from '../../src/demo/dataset-generator';
+import { createModelRegistry } from '../../src/registry/model-registry';
+import { loadPipelineSpec } from '../../src/spec/pipeline-spec';
+import type { MonitorCheckResult } from '../../workflows/monitor';
 import { runCliAsync } from '../helpers/cli';
 import { SpecWorkspace } from '../helpers/specs';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
@@ -34,11 +37,12 @@ describe('schema: infer runs a whole pipeline on a CSV without a hand-written sc
     await ws?.remove();
   });
 
-  it('ingest infers the schema, validation shows it marked inferred, and the run completes', async () => {
+  it('ingest infers the schema, validation shows it marked inferred, the run completes and its monitor checks drift with that schema', async () => {
     const spec = await ws.spec('infer.yaml', (d) => {
       d.name = 'inferred';
       d.data = { source: 'file://data/inferred.csv', target: 'churned', schema: 'infer', split: { test: 0.2, seed: 42 } };
       d.evaluate = { metrics: ['auc', 'accuracy'], thresholds: { auc: 0.6 } };
+      d.monitor = { every: '1h', window: '24h', source: 'file://data/inferred.csv', drift: { method: 'psi', threshold: 0.2, minSamples: 200 }, retrain: { onDrift: false, cooldown: '1h' } };
     });
     const { workflowId } = await env.client.startPipeline(spec, { cache: false });
     const run = await waitForRun(env.client, workflowId);
@@ -65,5 +69,23 @@ describe('schema: infer runs a whole pipeline on a CSV without a hand-written sc
       expect(page).toMatch(new RegExp(`<tr><td>${name.replace(/[()]/g, '\\$&')}</td><td>${type}</td><td>[^<]*</td><td class="inferred">inferred</td></tr>`));
     }
     expect(page).toContain('values: basic, enterprise, pro');
+
+    // The monitor of a `schema: infer` spec takes the schema stored with the dataset version: every
+    // inferred feature (not the string column) is compared, the same data does not drift.
+    await createModelRegistry({ store: env.store }).setAlias('inferred', 'production', 1, { actor: 'test' });
+    const loaded = await loadPipelineSpec(spec);
+    const check = await env.client.temporal.workflow.execute<(input: unknown) => Promise<MonitorCheckResult>>('monitorCheck', {
+      taskQueue: `${env.queuePrefix}cpu`,
+      workflowId: 'inferred-check',
+      args: [{ model: 'inferred', monitor: loaded.spec.monitor!, retrain: env.client.pipelineInput(loaded, { cache: false }) }],
+    });
+    expect(check).toMatchObject({ verdict: 'no_drift', samples: 1200, drifted: [], missing: [] });
+    const driftReport = await env.store.getJson<{ raw: { features: Array<{ feature: string; status: string }> } }>(check.reportUri!);
+    expect(driftReport.raw.features.map((f) => [f.feature, f.status])).toEqual([
+      ['tenure_months', 'no_drift'],
+      ['monthly_charges', 'no_drift'],
+      ['plan', 'no_drift'],
+      ['autopay', 'no_drift'],
+    ]);
   }, 240_000);
 });
