@@ -104,11 +104,20 @@ export interface LoadOptions {
   undeclaredCategories?: boolean;
 }
 
-/** Values of a category column that the schema does not declare, sorted. */
-async function undeclaredValues(engine: Engine, snap: string, name: string, declared: readonly string[]): Promise<string[]> {
-  const c = ident(name);
-  const r = await engine.all(`SELECT DISTINCT ${c}::VARCHAR AS v FROM ${snap} WHERE ${c} IS NOT NULL AND NOT list_contains([${declared.map(lit).join(', ')}]::VARCHAR[], ${c}::VARCHAR) ORDER BY v`);
-  return r.getRowObjectsJson().map((x) => String(x.v));
+/** Per category column, the values the schema does not declare, sorted: one scan for all of them. */
+async function undeclaredValues(engine: Engine, snap: string, columns: ReadonlyArray<{ name: string; values: readonly string[] }>): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (columns.length === 0) return out;
+  const parts = columns.map(({ name, values }, j) => {
+    const c = `${ident(name)}::VARCHAR`;
+    return `list_sort(list(DISTINCT ${c}) FILTER (WHERE ${c} IS NOT NULL AND NOT list_contains([${values.map(lit).join(', ')}]::VARCHAR[], ${c}))) AS u${j}`;
+  });
+  const row = (await engine.all(`SELECT ${parts.join(', ')} FROM ${snap}`)).getRowObjectsJson()[0] ?? {};
+  columns.forEach(({ name }, j) => {
+    const v = row[`u${j}`];
+    out.set(name, Array.isArray(v) ? v.map(String) : []);
+  });
+  return out;
 }
 
 export async function loadSnapshotColumns(engine: Engine, options: LoadOptions): Promise<LoadedTable> {
@@ -125,10 +134,18 @@ export async function loadSnapshotColumns(engine: Engine, options: LoadOptions):
   // A kept row's missing target is NaN (the boolean and category expressions would read it as a class).
   const tExpr = keepAll && hasTarget ? `(CASE WHEN ${ident(target)} IS NULL THEN 'NaN'::DOUBLE ELSE ${t.expr} END)` : t.expr;
   const features: Array<{ name: string; rule: ColumnRule; expr: string; labels?: string[]; absent?: true }> = [];
+  const undeclared = options.undeclaredCategories
+    ? await undeclaredValues(
+        engine,
+        snap,
+        Object.entries(schema).flatMap(([name, rule]) => (name !== target && inData.has(name) && rule.type === 'category' ? [{ name, values: rule.values }] : [])),
+      )
+    : undefined;
   for (const [name, rule] of Object.entries(schema)) {
     if (name === target) continue;
     const present = inData.has(name);
-    const labels = options.undeclaredCategories && present && rule.type === 'category' ? [...rule.values, ...(await undeclaredValues(engine, snap, name, rule.values))] : undefined;
+    const extra = undeclared?.get(name);
+    const labels = extra && rule.type === 'category' ? [...rule.values, ...extra] : undefined;
     const expr = featureExpr(name, rule, present, labels);
     if (expr) features.push({ name, rule, expr, ...(labels ? { labels } : {}), ...(present ? {} : { absent: true as const }) });
   }
