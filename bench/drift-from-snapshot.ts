@@ -26,19 +26,12 @@ import { withEngine } from '../src/data/engine';
 import { buildDriftReport } from '../src/monitoring/drift-check';
 import type { ColumnRule } from '../src/spec/pipeline-spec';
 import { median, runBench } from './bench-services';
+import { positiveInt } from './cli-args';
 
 const TARGET_RATIO = 0.5;
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} expects a positive integer, got "${process.argv[i + 1]}"`);
-  return n;
-}
-
-const ROWS = arg('--rows', 1_000_000);
-const RUNS = arg('--runs', 3);
+const ROWS = positiveInt('--rows', 1_000_000);
+const RUNS = positiveInt('--runs', 3);
 const VALUES = ['a', 'b', 'c', 'd', 'e'];
 
 const schema: Record<string, ColumnRule> = { y: { type: 'boolean', required: true } };
