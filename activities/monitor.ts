@@ -15,6 +15,7 @@ import { driftFeatures, driftSample, loadWindowColumns, type WindowFile } from '
 import type { DriftCheckInput, DriftCheckResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
+import { startPulse } from './heartbeat';
 import { z } from 'zod';
 import { MlcycleError } from '../src/errors';
 import { formatIssues } from '../src/config/zod-issues';
@@ -47,6 +48,9 @@ export function createMonitorActivities(deps: ActivityDeps) {
     async checkDrift(input: DriftCheckInput): Promise<DriftCheckResult> {
       const ctx = Context.current();
       const scratch = await fs.mkdtemp(path.join(deps.workDir, 'monitor-'));
+      // Heartbeats on a timer from the first second (loading a large reference or window included);
+      // a cancelled or timed-out attempt aborts its engine queries through the signal.
+      const pulse = startPulse(ctx, { phase: 'start' });
       let releaseModel: (() => Promise<void>) | undefined;
       try {
         const serving = await registry.resolveAlias(input.model, input.monitor.alias);
@@ -61,10 +65,10 @@ export function createMonitorActivities(deps: ActivityDeps) {
         const targetRule = data.schema[data.target];
         if (!targetRule) throw new MlcycleError('DATA_INVALID', `data.target "${data.target}" is not in the schema of the serving version's dataset`);
         const features = driftFeatures(data.schema, data.target);
-        const splits = await loadSnapshotSplits(deps, manifest.dataset, data, { scratch, undeclaredCategories: true, onProgress: (rows) => ctx.heartbeat({ phase: 'reference', rows }) });
+        const splits = await loadSnapshotSplits(deps, manifest.dataset, data, { scratch, signal: pulse.signal, undeclaredCategories: true, onProgress: (rows) => pulse.beat({ phase: 'reference', rows }) });
         const referenceProba = await model.scoreTable(splits.table, splits.train);
         const reference = driftSample(splits.table, splits.train, features, targetRule);
-        ctx.heartbeat({ phase: 'current window' });
+        pulse.beat({ phase: 'current window' });
 
         const now = new Date(input.nowIso);
         let window: WindowFile | undefined;
@@ -94,7 +98,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
         }
         let current: DriftSample = { rows: 0, features: {} };
         if (window) {
-          const table = await loadWindowColumns(window, data, scratch);
+          const table = await loadWindowColumns(window, data, scratch, pulse.signal);
           current = driftSample(table, undefined, features, targetRule);
           if (input.monitor.source) currentProba = await model.scoreTable(table, Uint32Array.from({ length: table.rows }, (_, i) => i));
         }
@@ -116,6 +120,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
       } catch (err) {
         throw asActivityFailure(err);
       } finally {
+        pulse.stop();
         await releaseModel?.();
         await fs.rm(scratch, { recursive: true, force: true });
       }
