@@ -1,58 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createRowCoercer } from '../src/data/coerce';
 import { loadSnapshotColumns, type LoadedTable } from '../src/data/columnar-load';
 import { withEngine } from '../src/data/engine';
 import { MlcycleError } from '../src/errors';
-import { readRows } from '../src/data/dataset-reader';
-import { assignSplits, splitIndices, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } from '../src/data/split';
+import { assignSplits, SPLIT_TEST, SPLIT_TRAIN, SPLIT_VALIDATION } from '../src/data/split';
 import type { PipelineSpec } from '../src/spec/pipeline-spec';
-import type { Row } from '../src/training/row-matrix-adapter';
 import type { DatasetRef } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
 
-export interface SplitRows {
-  train: Row[];
-  test: Row[];
-  /** 1-based positions in the data file of the train and test rows (for messages). */
-  trainRowNumbers: number[];
-  testRowNumbers: number[];
-  /** Local copy of the dataset (command trainers read it). */
-  localPath: string;
-}
-
-/**
- * Downloads a dataset version (hash-verified), coerces it to the schema and splits it with the
- * spec's seed, as row objects: the monitor's drift reference only (train, tuning, validation's
- * target checks and evaluate read the snapshot column-wise through loadSnapshotSplits). Rows whose
- * target is missing are left out of both sets.
- */
-export async function loadSplitRows(deps: ActivityDeps, dataset: DatasetRef, data: PipelineSpec['data'], scratch: string): Promise<SplitRows> {
-  const localPath = path.join(scratch, `${dataset.sha256}.${dataset.format}`);
-  await deps.store.getToFile(dataset, localPath);
-  const coerce = createRowCoercer(data.schema);
-  const rows: Row[] = [];
-  const rowNumbers: number[] = [];
-  let position = 0;
-  for await (const raw of readRows(localPath, dataset.format)) {
-    position++;
-    const { row } = coerce(raw);
-    const label = row[data.target];
-    if (label === null || label === undefined) continue;
-    rows.push(row);
-    rowNumbers.push(position);
-  }
-  const labels = rows.map((r) => r[data.target]);
-  // Stratify classes; a continuous target (more than two distinct numbers) is split plainly.
-  const continuous = data.schema[data.target]?.type === 'number' && new Set(labels).size > 2;
-  const split = splitIndices(rows.length, { test: data.split.test, seed: data.split.seed, ...(continuous ? {} : { stratify: labels }) });
-  const pick = (idx: Uint32Array) => Array.from(idx, (i) => rows[i] as Row);
-  const numbers = (idx: Uint32Array) => Array.from(idx, (i) => rowNumbers[i] as number);
-  return { train: pick(split.train), test: pick(split.test), trainRowNumbers: numbers(split.train), testRowNumbers: numbers(split.test), localPath };
-}
-
 // ---------------------------------------------------------------------------------------------
-// The columnar path: the canonical snapshot, loaded column-wise and split three ways
+// The canonical snapshot, loaded column-wise and split three ways
 
 export interface SplitCounts {
   train: number;
@@ -76,6 +33,8 @@ export interface LoadSplitsOptions {
   scratch: string;
   signal?: AbortSignal;
   onProgress?: (rows: number) => void;
+  /** Category values outside the schema keep codes of their own (the drift reference counts them by name). */
+  undeclaredCategories?: boolean;
 }
 
 /**
@@ -90,7 +49,7 @@ export async function loadSnapshotSplits(deps: ActivityDeps, dataset: DatasetRef
   const local = path.join(options.scratch, `${dataset.snapshot.sha256}.parquet`);
   await deps.store.getToFile(dataset.snapshot, local);
   const table = await withEngine({ scratchDir: options.scratch, signal: options.signal }, (engine) =>
-    loadSnapshotColumns(engine, { snapshotPath: local, schema: data.schema, target: data.target, groupBy: data.split.groupBy, onProgress: options.onProgress }),
+    loadSnapshotColumns(engine, { snapshotPath: local, schema: data.schema, target: data.target, groupBy: data.split.groupBy, onProgress: options.onProgress, ...(options.undeclaredCategories ? { undeclaredCategories: true } : {}) }),
   );
   await fs.rm(local, { force: true });
   const assigned = assignSplits(table.rowIndex, {

@@ -1,22 +1,21 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { createRowCoercer } from '../src/data/coerce';
 import { DatasetManifestSchema } from '../src/data/dataset-manifest';
+import { inferFormat } from '../src/data/dataset-reader';
 import { readStoredJson } from '../src/storage/stored-json';
-import { readRows } from '../src/data/dataset-reader';
-import { buildDriftReport, type DriftInputs } from '../src/monitoring/drift-check';
+import { buildDriftReport, type DriftInputs, type DriftSample } from '../src/monitoring/drift-check';
 import { renderDriftHtml } from '../src/monitoring/drift-report';
 import { createModelRegistry } from '../src/registry/model-registry';
 import { readPredictionLogs } from '../src/serving/prediction-log';
 import { durationMs } from '../src/spec/durations';
-import type { PipelineSpec } from '../src/spec/pipeline-spec';
 import { loadRowScorer } from './model-scorer';
-import type { Row } from '../src/training/row-matrix-adapter';
-import { loadSplitRows } from './dataset-loader';
+import { loadSnapshotSplits } from './dataset-loader';
+import { driftFeatures, driftSample, loadWindowColumns, type WindowFile } from './drift-samples';
 import type { DriftCheckInput, DriftCheckResult } from '../workflows/pipeline-types';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
+import { startPulse } from './heartbeat';
 import { z } from 'zod';
 import { MlcycleError } from '../src/errors';
 import { formatIssues } from '../src/config/zod-issues';
@@ -38,19 +37,6 @@ function parseRetrainClaim(raw: unknown, where: string): z.infer<typeof RetrainC
 
 
 
-async function readSource(deps: ActivityDeps, source: string, data: PipelineSpec['data'], scratch: string): Promise<Row[]> {
-  let local: string;
-  if (source.startsWith('file://')) local = source.slice('file://'.length);
-  else {
-    local = path.join(scratch, path.basename(source));
-    await deps.store.getToFile(source, local);
-  }
-  const coerce = createRowCoercer(data.schema);
-  const rows: Row[] = [];
-  for await (const raw of readRows(local, data.format)) rows.push(coerce(raw).row);
-  return rows;
-}
-
 export function createMonitorActivities(deps: ActivityDeps) {
   const registry = createModelRegistry({ store: deps.store });
   return {
@@ -62,6 +48,9 @@ export function createMonitorActivities(deps: ActivityDeps) {
     async checkDrift(input: DriftCheckInput): Promise<DriftCheckResult> {
       const ctx = Context.current();
       const scratch = await fs.mkdtemp(path.join(deps.workDir, 'monitor-'));
+      // Heartbeats on a timer from the first second (loading a large reference or window included);
+      // a cancelled or timed-out attempt aborts its engine queries through the signal.
+      const pulse = startPulse(ctx, { phase: 'start' });
       let releaseModel: (() => Promise<void>) | undefined;
       try {
         const serving = await registry.resolveAlias(input.model, input.monitor.alias);
@@ -69,45 +58,58 @@ export function createMonitorActivities(deps: ActivityDeps) {
         // Built-in or ONNX (command trainers): the same scores either way.
         const model = await loadRowScorer(deps.store, serving.modelUri);
         releaseModel = () => model.release();
-        // The training data of the serving version, exactly as ingested (its manifest has the ref).
-        const { dataset } = await readStoredJson(deps.store, serving.lineage.manifestUri, DatasetManifestSchema, 'dataset manifest');
-        const { train: reference } = await loadSplitRows(deps, dataset, input.data, scratch);
-        ctx.heartbeat({ phase: 'current window' });
+        // The training rows of the serving version: its snapshot, loaded and split as train did.
+        const manifest = await readStoredJson(deps.store, serving.lineage.manifestUri, DatasetManifestSchema, 'dataset manifest');
+        // With `schema: infer` the spec has no schema: the one ingest inferred is in the manifest.
+        const data = input.data.schemaInfer && manifest.schema ? { ...input.data, schema: manifest.schema } : input.data;
+        const targetRule = data.schema[data.target];
+        if (!targetRule) throw new MlcycleError('DATA_INVALID', `data.target "${data.target}" is not in the schema of the serving version's dataset`);
+        const features = driftFeatures(data.schema, data.target);
+        const splits = await loadSnapshotSplits(deps, manifest.dataset, data, { scratch, signal: pulse.signal, undeclaredCategories: true, onProgress: (rows) => pulse.beat({ phase: 'reference', rows }) });
+        const referenceProba = await model.scoreTable(splits.table, splits.train);
+        const reference = driftSample(splits.table, splits.train, features, targetRule);
+        pulse.beat({ phase: 'current window' });
 
         const now = new Date(input.nowIso);
-        let current: Row[];
-        let currentProba: number[];
+        let window: WindowFile | undefined;
+        let currentProba: ArrayLike<number> = [];
         if (input.monitor.source) {
-          current = await readSource(deps, input.monitor.source, input.data, scratch);
-          currentProba = await model.predict(current);
+          const source = input.monitor.source;
+          let local: string;
+          if (source.startsWith('file://')) local = source.slice('file://'.length);
+          else {
+            local = path.join(scratch, path.basename(source));
+            await deps.store.getToFile(source, local);
+          }
+          window = { path: local, name: source, format: data.format ?? inferFormat(local).format };
         } else {
           const since = new Date(now.getTime() - durationMs(input.monitor.window));
           const logs = (await readPredictionLogs(deps.store, input.model, { since, until: now })).filter((e) => {
             const t = Date.parse(e.ts);
             return t >= since.getTime() && t <= now.getTime();
           });
-          current = logs.map((e) => e.inputs);
           currentProba = logs.map((e) => e.probability);
+          if (logs.length > 0) {
+            // The logged inputs go through the engine as JSON lines, typed by the same rules as a file.
+            const local = path.join(scratch, 'prediction-window.jsonl');
+            await fs.writeFile(local, logs.map((e) => JSON.stringify(e.inputs)).join('\n') + '\n');
+            window = { path: local, name: `prediction logs of ${input.model}`, format: 'jsonl' };
+          }
         }
-        const features = Object.entries(input.data.schema)
-          .filter(([name, rule]) => name !== input.data.target && rule.type !== 'string')
-          .map(([name, rule]) => ({ name, kind: rule.type === 'number' ? ('numeric' as const) : ('categorical' as const) }));
-        const inputs: DriftInputs = {
-          features,
-          reference,
-          current,
-          referenceProba: await model.predict(reference),
-          currentProba,
-          target: input.data.target,
-          config: input.monitor.drift,
-        };
+        let current: DriftSample = { rows: 0, features: {} };
+        if (window) {
+          const table = await loadWindowColumns(window, data, scratch, pulse.signal);
+          current = driftSample(table, undefined, features, targetRule);
+          if (input.monitor.source) currentProba = await model.scoreTable(table, Uint32Array.from({ length: table.rows }, (_, i) => i));
+        }
+        const inputs: DriftInputs = { features, reference, current, referenceProba, currentProba, config: input.monitor.drift };
         const report = buildDriftReport(inputs);
         const json = await deps.store.putJson({ format: 'mlcycle-drift/v1', model: input.model, version: serving.version, checkId: input.checkId, at: input.nowIso, ...report });
         const html = await deps.store.putBytes(renderDriftHtml(report.raw, { model: input.model, version: serving.version, checkId: input.checkId, at: input.nowIso }), { contentType: 'text/html; charset=utf-8' });
         return {
           verdict: report.verdict,
           version: serving.version,
-          samples: current.length,
+          samples: current.rows,
           drifted: report.drifted,
           missing: report.missing,
           ...(report.predictionShift ? { predictionShift: report.predictionShift } : {}),
@@ -118,6 +120,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
       } catch (err) {
         throw asActivityFailure(err);
       } finally {
+        pulse.stop();
         await releaseModel?.();
         await fs.rm(scratch, { recursive: true, force: true });
       }

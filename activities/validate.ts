@@ -103,9 +103,11 @@ export function createValidateActivities(deps: ActivityDeps) {
             await fs.rm(scratch, { recursive: true, force: true });
           }
         }
-        const json = await deps.store.putJson({ format: 'mlcycle-validation/v1', dataset: manifest.dataset, ...report });
+        // The schema used, and whether ingest inferred it (`schema: infer`): both in the JSON and on the page.
+        const schemaInferred = manifest.schemaInferred === true;
+        const json = await deps.store.putJson({ format: 'mlcycle-validation/v1', dataset: manifest.dataset, ...report, schema: input.data.schema, schemaInferred });
         const html = await deps.store.putBytes(
-          renderValidationHtml(report, { pipeline: input.pipeline, dataset: manifest.dataset.uri, runId: input.workflowId, profile }),
+          renderValidationHtml(report, { pipeline: input.pipeline, dataset: manifest.dataset.uri, runId: input.workflowId, profile, schema: input.data.schema, schemaInferred, target: input.data.target }),
           { contentType: 'text/html; charset=utf-8' },
         );
         const output = {

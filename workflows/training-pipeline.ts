@@ -5,6 +5,7 @@ import { DEFAULT_MAX_TRIALS_PER_RUN, tuningStudy } from './tuning-study';
 import { KIND, MODEL } from './search-attributes';
 import type { Activities } from '../activities';
 import type { PipelineInput, PipelineProgress, PipelineResult } from './pipeline-types';
+import type { ColumnRule } from '../src/spec/pipeline-spec';
 import { approvalQuery } from './approval-definitions';
 import { approvalGate, gateApproved } from './approval-gate';
 import { StepRunner } from './step-runner';
@@ -71,7 +72,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
     () => cpu.ingestDataset.executeWithOptions({ ...cpuOptions, summary: `ingest ${spec.data.source}` }, [
       { source: input.source, format: spec.data.format, schema: spec.data.schemaInfer ? 'infer' : spec.data.schema, target: spec.data.target, codeVersion: input.codeVersion, cache: input.cache },
     ]),
-    (r) => `${r.rowCount} rows, dataset ${r.dataset.sha256.slice(0, 12)}`,
+    (r) => `${r.rowCount} rows, dataset ${r.dataset.sha256.slice(0, 12)}${r.schema ? `; schema inferred: ${inferredSchemaText(r.schema)}` : ''}`,
   );
   artifacts.dataset = ingest.dataset.uri;
   artifacts.manifest = ingest.manifestUri;
@@ -302,4 +303,11 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineRe
 
   runner.finish();
   return { outcome: 'completed', ...progress() };
+}
+
+/** `name type` per column of an inferred schema, for the ingest step's summary (status and the CLI). */
+function inferredSchemaText(schema: Record<string, ColumnRule>): string {
+  const entries = Object.entries(schema);
+  const shown = entries.slice(0, 20).map(([name, rule]) => `${name} ${rule.type === 'category' ? `category(${rule.values.length})` : rule.type === 'number' && rule.integer ? 'integer' : rule.type}`);
+  return shown.join(', ') + (entries.length > 20 ? `, … ${entries.length} columns in all` : '');
 }

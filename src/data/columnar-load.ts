@@ -14,6 +14,13 @@ export interface LoadedColumn {
   name: string;
   rule: ColumnRule;
   values: Float64Array;
+  /**
+   * A category column loaded with `undeclaredCategories`: the label of each code, the schema's
+   * values first, then the values the data holds beyond them (sorted).
+   */
+  labels?: string[];
+  /** The column is not in the data (its values are all NaN). */
+  absent?: true;
 }
 
 export interface LoadedTable {
@@ -33,7 +40,7 @@ export interface LoadedTable {
   droppedMissingTarget: number;
 }
 
-function featureExpr(name: string, rule: ColumnRule, present: boolean): string | undefined {
+function featureExpr(name: string, rule: ColumnRule, present: boolean, labels?: readonly string[]): string | undefined {
   if (!present) return "'NaN'::DOUBLE";
   const c = ident(name);
   switch (rule.type) {
@@ -43,14 +50,16 @@ function featureExpr(name: string, rule: ColumnRule, present: boolean): string |
       return `(CASE WHEN ${c} IS NULL THEN 'NaN'::DOUBLE WHEN ${c} THEN 1 ELSE 0 END)::DOUBLE`;
     case 'category':
       // Missing (NaN) and undeclared (-1) differ: the one-hot of a missing value is all NaN, of an undeclared one all 0.
-      return `(CASE WHEN ${c} IS NULL THEN 'NaN'::DOUBLE ELSE coalesce(list_position([${rule.values.map(lit).join(', ')}]::VARCHAR[], ${c}::VARCHAR) - 1, -1)::DOUBLE END)`;
+      return `(CASE WHEN ${c} IS NULL THEN 'NaN'::DOUBLE ELSE coalesce(list_position([${(labels ?? rule.values).map(lit).join(', ')}]::VARCHAR[], ${c}::VARCHAR) - 1, -1)::DOUBLE END)`;
     default:
       return undefined;
   }
 }
 
-function targetExpr(name: string, rule: ColumnRule): { expr: string; classes?: string[] } {
+function targetExpr(name: string, rule: ColumnRule, present: boolean): { expr: string; classes?: string[] } {
   const c = ident(name);
+  // Not in the data (a monitor's unlabelled window): every target missing, the classes still known.
+  if (!present && rule.type !== 'string') return { expr: "'NaN'::DOUBLE", ...(rule.type === 'boolean' ? { classes: ['false', 'true'] } : rule.type === 'category' ? { classes: [...rule.values] } : {}) };
   switch (rule.type) {
     case 'boolean':
       return { expr: `(CASE WHEN ${c} THEN 1 ELSE 0 END)::DOUBLE`, classes: ['false', 'true'] };
@@ -86,6 +95,29 @@ export interface LoadOptions {
   groupBy?: string;
   /** Called after each chunk with the rows read so far. */
   onProgress?: (rows: number) => void;
+  /**
+   * Keep the rows whose target is missing (their target is NaN) and accept data without the
+   * target column: a monitor's current window, which need not carry labels.
+   */
+  keepMissingTarget?: boolean;
+  /** Give category values outside the schema codes of their own (LoadedColumn.labels) instead of -1. */
+  undeclaredCategories?: boolean;
+}
+
+/** Per category column, the values the schema does not declare, sorted: one scan for all of them. */
+async function undeclaredValues(engine: Engine, snap: string, columns: ReadonlyArray<{ name: string; values: readonly string[] }>): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (columns.length === 0) return out;
+  const parts = columns.map(({ name, values }, j) => {
+    const c = `${ident(name)}::VARCHAR`;
+    return `list_sort(list(DISTINCT ${c}) FILTER (WHERE ${c} IS NOT NULL AND NOT list_contains([${values.map(lit).join(', ')}]::VARCHAR[], ${c}))) AS u${j}`;
+  });
+  const row = (await engine.all(`SELECT ${parts.join(', ')} FROM ${snap}`)).getRowObjectsJson()[0] ?? {};
+  columns.forEach(({ name }, j) => {
+    const v = row[`u${j}`];
+    out.set(name, Array.isArray(v) ? v.map(String) : []);
+  });
+  return out;
 }
 
 export async function loadSnapshotColumns(engine: Engine, options: LoadOptions): Promise<LoadedTable> {
@@ -95,22 +127,36 @@ export async function loadSnapshotColumns(engine: Engine, options: LoadOptions):
   const inData = new Set(described.getRowObjectsJson().map((r) => String(r.column_name)));
   const targetRule = schema[target];
   if (!targetRule) throw new MlcycleError('DATA_INVALID', `target "${target}" is not declared in data.schema`);
-  if (!inData.has(target)) throw new MlcycleError('DATA_INVALID', `target "${target}" is not a column of the dataset`);
-  const t = targetExpr(target, targetRule);
-  const features: Array<{ name: string; rule: ColumnRule; expr: string }> = [];
+  const keepAll = options.keepMissingTarget === true;
+  const hasTarget = inData.has(target);
+  if (!hasTarget && !keepAll) throw new MlcycleError('DATA_INVALID', `target "${target}" is not a column of the dataset`);
+  const t = targetExpr(target, targetRule, hasTarget);
+  // A kept row's missing target is NaN (the boolean and category expressions would read it as a class).
+  const tExpr = keepAll && hasTarget ? `(CASE WHEN ${ident(target)} IS NULL THEN 'NaN'::DOUBLE ELSE ${t.expr} END)` : t.expr;
+  const features: Array<{ name: string; rule: ColumnRule; expr: string; labels?: string[]; absent?: true }> = [];
+  const undeclared = options.undeclaredCategories
+    ? await undeclaredValues(
+        engine,
+        snap,
+        Object.entries(schema).flatMap(([name, rule]) => (name !== target && inData.has(name) && rule.type === 'category' ? [{ name, values: rule.values }] : [])),
+      )
+    : undefined;
   for (const [name, rule] of Object.entries(schema)) {
     if (name === target) continue;
-    const expr = featureExpr(name, rule, inData.has(name));
-    if (expr) features.push({ name, rule, expr });
+    const present = inData.has(name);
+    const extra = undeclared?.get(name);
+    const labels = extra && rule.type === 'category' ? [...rule.values, ...extra] : undefined;
+    const expr = featureExpr(name, rule, present, labels);
+    if (expr) features.push({ name, rule, expr, ...(labels ? { labels } : {}), ...(present ? {} : { absent: true as const }) });
   }
-  const counts = (await engine.all(`SELECT count(*)::DOUBLE AS n, count(${ident(target)})::DOUBLE AS k FROM ${snap}`)).getRowObjectsJson()[0]!;
+  const counts = (await engine.all(`SELECT count(*)::DOUBLE AS n, ${hasTarget ? `count(${ident(target)})` : '0'}::DOUBLE AS k FROM ${snap}`)).getRowObjectsJson()[0]!;
   const total = Number(counts.n);
-  const rows = Number(counts.k);
+  const rows = keepAll ? total : Number(counts.k);
   const rowIndex = new Float64Array(rows);
   const y = new Float64Array(rows);
-  const columns: LoadedColumn[] = features.map((f) => ({ name: f.name, rule: f.rule, values: new Float64Array(rows) }));
-  const exprs = [`file_row_number::DOUBLE`, t.expr, ...features.map((f) => f.expr)];
-  const where = `WHERE ${ident(target)} IS NOT NULL`;
+  const columns: LoadedColumn[] = features.map((f) => ({ name: f.name, rule: f.rule, values: new Float64Array(rows), ...(f.labels ? { labels: f.labels } : {}), ...(f.absent ? { absent: f.absent } : {}) }));
+  const exprs = [`file_row_number::DOUBLE`, tExpr, ...features.map((f) => f.expr)];
+  const where = keepAll ? '' : `WHERE ${ident(target)} IS NOT NULL`;
   const result = await engine.connection.stream(`SELECT ${exprs.join(', ')} FROM ${snap} ${where} ORDER BY file_row_number`);
   let offset = 0;
   for (;;) {
@@ -137,7 +183,7 @@ export async function loadSnapshotColumns(engine: Engine, options: LoadOptions):
     target: y,
     ...(t.classes ? { targetClasses: t.classes } : {}),
     ...(groups ? { groups } : {}),
-    droppedMissingTarget: total - rows,
+    droppedMissingTarget: keepAll ? 0 : total - rows,
   };
 }
 
@@ -151,7 +197,7 @@ export function tableRows(table: LoadedTable, rows: Uint32Array, target?: { name
   for (let k = 0; k < rows.length; k++) {
     const i = rows[k]!;
     const row: Record<string, unknown> = {};
-    for (const col of table.columns) row[col.name] = cellValue(col.rule, col.values[i]!, col.rule.type === 'category' ? col.rule.values : undefined);
+    for (const col of table.columns) row[col.name] = cellValue(col.rule, col.values[i]!, col.labels ?? (col.rule.type === 'category' ? col.rule.values : undefined));
     if (target) row[target.name] = cellValue(target.rule, table.target[i]!, table.targetClasses);
     out[k] = row;
   }

@@ -4,6 +4,7 @@
  * validation and monitoring through `DatasetManifestSchema`.
  */
 import { z } from 'zod';
+import { ColumnRuleSchema } from '../spec/pipeline-spec';
 
 const StoredObjectSchema = z.object({ uri: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256: 64 lowercase hex digits'), size: z.number().int().nonnegative() });
 
@@ -27,6 +28,9 @@ export const DatasetManifestSchema = z
     format: z.literal('mlcycle-dataset/v2'),
     dataset: StoredDatasetRefSchema,
     source: z.string(),
+    /** The schema the snapshot was typed with (declared or, with `schema: infer`, inferred). */
+    schema: z.record(z.string(), ColumnRuleSchema).optional(),
+    schemaInferred: z.boolean().optional(),
     /** Parsed with the profile's own schema (src/data/profile.ts) where it is used. */
     profile: z.unknown(),
     typeErrors: TypeErrorSummarySchema,

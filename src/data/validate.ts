@@ -1,4 +1,4 @@
-import type { PipelineSpec } from '../spec/pipeline-spec';
+import type { ColumnRule, PipelineSpec } from '../spec/pipeline-spec';
 import type { TypeErrorSummary } from './coerce';
 import type { TaskType } from '../training/feature-matrix';
 import { inferTask, taskProblem } from '../training/task';
@@ -431,6 +431,12 @@ export interface ValidationHtmlMeta {
   generatedAt?: string | Date;
   /** Shown as a column overview table when given. */
   profile?: DatasetProfile;
+  /** The schema the data was typed and checked with, shown as a table when given. */
+  schema?: Readonly<Record<string, ColumnRule>>;
+  /** The schema was inferred at ingest (`schema: infer`): every column is marked inferred. */
+  schemaInferred?: boolean;
+  /** The target column (marked in the schema table). */
+  target?: string;
 }
 
 /** A self-contained HTML page (inline CSS, no scripts) for a validation report. All data is escaped. */
@@ -466,6 +472,7 @@ ${joinHtml(facts.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`), '\n')}
 ${joinHtml(checkRows, '\n')}
 </tbody>
 </table>
+${meta.schema && schemaTable(meta.schema, meta.schemaInferred === true, meta.target)}
 ${meta.profile && profileTable(meta.profile)}`;
   return renderPage({ title, style: VALIDATION_STYLE, body });
 }
@@ -486,7 +493,36 @@ td.status { font-weight: 700; white-space: nowrap; }
 tr.pass td.status { color: #1a7f37; } tr.fail { background: #ffebe9; } tr.fail td.status { color: #cf222e; }
 tr.warn { background: #fff8c5; } tr.warn td.status { color: #9a6700; }
 code { font-size: 12px; }
+td.inferred { color: #9a6700; font-weight: 600; }
 `;
+
+/** A column's rule in the words of the spec (what `schema infer` would print). */
+export function describeRule(rule: ColumnRule): string {
+  const parts: string[] = [];
+  if (rule.type === 'number') {
+    if (rule.integer) parts.push('integer');
+    if (rule.min !== undefined) parts.push(`min ${num(rule.min)}`);
+    if (rule.max !== undefined) parts.push(`max ${num(rule.max)}`);
+  }
+  if (rule.type === 'category') parts.push(`values: ${rule.values.join(', ')}`);
+  parts.push(rule.required ? 'required' : 'optional');
+  return parts.join('; ');
+}
+
+function schemaTable(schema: Readonly<Record<string, ColumnRule>>, inferred: boolean, target: string | undefined): SafeHtml {
+  const rows = Object.entries(schema).map(
+    ([name, rule]) =>
+      html`<tr><td>${name}${name === target ? ' (target)' : ''}</td><td>${rule.type}</td><td>${describeRule(rule)}</td><td class="${inferred ? 'inferred' : 'declared'}">${inferred ? 'inferred' : 'declared'}</td></tr>`,
+  );
+  return html`<h2>Schema</h2>
+<p>${inferred ? 'Inferred from the data at ingest (data.schema: infer) and stored with the dataset version; review it, or paste it into the spec (mlcycle schema infer prints it).' : 'Declared in the spec (data.schema).'}</p>
+<table class="schema">
+<thead><tr><th>Column</th><th>Type</th><th>Rule</th><th>Source</th></tr></thead>
+<tbody>
+${joinHtml(rows, '\n')}
+</tbody>
+</table>`;
+}
 
 function profileTable(profile: DatasetProfile): SafeHtml {
   const rows = Object.entries(profile.columns).map(

@@ -1,15 +1,25 @@
 import type { MonitorSpec } from '../spec/pipeline-spec';
-import type { Row } from '../training/row-matrix-adapter';
 import { featureDrift, type DriftReport, type FeatureKind } from './drift';
 import { labelShift, predictionShift } from './drift-metrics';
 
+/**
+ * One side of a check, column-wise: a numeric feature's values (NaN missing), a categorical
+ * feature's counts per value (booleans as "true"/"false"). A feature the data does not have is
+ * left out of `features`.
+ */
+export interface DriftSample {
+  rows: number;
+  features: Readonly<Record<string, Float64Array | ReadonlyMap<string, number>>>;
+  /** The positive rate of the target over the rows that carry one (none carry one: undefined). */
+  positives?: { rate: number; n: number };
+}
+
 export interface DriftInputs {
   features: Array<{ name: string; kind: FeatureKind }>;
-  reference: readonly Row[];
-  current: readonly Row[];
-  referenceProba: readonly number[];
-  currentProba: readonly number[];
-  target: string;
+  reference: DriftSample;
+  current: DriftSample;
+  referenceProba: ArrayLike<number>;
+  currentProba: ArrayLike<number>;
   config: MonitorSpec['drift'];
 }
 
@@ -25,20 +35,6 @@ export interface DriftCheckReport {
 /** Label shift counts as found below this p-value (two-proportion z-test). */
 const LABEL_SHIFT_ALPHA = 0.01;
 
-const column = (rows: readonly Row[], name: string) => rows.map((r) => (r[name] === undefined ? null : (r[name] as string | number | boolean | null)));
-
-function positiveRate(rows: readonly Row[], target: string): { rate: number; n: number } | undefined {
-  let n = 0;
-  let pos = 0;
-  for (const r of rows) {
-    const v = r[target];
-    if (v === null || v === undefined) continue;
-    n++;
-    if (v === true || v === 1 || v === 'true' || v === 'yes' || v === '1') pos++;
-  }
-  return n > 0 ? { rate: pos / n, n } : undefined;
-}
-
 /**
  * One monitoring check's statistics: per-feature drift of the current window against the training
  * rows, the shift of the predicted probabilities (PSI against the same threshold) and, when the
@@ -46,14 +42,15 @@ function positiveRate(rows: readonly Row[], target: string): { rate: number; n: 
  * never an alarm; features absent from the current data are listed by name.
  */
 export function buildDriftReport(inputs: DriftInputs): DriftCheckReport {
-  const present = (name: string) => inputs.current.some((r) => r[name] !== undefined);
-  const reference: Record<string, ReturnType<typeof column>> = {};
-  const current: Record<string, ReturnType<typeof column>> = {};
+  const reference: Record<string, Float64Array | ReadonlyMap<string, number>> = {};
+  const current: Record<string, Float64Array | ReadonlyMap<string, number>> = {};
   const kinds: Record<string, FeatureKind> = {};
   for (const f of inputs.features) {
-    reference[f.name] = column(inputs.reference, f.name);
+    // A feature the reference lacks drifts against nothing: all missing, so insufficient.
+    reference[f.name] = inputs.reference.features[f.name] ?? (f.kind === 'numeric' ? new Float64Array(0) : new Map<string, number>());
     kinds[f.name] = f.kind;
-    if (present(f.name)) current[f.name] = column(inputs.current, f.name);
+    const cur = inputs.current.features[f.name];
+    if (cur !== undefined) current[f.name] = cur;
   }
   const raw = featureDrift(reference, current, {
     method: inputs.config.method,
@@ -63,7 +60,7 @@ export function buildDriftReport(inputs: DriftInputs): DriftCheckReport {
     metrics: ['psi', 'ks', 'js'],
     ...(inputs.config.perFeature ? { perFeature: inputs.config.perFeature } : {}),
   });
-  const enough = inputs.current.length >= inputs.config.minSamples;
+  const enough = inputs.current.rows >= inputs.config.minSamples;
 
   let prediction: DriftCheckReport['predictionShift'];
   if (enough && inputs.referenceProba.length && inputs.currentProba.length) {
@@ -71,8 +68,8 @@ export function buildDriftReport(inputs: DriftInputs): DriftCheckReport {
     prediction = { method: 'psi', value: shift.psi, drifted: shift.psi > 0.2 };
   }
   let label: DriftCheckReport['labelShift'];
-  const refRate = positiveRate(inputs.reference, inputs.target);
-  const curRate = positiveRate(inputs.current, inputs.target);
+  const refRate = inputs.reference.positives;
+  const curRate = inputs.current.positives;
   if (enough && refRate && curRate && curRate.n >= inputs.config.minSamples) {
     const t = labelShift(refRate.rate, curRate.rate, refRate.n, curRate.n);
     label = { reference: refRate.rate, current: curRate.rate, pValue: t.pValue, drifted: t.pValue < LABEL_SHIFT_ALPHA };

@@ -37,6 +37,8 @@ const ColumnRule = z.discriminatedUnion('type', [
   z.object({ type: z.literal('string'), required: z.boolean().default(true) }).strict(),
 ]);
 export type ColumnRule = z.infer<typeof ColumnRule>;
+/** One column's rule, for the stored documents that carry a schema (the dataset manifest). */
+export const ColumnRuleSchema = ColumnRule;
 
 const DataSection = z
   .object({

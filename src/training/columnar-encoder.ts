@@ -70,7 +70,7 @@ export function fitColumnarEncoder(table: LoadedTable, opts: { schema: Schema; t
 
 /** For a category column: loaded value index (into the column's schema values) → position in `values`, -1 if absent. */
 function categoryRemap(col: LoadedColumn | undefined, values: readonly string[]): Int32Array {
-  const declared = col?.rule.type === 'category' ? col.rule.values : [];
+  const declared = col?.labels ?? (col?.rule.type === 'category' ? col.rule.values : []);
   const at = new Map(values.map((v, i) => [v, i]));
   return Int32Array.from(declared, (v) => at.get(v) ?? -1);
 }

@@ -116,7 +116,8 @@ export function predict(model: ModelArtifact, rows: readonly Row[]): number[] {
   return rowScores(model, predictOutput(model, rows), rows.length);
 }
 
-function rowScores(model: ModelArtifact, out: Float64Array, n: number): number[] {
+/** One score per row from the model's raw output (see `predict`). */
+export function rowScores(model: ModelArtifact, out: Float64Array, n: number): number[] {
   if (model.task !== 'multiclass') return Array.from(out);
   const k = model.classes?.length ?? 0;
   const best = argmaxRows(out, n, k);

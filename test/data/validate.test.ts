@@ -309,4 +309,21 @@ describe('renderValidationHtml', () => {
     expect(html.match(/<tr class="pass">/g)).toHaveLength(report.checks.filter((c) => c.passed).length);
     expect(html).toContain('<h2>Columns</h2>');
   });
+
+  it('shows the schema used: declared columns marked declared, inferred ones inferred, the target named, rules in spec words', () => {
+    const s = spec();
+    const { profile, typeErrors } = scan(good(10), s.data.schema);
+    const report = validateDataset(profile, typeErrors, s);
+    const declared = renderValidationHtml(report, { schema: s.data.schema, target: 'churned' });
+    expect(declared).toContain('<h2>Schema</h2>');
+    expect(declared).toContain('Declared in the spec (data.schema).');
+    expect(declared).toContain('<tr><td>tickets</td><td>number</td><td>integer; min 0; max 20; required</td><td class="declared">declared</td></tr>');
+    expect(declared).toContain('<tr><td>plan</td><td>category</td><td>values: basic, pro, enterprise; required</td><td class="declared">declared</td></tr>');
+    expect(declared).toContain('<tr><td>churned (target)</td><td>boolean</td>');
+    expect(declared).not.toContain('class="inferred"');
+    const inferred = renderValidationHtml(report, { schema: s.data.schema, schemaInferred: true, target: 'churned' });
+    expect(inferred).toContain('data.schema: infer');
+    expect(inferred.match(/<td class="inferred">inferred<\/td>/g)).toHaveLength(Object.keys(s.data.schema).length);
+    expect(renderValidationHtml(report, {})).not.toContain('<h2>Schema</h2>');
+  });
 });
