@@ -491,3 +491,93 @@ describe('listModels and audit', () => {
     await expectError(registry.listVersions('churn'), 'DATA_INVALID', 'not valid JSON');
   });
 });
+
+describe('audit pages and version packs (reads that do not grow with the log)', () => {
+  /** Counts the store's reads, by kind of key. */
+  function counting(store: MemoryStore): { gets: string[]; lists: string[] } {
+    const seen = { gets: [] as string[], lists: [] as string[] };
+    const get = store.getNamed.bind(store);
+    const list = store.listNamed.bind(store);
+    store.getNamed = async (key) => {
+      seen.gets.push(key);
+      return get(key);
+    };
+    store.listNamed = async (prefix) => {
+      seen.lists.push(prefix);
+      return list(prefix);
+    };
+    return seen;
+  }
+
+  it('pages the audit log newest first, reading only the entries of the page', async () => {
+    const { store, registry } = setup();
+    await registry.register(input('a'));
+    for (let i = 0; i < 120; i++) {
+      const at = new Date(Date.parse('2025-03-02T00:00:00.000Z') + i * 1000).toISOString();
+      await registry.appendAudit({ at, actor: 'gate', action: i % 3 === 0 ? 'canary-start' : 'approve', model: 'churn', version: 1, detail: { i } });
+    }
+    const all = await registry.audit('churn');
+    expect(all).toHaveLength(121);
+    const seen = counting(store);
+    const page2 = await registry.auditPage('churn', { offset: 50, limit: 50 });
+    expect(page2.total).toBe(121);
+    expect(page2.entries).toEqual([...all].reverse().slice(50, 100));
+    expect(seen.gets).toHaveLength(50);
+
+    seen.gets.length = 0;
+    const canaries = await registry.auditPage('churn', { actions: ['canary-start', 'alias.set'], limit: 10 });
+    expect(canaries.total).toBe(40);
+    expect(canaries.entries).toEqual([...all].reverse().filter((e) => e.action === 'canary-start').slice(0, 10));
+    // The keys name their actions: only the 10 entries shown are read.
+    expect(seen.gets).toHaveLength(10);
+    await expectError(registry.auditPage('nope'), 'NOT_FOUND', 'nope');
+    await expectError(registry.auditPage('churn', { limit: 0 }), 'USAGE', 'limit');
+  });
+
+  it('reads entries whose key does not name their action (written before keys did) to filter them', async () => {
+    const { store, registry } = setup();
+    await registry.register(input('a'));
+    await registry.setAlias('churn', 'production', 1, { actor: 'x' });
+    const legacy = { at: '2025-03-02T00:00:00.000Z', actor: 'deployment', action: 'canary-start', model: 'churn', version: 1 };
+    store.objects.set('registry/churn/audit/20250302T000000000Z-0123456789abcdef.json', Buffer.from(JSON.stringify(legacy)));
+    const moves = await registry.auditPage('churn', { actions: ['alias.set', 'alias.rollback', 'canary-start'] });
+    expect(moves.total).toBe(2);
+    expect(moves.entries.map((e) => e.action)).toEqual(['canary-start', 'alias.set']);
+  });
+
+  it('lists versions from packs of 25 plus the records after them, and the same as one by one', async () => {
+    const { store, registry } = setup();
+    for (let i = 1; i <= 60; i++) await registry.register(input(`k${i}`));
+    // The registrations that completed versions 25 and 50 packed them.
+    expect([...store.objects.keys()].filter((k) => k.includes('/version-packs/')).sort()).toEqual([
+      'registry/churn/version-packs/000001-000025.json',
+      'registry/churn/version-packs/000026-000050.json',
+    ]);
+    const expected = await Promise.all(Array.from({ length: 60 }, (_, i) => registry.getVersion('churn', i + 1)));
+    const seen = counting(store);
+    expect(await registry.listVersions('churn')).toEqual(expected);
+    // 2 packs + versions 51-60, instead of 60 reads.
+    expect(seen.gets).toHaveLength(12);
+
+    // A missing pack (e.g. written by an older registry) is read from the records and written once.
+    store.objects.delete('registry/churn/version-packs/000026-000050.json');
+    expect(await registry.listVersions('churn')).toEqual(expected);
+    expect(store.objects.has('registry/churn/version-packs/000026-000050.json')).toBe(true);
+  });
+
+  it('registers concurrently without a lost or doubled version while packs are written', async () => {
+    const { registry } = setup();
+    await Promise.all(Array.from({ length: 60 }, (_, i) => registry.register(input(`c${i}`))));
+    const versions = await registry.listVersions('churn');
+    expect(versions.map((v) => v.version)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+  });
+
+  it('refuses a pack that does not hold the versions its name says, naming it', async () => {
+    const { store, registry } = setup();
+    for (let i = 1; i <= 25; i++) await registry.register(input(`k${i}`));
+    const key = 'registry/churn/version-packs/000001-000025.json';
+    const pack = JSON.parse(store.objects.get(key)!.toString('utf8')) as { records: unknown[] };
+    store.objects.set(key, Buffer.from(JSON.stringify({ ...pack, records: pack.records.slice(1) })));
+    await expectError(registry.listVersions('churn'), 'DATA_INVALID', key);
+  });
+});
