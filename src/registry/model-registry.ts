@@ -61,7 +61,9 @@
  * (`expectedCurrent` included), which is what makes "exactly one of several concurrent conditional
  * moves wins" hold. With an idempotency key the decision is recorded in the same write (a move in
  * `history`, a non-move in `noops`), so the same key seen again answers moved=false without
- * deciding again. Moves are audited under deterministic keys (`<at>-alias-<alias>-<seq>`); a crash
+ * deciding again. A move onto an alias the trust policy protects is refused (DECISION_REFUSED)
+ * unless signed approvals of that version meet the policy: the check lives here so that no caller
+ * (CLI, client API, console, activity) can move a protected alias around it. Moves are audited under deterministic keys (`<at>-alias-<alias>-<seq>`); a crash
  * between a move and its audit entry is healed by the next call that moves, rolls back or replays
  * that alias (it re-creates the latest move's entry if missing).
  *
@@ -86,6 +88,9 @@ import { z } from 'zod';
 import { formatIssues } from '../config/zod-issues';
 import { MlcycleError } from '../errors';
 import type { NamedStore } from '../storage/artifact-store';
+import { assertPromotionAllowed } from '../approval/approval-policy';
+import { ALIAS_NAME, AUDIT_PAGE_MAX, MODEL_NAME } from './registry-names';
+import { createTrustRecords } from './trust-records';
 
 // The boundary shapes are the zod schemas below (`z.infer`): one declaration each.
 export type Lineage = z.infer<typeof lineageSchema>;
@@ -108,7 +113,8 @@ export interface ModelRegistry {
   /** undefined when the alias is not set. */
   resolveAlias(name: string, alias: string): Promise<ModelVersion | undefined>;
   /**
-   * Points the alias at `version`. moved=false when nothing changed: it already pointed there,
+   * Points the alias at `version`; DECISION_REFUSED when the trust policy protects the alias and
+   * the signed approvals of this version do not meet it. moved=false when nothing changed: it already pointed there,
    * `expectedCurrent` did not match (previous then says who holds it), or the idempotency key was
    * seen before (previous then is what the first call reported).
    */
@@ -138,8 +144,7 @@ export interface ModelRegistry {
   appendAudit(entry: AuditEntry, opts?: { idempotencyKey?: string }): Promise<void>;
 }
 
-export const MODEL_NAME = /^[a-z0-9][a-z0-9-_]{0,62}$/;
-export const ALIAS_NAME = /^[a-z][a-z0-9-_]{0,31}$/;
+export { ALIAS_NAME, AUDIT_PAGE_MAX, MODEL_NAME };
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const SEQ_FILE = /^(\d+)\.json$/;
 /** Keyed non-moves remembered per alias for idempotency; older ones are forgotten. */
@@ -257,7 +262,7 @@ const rollbackOptionsSchema = z.object({ actor: nonEmpty, reason: z.string().opt
 
 const auditPageOptionsSchema = z.object({
   offset: z.number().int().nonnegative().default(0),
-  limit: z.number().int().positive().max(10_000).default(50),
+  limit: z.number().int().positive().max(AUDIT_PAGE_MAX).default(50),
   actions: z.array(nonEmpty).optional(),
 });
 
@@ -383,6 +388,7 @@ const modelNotFound = (name: string): MlcycleError =>
 export function createModelRegistry(deps: { store: NamedStore; now?: () => Date }): ModelRegistry {
   const { store } = deps;
   const now = (): string => (deps.now ? deps.now() : new Date()).toISOString();
+  const trust = createTrustRecords(deps.now ? { store, now: deps.now } : { store });
 
   async function readJson<T>(schema: z.ZodType<T>, key: string): Promise<T | undefined> {
     const bytes = await store.getNamed(key);
@@ -679,6 +685,7 @@ export function createModelRegistry(deps: { store: NamedStore; now?: () => Date 
       await requireVersion(name, version);
       const prefix = aliasPrefix(name, alias);
       const { idempotencyKey, expectedCurrent } = options;
+      let policyMet = false;
 
       for (let round = 0; round < MAX_ROUNDS; round++) {
         const state = await readLatest(prefix, aliasRecordSchema);
@@ -702,6 +709,13 @@ export function createModelRegistry(deps: { store: NamedStore; now?: () => Date 
           const noops = [...record.noops, { idempotencyKey, previous: current, at: now() }].slice(-MAX_NOOPS);
           if (await create(nextKey, { ...record, noops })) return { moved: false, previous: current };
           continue;
+        }
+        // The approval policy is enforced here, the one operation every move goes through (the CLI,
+        // the client API, the console, the deployment activities): a protected alias moves only
+        // with the policy's signed approvals of this version (DECISION_REFUSED otherwise).
+        if (!policyMet) {
+          await assertPromotionAllowed(registry, trust, { model: name, version, alias });
+          policyMet = true;
         }
         const entry: HistoryEntry = {
           seq: record.history.length + 1,

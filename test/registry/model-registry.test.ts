@@ -4,7 +4,9 @@
  * Crash windows are simulated by failing chosen writes. The same guarantees are checked against
  * the real MinIO in model-registry.int.test.ts.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { publicKeyText, signVote } from '../../src/approval/approver-keys';
 import { MlcycleError } from '../../src/errors';
 import {
   createModelRegistry,
@@ -12,6 +14,7 @@ import {
   type ModelRegistry,
   type RegisterInput,
 } from '../../src/registry/model-registry';
+import { createTrustRecords } from '../../src/registry/trust-records';
 import type { NamedStore } from '../../src/storage/artifact-store';
 
 type Fault = (op: 'put' | 'get' | 'list', key: string) => void;
@@ -579,5 +582,33 @@ describe('audit pages and version packs (reads that do not grow with the log)', 
     const pack = JSON.parse(store.objects.get(key)!.toString('utf8')) as { records: unknown[] };
     store.objects.set(key, Buffer.from(JSON.stringify({ ...pack, records: pack.records.slice(1) })));
     await expectError(registry.listVersions('churn'), 'DATA_INVALID', key);
+  });
+});
+
+describe('the approval policy, enforced by the registry itself', () => {
+  it('refuses a move of a protected alias without the policy\'s signed approvals, whoever calls', async () => {
+    const { store, registry } = setup();
+    await registry.register(input('a'));
+    await registry.register(input('b'));
+    const trust = createTrustRecords({ store });
+    const alice = generateKeyPairSync('ed25519').privateKey;
+    await trust.addApprover('alice', publicKeyText(alice), 'admin');
+    await trust.setPolicy('churn', { protect: ['production'], approvers: ['alice'], required: 1 }, 'admin');
+
+    // A client that bypasses the CLI and calls the registry directly is held to the policy.
+    await expectError(registry.setAlias('churn', 'production', 2, { actor: 'mallory' }), 'DECISION_REFUSED', 'policy protects "production"', 'needs 1 signed approval');
+    // A claim of identity without a signature is not an approval.
+    await registry.appendAudit({ at: new Date().toISOString(), actor: 'alice', action: 'approve', model: 'churn', version: 2 });
+    await expectError(registry.setAlias('churn', 'production', 2, { actor: 'alice' }), 'DECISION_REFUSED', 'found 0');
+    expect(await registry.getAliases('churn')).toEqual({});
+    // Unprotected aliases move freely.
+    expect((await registry.setAlias('churn', 'staging', 2, { actor: 'x' })).moved).toBe(true);
+
+    // A signed approval of exactly this version from a policy approver lets it move.
+    const at = new Date().toISOString();
+    const vote = signVote(alice, { workflowId: 'wf', runId: 'run', model: 'churn', version: 2, decision: 'approve', approver: 'alice', comment: 'ok', at });
+    await registry.appendAudit({ at, actor: 'alice', action: 'approve', model: 'churn', version: 2, detail: { statement: vote.statement, signature: vote.signature } });
+    await expectError(registry.setAlias('churn', 'production', 1, { actor: 'x' }), 'DECISION_REFUSED', 'v1');
+    expect(await registry.setAlias('churn', 'production', 2, { actor: 'x' })).toEqual({ moved: true, previous: null });
   });
 });
