@@ -4,7 +4,9 @@
  * 20 other models, on a throw-away MinIO and Temporal dev server. Each page is fetched over HTTP
  * with a signed-in session:
  *
- *   cold  the first load after the console started (nothing cached), a fresh console each round
+ *   cold  the first load after the console started (nothing cached), a fresh console each round;
+ *         the registry reads only what a page shows (one page of the audit log, the newest alias
+ *         moves, versions from packs of 25), so this stays far below the baseline
  *   warm  later loads (registry objects and verifications cached; listings always go to S3)
  *
  * Baseline, measured in the same run: what `mlcycle models show` reads for the same model
@@ -167,11 +169,11 @@ async function main(): Promise<void> {
         const w = warm.get(p)!;
         const fmt = (xs: number[]) => `${median(xs).toFixed(0)} [${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}]`;
         const a = afterWarm.get(p)!;
-        const met = median(a) < 1000 && median(w) < 1000;
+        const met = median(c) < 1000 && median(a) < 1000 && median(w) < 1000;
         allMet &&= met;
-        console.log(p.padEnd(36) + fmt(c).padEnd(28) + fmt(a).padEnd(28) + fmt(w).padEnd(28) + `${(median(w) / b).toFixed(2)}×`.padEnd(17) + (met ? 'met' : 'MISSED') + (median(c) >= 1000 ? ' (cold: missed)' : ''));
+        console.log(p.padEnd(36) + fmt(c).padEnd(28) + fmt(a).padEnd(28) + fmt(w).padEnd(28) + `${(median(w) / b).toFixed(2)}×`.padEnd(17) + (met ? 'met' : 'MISSED'));
       }
-      console.log(`\n${rounds} rounds (cold: the first load on a console that has read nothing; first after warm-up: the first load once the start-up read finished; warm: 3 loads per round). Target < 1 s for every page after warm-up and warm: ${allMet ? 'met' : 'missed'}`);
+      console.log(`\n${rounds} rounds (cold: the first load on a console that has read nothing; first after warm-up: the first load once the start-up read finished; warm: 3 loads per round). Target < 1 s for every page, cold, after warm-up and warm: ${allMet ? 'met' : 'missed'}`);
     });
   } finally {
     await minio.stop();

@@ -7,6 +7,7 @@
  */
 import { MlcycleError } from '../errors';
 import type { ModelRegistry } from '../registry/model-registry';
+import { AUDIT_PAGE_MAX } from '../registry/registry-names';
 import { activeKeys, keyAt, type ApproverDirectory, type PolicyRecord, type TrustRecords } from '../registry/trust-records';
 import type { ApprovalSpec } from '../spec/pipeline-spec';
 import { parseStatement, verifySignature } from './signed-vote';
@@ -51,7 +52,9 @@ export async function verifiedDecisions(
 ): Promise<{ valid: VerifiedDecision[]; invalid: Array<{ at: string; actor: string; why: string }> }> {
   const valid: VerifiedDecision[] = [];
   const invalid: Array<{ at: string; actor: string; why: string }> = [];
-  for (const entry of await registry.audit(model)) {
+  // Only the decisions are read (their keys name their action), oldest first.
+  const { entries } = await registry.auditPage(model, { actions: ['approve', 'reject'], limit: AUDIT_PAGE_MAX });
+  for (const entry of [...entries].reverse()) {
     if ((entry.action !== 'approve' && entry.action !== 'reject') || entry.version !== version) continue;
     const why = decisionProblem(entry, directory);
     if (typeof why === 'string') invalid.push({ at: entry.at, actor: entry.actor, why });

@@ -1,9 +1,7 @@
-import { assertPromotionAllowed } from '../approval/approval-policy';
 import type { S3Settings } from '../config/env';
 import { promote, rollback } from '../deploy/promotion';
 import { MlcycleError } from '../errors';
 import { createModelRegistry, type ModelRegistry, type ModelVersion } from '../registry/model-registry';
-import { createTrustRecords } from '../registry/trust-records';
 import { createArtifactStore, type ArtifactStore } from '../storage/artifact-store';
 import { checkS3Reachable, createS3Client } from '../storage/s3-client';
 
@@ -76,7 +74,8 @@ export class ModelCatalog {
 
   /**
    * Points an alias (default `production`) at a version and moves the serving route with it. A
-   * protected alias needs the approvals its trust policy asks for, as in the deployment workflow;
+   * protected alias needs the approvals its trust policy asks for (the registry's setAlias checks,
+   * whoever calls it);
    * NOT_FOUND for an unknown version.
    */
   async promote(name: string, version: number, change: AliasChange = {}): Promise<PromoteOutcome> {
@@ -84,8 +83,7 @@ export class ModelCatalog {
     const alias = change.alias ?? 'production';
     return this.withRegistry(async (registry, store) => {
       if (!(await registry.getVersion(name, version))) throw new MlcycleError('NOT_FOUND', `model "${name}" has no version ${version}`);
-      // The same check the deployment activities make: a protected alias needs the policy's signed approvals.
-      await assertPromotionAllowed(registry, createTrustRecords({ store }), { model: name, version, alias });
+      // The registry itself refuses a protected alias without the policy's signed approvals (DECISION_REFUSED).
       return promote(store, registry, { model: name, alias, version, actor: change.actor ?? defaultActor(), reason: change.reason ?? 'manual promotion' });
     });
   }

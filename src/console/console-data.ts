@@ -31,6 +31,9 @@ export interface ConsoleDataDeps {
   prefix?: string;
 }
 
+/** Audit entries per page of a model's log. */
+export const AUDIT_PAGE_SIZE = 50;
+
 export interface AuditRow {
   index: number;
   entry: AuditEntry;
@@ -96,6 +99,13 @@ class ResultCache {
     return v;
   }
 }
+
+/** The audit actions the alias history and the lineage's deployments are made of. */
+export const ALIAS_ACTIONS = ['alias.set', 'alias.rollback', 'canary-start', 'canary-rollback'];
+/** The newest alias moves and canaries a model page shows. */
+export const ALIAS_HISTORY_LIMIT = 100;
+/** Enough for every alias move a version page's lineage could need. */
+const LINEAGE_MOVES_LIMIT = 10_000;
 
 export function createConsoleData(deps: ConsoleDataDeps) {
   const store: CachedStore = cachedStore(deps.store);
@@ -173,7 +183,13 @@ export function createConsoleData(deps: ConsoleDataDeps) {
     async warm(): Promise<number> {
       await trust.directory();
       const models = await registry.listModels();
-      for (const m of models) await Promise.all([registry.listVersions(m.name), registry.audit(m.name)]);
+      for (const m of models) {
+        await Promise.all([
+          registry.listVersions(m.name),
+          registry.auditPage(m.name, { limit: AUDIT_PAGE_SIZE }),
+          registry.auditPage(m.name, { actions: ALIAS_ACTIONS, limit: ALIAS_HISTORY_LIMIT }),
+        ]);
+      }
       return models.length;
     },
 
@@ -203,17 +219,33 @@ export function createConsoleData(deps: ConsoleDataDeps) {
       );
     },
 
-    async model(name: string) {
-      const [versions, aliases, audit, directory, policy] = await Promise.all([registry.listVersions(name), registry.getAliases(name), registry.audit(name), trust.directory(), trust.policyFor(name)]);
-      return { name, versions, aliases, audit, directory, policy };
-    },
-
-    verifyEntries(audit: AuditEntry[], directory: ApproverDirectory, indices: number[]): AuditRow[] {
-      return indices.map((index) => {
-        const entry = audit[index] as AuditEntry;
+    /**
+     * A model page's data: only the asked page of the audit log (newest first) and the newest alias
+     * moves and canaries are read, never the whole log; decisions on the page are verified.
+     */
+    async model(name: string, auditPage = 1) {
+      const pageOf = (p: number) => registry.auditPage(name, { offset: (p - 1) * AUDIT_PAGE_SIZE, limit: AUDIT_PAGE_SIZE });
+      const asked = Math.max(1, auditPage);
+      const [versions, aliases, first, directory, policy, moves] = await Promise.all([
+        registry.listVersions(name),
+        registry.getAliases(name),
+        pageOf(asked),
+        trust.directory(),
+        trust.policyFor(name),
+        registry.auditPage(name, { actions: ALIAS_ACTIONS, limit: ALIAS_HISTORY_LIMIT }),
+      ]);
+      const total = first.total;
+      const auditPages = Math.max(1, Math.ceil(total / AUDIT_PAGE_SIZE));
+      const page = Math.min(auditPages, asked);
+      // A page past the end shows the last one.
+      const { entries } = page === asked ? first : await pageOf(page);
+      const auditRows = entries.map((entry, i) => {
         const signature = verifyEntry(entry, directory);
-        return { index, entry, ...(signature ? { signature } : {}) };
+        return { index: total - 1 - ((page - 1) * AUDIT_PAGE_SIZE + i), entry, ...(signature ? { signature } : {}) };
       });
+      // Chronological, as the table reads.
+      const aliasHistory = [...moves.entries].reverse();
+      return { name, versions, aliases, auditTotal: total, auditRows, auditPage: page, auditPages, aliasHistory, aliasHistoryTotal: moves.total, directory, policy };
     },
 
     /** Finished deployment workflows of a model with their guardrail readings (canaries). */
@@ -229,7 +261,7 @@ export function createConsoleData(deps: ConsoleDataDeps) {
       if (!v) throw new MlcycleError('NOT_FOUND', `model "${name}" has no version ${version}`);
       const [versions, audit, manifest, checks] = await Promise.all([
         registry.listVersions(name),
-        registry.audit(name),
+        registry.auditPage(name, { actions: ALIAS_ACTIONS, limit: LINEAGE_MOVES_LIMIT }).then((p) => [...p.entries].reverse()),
         store.getJson<{ source?: string }>(v.lineage.manifestUri).catch(() => undefined),
         monitorChecks(name, 30).catch(() => []),
       ]);

@@ -3,7 +3,8 @@
  * (version records, alias and directory states, audit entries: all conditional creates, see
  * model-registry.ts) and content-addressed artifacts (their key is their sha256). Listing always
  * goes to S3, so new objects are seen at once; only the bytes of an object already read are reused.
- * That is what keeps a model page with 1,000 audit entries under a second after its first load.
+ * The registry itself keeps a cold page cheap (version packs, audit pages read by key); this
+ * cache makes the second load of a page cost little more than its listings.
  */
 import type { ArtifactRef, ArtifactStore } from '../storage/artifact-store';
 
@@ -49,11 +50,6 @@ class Lru {
   }
 }
 
-/** Read-ahead width: the registry reads 8 at a time; a page needs all of a model's records at once. */
-const READ_AHEAD = 32;
-/** A model's audit log: every entry is read right after the listing (versions are not: the models list only counts them). */
-const READ_AHEAD_PREFIX = /^registry\/[^/]+\/audit\/$/;
-
 export interface CachedStore extends ArtifactStore {
   cacheStats(): { entries: number; hits: number; misses: number };
 }
@@ -86,19 +82,6 @@ export function cachedStore(store: ArtifactStore): CachedStore {
     }
     return p;
   };
-  /** Starts reading `keys` (READ_AHEAD at a time) so the registry's own reads find them cached or in flight. */
-  const readAhead = (keys: string[]) => {
-    const todo = keys.filter((k) => isImmutableKey(k) && !cache.has(`named:${k}`) && !inflight.has(k));
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < todo.length) {
-        const key = todo[next++] as string;
-        // A failed read-ahead is retried (and reported) by the registry's own read.
-        await fetchNamed(key).catch(() => undefined);
-      }
-    };
-    for (let i = 0; i < Math.min(READ_AHEAD, todo.length); i++) void lane();
-  };
   return {
     ...store,
     async getNamed(key) {
@@ -107,11 +90,8 @@ export function cachedStore(store: ArtifactStore): CachedStore {
       if (hit) return hit;
       return fetchNamed(key);
     },
-    async listNamed(prefix) {
-      const keys = await store.listNamed(prefix);
-      if (READ_AHEAD_PREFIX.test(prefix)) readAhead(keys);
-      return keys;
-    },
+    // Listings always go to S3. No read-ahead: the registry reads only what a page shows.
+    listNamed: (prefix) => store.listNamed(prefix),
     async getBytes(ref) {
       const uri = refKey(ref);
       if (!contentAddressed(uri)) return store.getBytes(ref);

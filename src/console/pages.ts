@@ -79,8 +79,12 @@ export interface ModelPageInput {
   name: string;
   versions: ModelVersion[];
   aliases: Record<string, number>;
-  audit: AuditEntry[];
+  /** Entries in the whole audit log; only the page's rows are read. */
+  auditTotal: number;
   auditRows: AuditRow[];
+  /** The newest alias moves and canaries, chronological, and how many there are in all. */
+  aliasHistory: AuditEntry[];
+  aliasHistoryTotal: number;
   auditPage: number;
   auditPages: number;
   compare: number[];
@@ -118,7 +122,7 @@ ${metricNames.map((k) => html`<td class="num metric" data-metric="${k}">${fmt(v.
   );
   const chosen = m.versions.filter((v) => compareSet.has(v.version));
   const charts = metricNames.map((k) => raw(metricComparisonSvg(k, chosen.map((v) => ({ version: v.version, value: v.metrics[k] })), !lowerIsBetter(k))));
-  const aliasHistory = m.audit.filter((e) => e.action.startsWith('alias.') || e.action.startsWith('canary-'));
+  const { aliasHistory } = m;
   const deployRows = m.deployments.map((d) => {
     const r = d.result;
     const readings = r?.readings ?? [];
@@ -143,9 +147,9 @@ ${m.policy ? html` · policy (${m.policy.scope === '_default' ? 'default' : m.po
 <section><h2>Versions</h2><form id="compare-form" method="get" action="${path('models', m.name)}"><button type="submit">Compare selected</button> <span class="muted">pick versions to chart their metrics side by side</span></form>
 <div class="scroll"><table class="grid" id="versions"><thead><tr><th></th><th>Version</th>${metricNames.map((k) => html`<th class="num">${k}</th>`)}<th>Task</th><th>Trainer</th><th>Params</th><th>Dataset</th><th>Created</th><th>Run</th></tr></thead><tbody>${versionRows}</tbody></table></div></section>
 <section id="compare"><h2>Metric comparison ${chosen.length ? html`<span class="muted">(${chosen.map((v) => `v${v.version}`).join(', ')})</span>` : ''}</h2><div class="charts">${chosen.length ? charts : html`<p class="empty">Select versions above.</p>`}</div></section>
-<section id="alias-history"><h2>Alias history</h2>${aliasHistory.length ? html`<table class="grid"><thead><tr><th>When</th><th>What</th><th>Alias</th><th>From → to</th><th>By</th><th>Why</th></tr></thead><tbody>${aliasHistory.map((e) => html`<tr data-action="${e.action}"><td>${time(e.at)}</td><td>${e.action === 'alias.set' ? 'promotion' : e.action === 'alias.rollback' ? 'rollback' : e.action === 'canary-start' ? `canary ${String(e.detail?.percent ?? '')}%` : 'canary rolled back'}</td><td>${e.alias ?? ''}</td><td>${e.action.startsWith('alias.') ? `${e.from != null ? `v${e.from}` : '∅'} → ${e.to != null ? `v${e.to}` : '∅'}` : `v${e.version ?? '?'} vs stable v${String(e.detail?.stable ?? e.detail?.restored ?? '?')}`}</td><td>${e.actor}</td><td>${String(e.detail?.reason ?? '')}</td></tr>`)}</tbody></table>` : html`<p class="empty">No alias has moved yet.</p>`}
+<section id="alias-history"><h2>Alias history${m.aliasHistoryTotal > aliasHistory.length ? html` <span class="muted">(the newest ${aliasHistory.length} of ${m.aliasHistoryTotal}; all are in the audit log)</span>` : ''}</h2>${aliasHistory.length ? html`<table class="grid"><thead><tr><th>When</th><th>What</th><th>Alias</th><th>From → to</th><th>By</th><th>Why</th></tr></thead><tbody>${aliasHistory.map((e) => html`<tr data-action="${e.action}"><td>${time(e.at)}</td><td>${e.action === 'alias.set' ? 'promotion' : e.action === 'alias.rollback' ? 'rollback' : e.action === 'canary-start' ? `canary ${String(e.detail?.percent ?? '')}%` : 'canary rolled back'}</td><td>${e.alias ?? ''}</td><td>${e.action.startsWith('alias.') ? `${e.from != null ? `v${e.from}` : '∅'} → ${e.to != null ? `v${e.to}` : '∅'}` : `v${e.version ?? '?'} vs stable v${String(e.detail?.stable ?? e.detail?.restored ?? '?')}`}</td><td>${e.actor}</td><td>${String(e.detail?.reason ?? '')}</td></tr>`)}</tbody></table>` : html`<p class="empty">No alias has moved yet.</p>`}
 <h3>Deployments and canary guardrail readings</h3>${m.deployments.length ? html`<table class="grid" id="deployments"><thead><tr><th>Started</th><th>Workflow</th><th>Status</th><th>Outcome</th><th>Reason</th><th>Guardrails</th></tr></thead><tbody>${deployRows}</tbody></table>` : html`<p class="empty">No deployment workflows.</p>`}</section>
-<section id="audit"><h2>Audit log <span class="muted">(${m.audit.length} entries, newest first; decisions re-verified against the approver directory)</span></h2>
+<section id="audit"><h2>Audit log <span class="muted">(${m.auditTotal} entries, newest first; decisions re-verified against the approver directory)</span></h2>
 <table class="grid" id="audit-log"><thead><tr><th>When</th><th>Action</th><th>Actor</th><th>Version</th><th>Detail</th><th>Signature</th></tr></thead><tbody>${auditRows}</tbody></table>${pager}</section>`,
     { active: 'models' },
   );

@@ -27,7 +27,6 @@ import * as pages from './pages';
 import { CONSOLE_COOKIE, SESSION_MAX_AGE_S, csrfToken, cookieValue, newSessionCookie, sameOrigin, sameSecret, verifyCsrf, verifySessionCookie, type Session } from './session';
 
 export const DEFAULT_CONSOLE_PORT = 8300;
-const AUDIT_PAGE_SIZE = 50;
 const DEFAULT_COMPARE = 5;
 
 export interface ConsoleServerOptions {
@@ -159,18 +158,13 @@ export function createConsoleServer(opts: ConsoleServerOptions): ConsoleServer {
 
   app.get<{ Params: { name: string }; Querystring: { compare?: string | string[]; audit?: string } }>('/models/:name', async (req, reply) => {
     const { name } = parse(ModelParam, req.params, 'model');
-    const [m, deployments] = await Promise.all([data.model(name), data.deployments(name).catch(() => [])]);
+    const auditAsked = Number.parseInt(req.query.audit ?? '1', 10) || 1;
+    const [m, deployments] = await Promise.all([data.model(name, auditAsked), data.deployments(name).catch(() => [])]);
     const raw = req.query.compare;
     const asked = (Array.isArray(raw) ? raw : raw ? raw.split(',') : []).map(Number).filter((n) => Number.isInteger(n) && n > 0);
     const known = new Set(m.versions.map((v) => v.version));
     const compare = asked.length ? asked.filter((n) => known.has(n)).slice(0, 30) : m.versions.slice(-DEFAULT_COMPARE).map((v) => v.version);
-    const auditPages = Math.max(1, Math.ceil(m.audit.length / AUDIT_PAGE_SIZE));
-    const auditPage = Math.min(auditPages, Math.max(1, Number.parseInt(req.query.audit ?? '1', 10) || 1));
-    // Newest first; only the page shown is verified (3 ms a signature, memoized).
-    const newest = m.audit.map((_, i) => m.audit.length - 1 - i);
-    const indices = newest.slice((auditPage - 1) * AUDIT_PAGE_SIZE, auditPage * AUDIT_PAGE_SIZE);
-    const auditRows = data.verifyEntries(m.audit, m.directory, indices);
-    return send(reply, pages.modelPage(ctx(req), { ...m, ...(m.policy ? { policy: m.policy } : {}), auditRows, auditPage, auditPages, compare, deployments, webUiLink }));
+    return send(reply, pages.modelPage(ctx(req), { ...m, ...(m.policy ? { policy: m.policy } : {}), compare, deployments, webUiLink }));
   });
 
   app.get<{ Params: { name: string; version: string } }>('/models/:name/versions/:version', async (req, reply) => {

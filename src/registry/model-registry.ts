@@ -5,7 +5,8 @@
  *   registry/<model>/versions/000001.json             one immutable record per version
  *   registry/<model>/requests/<sha256(key)>/000001.json the claims of one register() request
  *   registry/<model>/aliases/<alias>/000001.json      successive states of an alias {version, history}
- *   registry/<model>/audit/<time>-<suffix>.json       one immutable object per audit entry
+ *   registry/<model>/audit/<time>-<suffix>[--<action>].json one immutable object per audit entry
+ *   registry/<model>/version-packs/000001-000025.json  versions 1-25 in one object (a read cache)
  *   registry/_models/<model>.json                     index of model names, for listModels()
  *
  * There is no database and no lock service, and nothing is ever overwritten: every write is a
@@ -60,19 +61,36 @@
  * (`expectedCurrent` included), which is what makes "exactly one of several concurrent conditional
  * moves wins" hold. With an idempotency key the decision is recorded in the same write (a move in
  * `history`, a non-move in `noops`), so the same key seen again answers moved=false without
- * deciding again. Moves are audited under deterministic keys (`<at>-alias-<alias>-<seq>`); a crash
+ * deciding again. A move onto an alias the trust policy protects is refused (DECISION_REFUSED)
+ * unless signed approvals of that version meet the policy: the check lives here so that no caller
+ * (CLI, client API, console, activity) can move a protected alias around it. Moves are audited under deterministic keys (`<at>-alias-<alias>-<seq>`); a crash
  * between a move and its audit entry is healed by the next call that moves, rolls back or replays
  * that alias (it re-creates the latest move's entry if missing).
  *
  * ## Audit
  * Append-only: every entry is a new object, never overwritten. Keys start with a fixed-width UTC
- * timestamp, so listing order is chronological (to the millisecond).
+ * timestamp, so listing order is chronological (to the millisecond). A key also says which action
+ * its entry records (`-v<n>-registered`, `-alias-<alias>-<seq>`, or `--<action>` on appended
+ * entries), so a page of the log, or only its alias moves and canaries, is one listing plus a read
+ * of just the entries shown: a model page with 1,000 entries does not cost 1,000 reads. Entries
+ * written before keys carried their action are read to learn it.
+ *
+ * ## Version packs
+ * Versions never change and their numbers have no gaps, so versions k·25+1 … k·25+25, once all
+ * exist, are also stored together in one pack object: listVersions reads the packs plus the few
+ * records after the last full pack instead of one object per version. A pack is derived data,
+ * created conditionally like everything else (by the registration that completes its block, or by
+ * the first listVersions that finds it missing); the version records stay the truth, and
+ * registration never depends on a pack.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { formatIssues } from '../config/zod-issues';
 import { MlcycleError } from '../errors';
 import type { NamedStore } from '../storage/artifact-store';
+import { assertPromotionAllowed } from '../approval/approval-policy';
+import { ALIAS_NAME, AUDIT_PAGE_MAX, MODEL_NAME } from './registry-names';
+import { createTrustRecords } from './trust-records';
 
 // The boundary shapes are the zod schemas below (`z.infer`): one declaration each.
 export type Lineage = z.infer<typeof lineageSchema>;
@@ -81,6 +99,7 @@ export type AuditEntry = z.infer<typeof auditEntrySchema>;
 /** The registry's input (the registerModel activity's is RegisterModelInput, workflows/pipeline-types.ts). */
 export type RegisterInput = z.infer<typeof registerInputSchema>;
 export type SetAliasOptions = z.infer<typeof setAliasOptionsSchema>;
+export type AuditPageOptions = z.input<typeof auditPageOptionsSchema>;
 
 export interface ModelRegistry {
   register(input: RegisterInput): Promise<{ version: ModelVersion; created: boolean }>;
@@ -94,7 +113,8 @@ export interface ModelRegistry {
   /** undefined when the alias is not set. */
   resolveAlias(name: string, alias: string): Promise<ModelVersion | undefined>;
   /**
-   * Points the alias at `version`. moved=false when nothing changed: it already pointed there,
+   * Points the alias at `version`; DECISION_REFUSED when the trust policy protects the alias and
+   * the signed approvals of this version do not meet it. moved=false when nothing changed: it already pointed there,
    * `expectedCurrent` did not match (previous then says who holds it), or the idempotency key was
    * seen before (previous then is what the first call reported).
    */
@@ -112,14 +132,19 @@ export interface ModelRegistry {
   /** Chronological; NOT_FOUND for an unknown model without entries. */
   audit(name: string): Promise<AuditEntry[]>;
   /**
+   * Newest first, reading only the entries returned: `total` counts the whole log from one listing.
+   * With `actions`, only entries recording one of them (`total` counts those; entries whose key does
+   * not name its action are read to find out). NOT_FOUND for an unknown model without entries.
+   */
+  auditPage(name: string, opts?: AuditPageOptions): Promise<{ total: number; entries: AuditEntry[] }>;
+  /**
    * With `idempotencyKey` (e.g. the activity's workflow run + activity id) a retried append writes
    * the same object again, which the store refuses, instead of a second entry.
    */
   appendAudit(entry: AuditEntry, opts?: { idempotencyKey?: string }): Promise<void>;
 }
 
-export const MODEL_NAME = /^[a-z0-9][a-z0-9-_]{0,62}$/;
-export const ALIAS_NAME = /^[a-z][a-z0-9-_]{0,31}$/;
+export { ALIAS_NAME, AUDIT_PAGE_MAX, MODEL_NAME };
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const SEQ_FILE = /^(\d+)\.json$/;
 /** Keyed non-moves remembered per alias for idempotency; older ones are forgotten. */
@@ -235,6 +260,16 @@ const setAliasOptionsSchema = z.object({
 
 const rollbackOptionsSchema = z.object({ actor: nonEmpty, reason: z.string().optional() });
 
+const auditPageOptionsSchema = z.object({
+  offset: z.number().int().nonnegative().default(0),
+  limit: z.number().int().positive().max(AUDIT_PAGE_MAX).default(50),
+  actions: z.array(nonEmpty).optional(),
+});
+
+/** Versions per pack (see "Version packs" above). */
+const PACK_SIZE = 25;
+const versionPackSchema = z.object({ model: modelName, first: positiveInt, records: z.array(versionRecordSchema) });
+
 const auditEntrySchema = z.object({
   at: isoTime,
   actor: nonEmpty,
@@ -279,6 +314,23 @@ const requestPrefix = (name: string, key: string): string => `registry/${name}/r
 const aliasesPrefix = (name: string): string => `registry/${name}/aliases/`;
 const aliasPrefix = (name: string, alias: string): string => `${aliasesPrefix(name)}${alias}/`;
 const auditPrefix = (name: string): string => `registry/${name}/audit/`;
+const packsPrefix = (name: string): string => `registry/${name}/version-packs/`;
+const packKey = (name: string, first: number): string => `${packsPrefix(name)}${pad(first)}-${pad(first + PACK_SIZE - 1)}.json`;
+
+/** An action name safe to carry in an object key; others are not tagged (and read to be known). */
+const TAGGABLE_ACTION = /^[A-Za-z0-9._-]{1,64}$/;
+const TAGGED_AUDIT = /^\d{8}T\d{9}Z-[0-9a-f]{16}--([A-Za-z0-9._-]{1,64})\.json$/;
+const REGISTERED_AUDIT = /^\d{8}T\d{9}Z-v\d{6}-registered\.json$/;
+const MOVE_AUDIT = /^\d{8}T\d{9}Z-alias-[a-z][a-z0-9-_]{0,31}-\d{6}\.json$/;
+
+/** The actions an audit object's key says it may record; undefined when the key does not say. */
+function auditKeyActions(file: string): readonly string[] | undefined {
+  const tagged = TAGGED_AUDIT.exec(file)?.[1];
+  if (tagged !== undefined) return [tagged];
+  if (REGISTERED_AUDIT.test(file)) return ['model.registered'];
+  if (MOVE_AUDIT.test(file)) return ['alias.set', 'alias.rollback'];
+  return undefined;
+}
 const seqKey = (prefix: string, seq: number): string => `${prefix}${pad(seq)}.json`;
 
 /** 2025-01-02T03:04:05.678Z → 20250102T030405678Z: fixed width, so it sorts as it reads. */
@@ -336,6 +388,7 @@ const modelNotFound = (name: string): MlcycleError =>
 export function createModelRegistry(deps: { store: NamedStore; now?: () => Date }): ModelRegistry {
   const { store } = deps;
   const now = (): string => (deps.now ? deps.now() : new Date()).toISOString();
+  const trust = createTrustRecords(deps.now ? { store, now: deps.now } : { store });
 
   async function readJson<T>(schema: z.ZodType<T>, key: string): Promise<T | undefined> {
     const bytes = await store.getNamed(key);
@@ -459,6 +512,40 @@ export function createModelRegistry(deps: { store: NamedStore; now?: () => Date 
     return aliases;
   }
 
+  /** Versions first … first+PACK_SIZE-1 from their pack, or undefined when it does not exist yet. */
+  async function readPack(name: string, first: number): Promise<VersionRecord[] | undefined> {
+    const key = packKey(name, first);
+    const pack = await readJson(versionPackSchema, key);
+    if (pack === undefined) return undefined;
+    const ok =
+      pack.model === name &&
+      pack.first === first &&
+      pack.records.length === PACK_SIZE &&
+      pack.records.every((r, i) => r.name === name && r.version === first + i);
+    if (!ok) throw new MlcycleError('DATA_INVALID', `registry object ${store.uriForKey(key)} does not hold versions ${first}-${first + PACK_SIZE - 1} of model "${name}"`);
+    return pack.records;
+  }
+
+  /**
+   * Creates the pack of versions first … first+PACK_SIZE-1 from their records (all exist). The pack
+   * is a read cache: failing to write it (a read-only console's credentials, an outage) costs only
+   * speed, since listVersions then reads the records and tries again, so it never fails the caller.
+   */
+  async function writePack(name: string, records: readonly VersionRecord[]): Promise<void> {
+    const first = records[0]?.version;
+    if (first === undefined || records.length !== PACK_SIZE) return;
+    await create(packKey(name, first), { model: name, first, records }).catch(() => false);
+  }
+
+  async function readBlock(name: string, first: number): Promise<VersionRecord[]> {
+    const records = await mapLimit(
+      Array.from({ length: PACK_SIZE }, (_, i) => first + i),
+      READ_CONCURRENCY,
+      (n) => readVersion(name, n),
+    );
+    return records.filter((r): r is VersionRecord => r !== undefined);
+  }
+
   const tooBusy = (what: string): MlcycleError =>
     new MlcycleError('SERVICE_UNREACHABLE', `${what}: gave up after ${MAX_ROUNDS} rounds of conflicting concurrent writes`);
 
@@ -510,6 +597,8 @@ export function createModelRegistry(deps: { store: NamedStore; now?: () => Date 
         }
         if (holder.idempotencyKey === idempotencyKey) {
           await ensureRegisteredAudit(holder);
+          // Completing a block packs it (every lower slot is taken: numbers have no gaps).
+          if (slot % PACK_SIZE === 0) await writePack(name, await readBlock(name, slot - PACK_SIZE + 1)).catch(() => undefined);
           return { version: toModelVersion(holder), created };
         }
         // Another request has the slot: claim the next free one. Losing this create means a
@@ -531,10 +620,31 @@ export function createModelRegistry(deps: { store: NamedStore; now?: () => Date 
 
     async listVersions(name) {
       checkName(name);
-      const numbers = await versionNumbers(name);
+      const [numbers, packKeys] = await Promise.all([versionNumbers(name), store.listNamed(packsPrefix(name))]);
       if (numbers.length === 0) throw modelNotFound(name);
-      const records = await mapLimit(numbers, READ_CONCURRENCY, (n) => readVersion(name, n));
-      return records.filter((r): r is VersionRecord => r !== undefined).map(toModelVersion);
+      const listed = new Set(numbers);
+      const packed = new Set(packKeys);
+      // Whole blocks (all PACK_SIZE versions listed) come from their pack; the rest one by one.
+      type Unit = { block: number } | { single: number };
+      const units: Unit[] = [];
+      const last = numbers[numbers.length - 1] as number;
+      let first = 1;
+      for (; first + PACK_SIZE - 1 <= last; first += PACK_SIZE) {
+        let whole = true;
+        for (let n = first; n < first + PACK_SIZE && whole; n++) whole = listed.has(n);
+        if (whole) units.push({ block: first });
+        else for (let n = first; n < first + PACK_SIZE; n++) if (listed.has(n)) units.push({ single: n });
+      }
+      for (const n of numbers) if (n >= first) units.push({ single: n });
+      const read = await mapLimit(units, READ_CONCURRENCY, async (unit): Promise<Array<VersionRecord | undefined>> => {
+        if ('single' in unit) return [await readVersion(name, unit.single)];
+        const fromPack = packed.has(packKey(name, unit.block)) ? await readPack(name, unit.block) : undefined;
+        if (fromPack) return fromPack;
+        const records = await readBlock(name, unit.block);
+        await writePack(name, records);
+        return records;
+      });
+      return read.flat().filter((r): r is VersionRecord => r !== undefined).map(toModelVersion);
     },
 
     async listModels() {
@@ -575,6 +685,7 @@ export function createModelRegistry(deps: { store: NamedStore; now?: () => Date 
       await requireVersion(name, version);
       const prefix = aliasPrefix(name, alias);
       const { idempotencyKey, expectedCurrent } = options;
+      let policyMet = false;
 
       for (let round = 0; round < MAX_ROUNDS; round++) {
         const state = await readLatest(prefix, aliasRecordSchema);
@@ -598,6 +709,13 @@ export function createModelRegistry(deps: { store: NamedStore; now?: () => Date 
           const noops = [...record.noops, { idempotencyKey, previous: current, at: now() }].slice(-MAX_NOOPS);
           if (await create(nextKey, { ...record, noops })) return { moved: false, previous: current };
           continue;
+        }
+        // The approval policy is enforced here, the one operation every move goes through (the CLI,
+        // the client API, the console, the deployment activities): a protected alias moves only
+        // with the policy's signed approvals of this version (DECISION_REFUSED otherwise).
+        if (!policyMet) {
+          await assertPromotionAllowed(registry, trust, { model: name, version, alias });
+          policyMet = true;
         }
         const entry: HistoryEntry = {
           seq: record.history.length + 1,
@@ -670,20 +788,45 @@ export function createModelRegistry(deps: { store: NamedStore; now?: () => Date 
       return entries.filter((e): e is NonNullable<typeof e> => e !== undefined);
     },
 
+    async auditPage(name, opts = {}) {
+      checkName(name);
+      const { offset, limit, actions } = parseInput(auditPageOptionsSchema, opts, 'invalid audit page options');
+      const prefix = auditPrefix(name);
+      const newestFirst = (await store.listNamed(prefix)).filter((k) => k.endsWith('.json')).sort().reverse();
+      if (newestFirst.length === 0 && !(await modelExists(name))) throw modelNotFound(name);
+      const read = (keys: readonly string[]) =>
+        mapLimit(keys, READ_CONCURRENCY, (k) => readJson(auditEntrySchema, k)).then((es) =>
+          es.filter((e): e is AuditEntry => e !== undefined),
+        );
+      if (actions === undefined) {
+        return { total: newestFirst.length, entries: await read(newestFirst.slice(offset, offset + limit)) };
+      }
+      const wanted = new Set(actions);
+      const said = newestFirst.map((k) => auditKeyActions(k.slice(prefix.length)));
+      const candidates = newestFirst.filter((_, i) => said[i] === undefined || said[i]?.some((a) => wanted.has(a)));
+      // When every candidate's key names only wanted actions, the listing alone counts them.
+      const sure = said.every((a) => a !== undefined && (a.every((x) => wanted.has(x)) || !a.some((x) => wanted.has(x))));
+      if (sure) return { total: candidates.length, entries: await read(candidates.slice(offset, offset + limit)) };
+      const matching = (await read(candidates)).filter((e) => wanted.has(e.action));
+      return { total: matching.length, entries: matching.slice(offset, offset + limit) };
+    },
+
     async appendAudit(entry, opts = {}) {
       const parsed = parseInput(auditEntrySchema, entry, 'invalid audit entry');
       const normalized: AuditEntry = { ...parsed, at: new Date(parsed.at).toISOString() };
       toJson(normalized, 'audit entry');
+      // The action in the key lets a reader pick entries by action without reading them.
+      const tag = TAGGABLE_ACTION.test(normalized.action) ? `--${normalized.action}` : '';
       if (opts.idempotencyKey) {
         const suffix = createHash('sha256').update(opts.idempotencyKey).digest('hex').slice(0, 16);
         // false means an earlier attempt already wrote this entry: nothing more to do.
-        await create(`${auditPrefix(parsed.model)}${sortableTime(normalized.at)}-${suffix}.json`, normalized);
+        await create(`${auditPrefix(parsed.model)}${sortableTime(normalized.at)}-${suffix}${tag}.json`, normalized);
         return;
       }
       // The random suffix keeps concurrent entries of the same millisecond apart; a collision
       // (never, in practice) just draws again rather than overwriting.
       for (;;) {
-        const key = `${auditPrefix(parsed.model)}${sortableTime(normalized.at)}-${randomBytes(8).toString('hex')}.json`;
+        const key = `${auditPrefix(parsed.model)}${sortableTime(normalized.at)}-${randomBytes(8).toString('hex')}${tag}.json`;
         if (await create(key, normalized)) return;
       }
     },

@@ -19,7 +19,7 @@ import { MlcycleError } from '../errors';
 import type { NamedStore } from '../storage/artifact-store';
 import { readLatestState, updateState } from '../storage/numbered-states';
 import { ApproverNameSchema, PublicKeySchema } from '../approval/signed-vote';
-import { ALIAS_NAME, MODEL_NAME } from './model-registry';
+import { ALIAS_NAME, MODEL_NAME } from './registry-names';
 
 const JSON_TYPE = 'application/json';
 const APPROVERS_PREFIX = 'registry/_approvers/';

@@ -62,7 +62,7 @@ describe('approval gate, promotion and rollback on the real stack', () => {
     await handle.signal('approve', sign(key('bob'), { workflowId, runId, model: gate.model, version: gate.version, decision: 'approve', approver: 'bob' }));
 
     const status = await waitForRun(env.client, workflowId);
-    await captureHistory(env.client.temporal, workflowId, 'approval-approved');
+    await captureHistory(env.client.temporal, workflowId, 'approval-signed-approved');
     expect(status.status).toBe('completed');
     expect(status.steps.find((s) => s.name === 'approval')?.summary).toContain('Approved');
     const registry = createModelRegistry({ store: env.store });
@@ -87,7 +87,7 @@ describe('approval gate, promotion and rollback on the real stack', () => {
     const workflowId = await startGated('gate-reject', {});
     await env.client.decide(workflowId, { decision: 'reject', approver: 'carol', reason: 'trained on last quarter only' }, key('carol'));
     const status = await waitForRun(env.client, workflowId);
-    await captureHistory(env.client.temporal, workflowId, 'approval-rejected');
+    await captureHistory(env.client.temporal, workflowId, 'approval-signed-rejected');
     expect(status.status).toBe('rejected');
     expect(status.steps.find((s) => s.name === 'deploy')?.state).toBe('skipped');
     await expect(createModelRegistry({ store: env.store }).getAliases('gate-reject')).resolves.toEqual({});
@@ -102,7 +102,7 @@ describe('approval gate, promotion and rollback on the real stack', () => {
     const name = `gate-timeout-${onTimeout}`;
     const workflowId = await startGated(name, { timeout: '3s', remindAfter: '1s', onTimeout, required: 1 });
     const status = await waitForRun(env.client, workflowId);
-    await captureHistory(env.client.temporal, workflowId, `approval-timeout-${onTimeout}`);
+    await captureHistory(env.client.temporal, workflowId, `approval-signed-timeout-${onTimeout}`);
     expect(status.status).toBe(outcome);
     expect(status.steps.find((s) => s.name === 'approval')?.summary).toContain('TimedOut');
     const aliases = await createModelRegistry({ store: env.store }).getAliases(name);

@@ -4,7 +4,9 @@
  * Crash windows are simulated by failing chosen writes. The same guarantees are checked against
  * the real MinIO in model-registry.int.test.ts.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { publicKeyText, signVote } from '../../src/approval/approver-keys';
 import { MlcycleError } from '../../src/errors';
 import {
   createModelRegistry,
@@ -12,6 +14,7 @@ import {
   type ModelRegistry,
   type RegisterInput,
 } from '../../src/registry/model-registry';
+import { createTrustRecords } from '../../src/registry/trust-records';
 import type { NamedStore } from '../../src/storage/artifact-store';
 
 type Fault = (op: 'put' | 'get' | 'list', key: string) => void;
@@ -489,5 +492,123 @@ describe('listModels and audit', () => {
     await expectError(registry.getVersion('churn', 1), 'DATA_INVALID', 'registry/churn/versions/000001.json', 'version');
     store.objects.set('registry/churn/versions/000001.json', Buffer.from('{not json'));
     await expectError(registry.listVersions('churn'), 'DATA_INVALID', 'not valid JSON');
+  });
+});
+
+describe('audit pages and version packs (reads that do not grow with the log)', () => {
+  /** Counts the store's reads, by kind of key. */
+  function counting(store: MemoryStore): { gets: string[]; lists: string[] } {
+    const seen = { gets: [] as string[], lists: [] as string[] };
+    const get = store.getNamed.bind(store);
+    const list = store.listNamed.bind(store);
+    store.getNamed = async (key) => {
+      seen.gets.push(key);
+      return get(key);
+    };
+    store.listNamed = async (prefix) => {
+      seen.lists.push(prefix);
+      return list(prefix);
+    };
+    return seen;
+  }
+
+  it('pages the audit log newest first, reading only the entries of the page', async () => {
+    const { store, registry } = setup();
+    await registry.register(input('a'));
+    for (let i = 0; i < 120; i++) {
+      const at = new Date(Date.parse('2025-03-02T00:00:00.000Z') + i * 1000).toISOString();
+      await registry.appendAudit({ at, actor: 'gate', action: i % 3 === 0 ? 'canary-start' : 'approve', model: 'churn', version: 1, detail: { i } });
+    }
+    const all = await registry.audit('churn');
+    expect(all).toHaveLength(121);
+    const seen = counting(store);
+    const page2 = await registry.auditPage('churn', { offset: 50, limit: 50 });
+    expect(page2.total).toBe(121);
+    expect(page2.entries).toEqual([...all].reverse().slice(50, 100));
+    expect(seen.gets).toHaveLength(50);
+
+    seen.gets.length = 0;
+    const canaries = await registry.auditPage('churn', { actions: ['canary-start', 'alias.set'], limit: 10 });
+    expect(canaries.total).toBe(40);
+    expect(canaries.entries).toEqual([...all].reverse().filter((e) => e.action === 'canary-start').slice(0, 10));
+    // The keys name their actions: only the 10 entries shown are read.
+    expect(seen.gets).toHaveLength(10);
+    await expectError(registry.auditPage('nope'), 'NOT_FOUND', 'nope');
+    await expectError(registry.auditPage('churn', { limit: 0 }), 'USAGE', 'limit');
+  });
+
+  it('reads entries whose key does not name their action (written before keys did) to filter them', async () => {
+    const { store, registry } = setup();
+    await registry.register(input('a'));
+    await registry.setAlias('churn', 'production', 1, { actor: 'x' });
+    const legacy = { at: '2025-03-02T00:00:00.000Z', actor: 'deployment', action: 'canary-start', model: 'churn', version: 1 };
+    store.objects.set('registry/churn/audit/20250302T000000000Z-0123456789abcdef.json', Buffer.from(JSON.stringify(legacy)));
+    const moves = await registry.auditPage('churn', { actions: ['alias.set', 'alias.rollback', 'canary-start'] });
+    expect(moves.total).toBe(2);
+    expect(moves.entries.map((e) => e.action)).toEqual(['canary-start', 'alias.set']);
+  });
+
+  it('lists versions from packs of 25 plus the records after them, and the same as one by one', async () => {
+    const { store, registry } = setup();
+    for (let i = 1; i <= 60; i++) await registry.register(input(`k${i}`));
+    // The registrations that completed versions 25 and 50 packed them.
+    expect([...store.objects.keys()].filter((k) => k.includes('/version-packs/')).sort()).toEqual([
+      'registry/churn/version-packs/000001-000025.json',
+      'registry/churn/version-packs/000026-000050.json',
+    ]);
+    const expected = await Promise.all(Array.from({ length: 60 }, (_, i) => registry.getVersion('churn', i + 1)));
+    const seen = counting(store);
+    expect(await registry.listVersions('churn')).toEqual(expected);
+    // 2 packs + versions 51-60, instead of 60 reads.
+    expect(seen.gets).toHaveLength(12);
+
+    // A missing pack (e.g. written by an older registry) is read from the records and written once.
+    store.objects.delete('registry/churn/version-packs/000026-000050.json');
+    expect(await registry.listVersions('churn')).toEqual(expected);
+    expect(store.objects.has('registry/churn/version-packs/000026-000050.json')).toBe(true);
+  });
+
+  it('registers concurrently without a lost or doubled version while packs are written', async () => {
+    const { registry } = setup();
+    await Promise.all(Array.from({ length: 60 }, (_, i) => registry.register(input(`c${i}`))));
+    const versions = await registry.listVersions('churn');
+    expect(versions.map((v) => v.version)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+  });
+
+  it('refuses a pack that does not hold the versions its name says, naming it', async () => {
+    const { store, registry } = setup();
+    for (let i = 1; i <= 25; i++) await registry.register(input(`k${i}`));
+    const key = 'registry/churn/version-packs/000001-000025.json';
+    const pack = JSON.parse(store.objects.get(key)!.toString('utf8')) as { records: unknown[] };
+    store.objects.set(key, Buffer.from(JSON.stringify({ ...pack, records: pack.records.slice(1) })));
+    await expectError(registry.listVersions('churn'), 'DATA_INVALID', key);
+  });
+});
+
+describe('the approval policy, enforced by the registry itself', () => {
+  it('refuses a move of a protected alias without the policy\'s signed approvals, whoever calls', async () => {
+    const { store, registry } = setup();
+    await registry.register(input('a'));
+    await registry.register(input('b'));
+    const trust = createTrustRecords({ store });
+    const alice = generateKeyPairSync('ed25519').privateKey;
+    await trust.addApprover('alice', publicKeyText(alice), 'admin');
+    await trust.setPolicy('churn', { protect: ['production'], approvers: ['alice'], required: 1 }, 'admin');
+
+    // A client that bypasses the CLI and calls the registry directly is held to the policy.
+    await expectError(registry.setAlias('churn', 'production', 2, { actor: 'mallory' }), 'DECISION_REFUSED', 'policy protects "production"', 'needs 1 signed approval');
+    // A claim of identity without a signature is not an approval.
+    await registry.appendAudit({ at: new Date().toISOString(), actor: 'alice', action: 'approve', model: 'churn', version: 2 });
+    await expectError(registry.setAlias('churn', 'production', 2, { actor: 'alice' }), 'DECISION_REFUSED', 'found 0');
+    expect(await registry.getAliases('churn')).toEqual({});
+    // Unprotected aliases move freely.
+    expect((await registry.setAlias('churn', 'staging', 2, { actor: 'x' })).moved).toBe(true);
+
+    // A signed approval of exactly this version from a policy approver lets it move.
+    const at = new Date().toISOString();
+    const vote = signVote(alice, { workflowId: 'wf', runId: 'run', model: 'churn', version: 2, decision: 'approve', approver: 'alice', comment: 'ok', at });
+    await registry.appendAudit({ at, actor: 'alice', action: 'approve', model: 'churn', version: 2, detail: { statement: vote.statement, signature: vote.signature } });
+    await expectError(registry.setAlias('churn', 'production', 1, { actor: 'x' }), 'DECISION_REFUSED', 'v1');
+    expect(await registry.setAlias('churn', 'production', 2, { actor: 'x' })).toEqual({ moved: true, previous: null });
   });
 });

@@ -11,8 +11,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitForRun } from '../../src/client/wait-for-run';
-import { parseEnv } from '../../src/config/env';
-import { createModelRegistry } from '../../src/registry/model-registry';
+import { ModelCatalog } from '../../src/client/model-catalog';
+import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings } from '../../src/config/env';
+import { createModelRegistry, type ModelRegistry } from '../../src/registry/model-registry';
 import { createTrustRecords } from '../../src/registry/trust-records';
 import { TEMPORAL_CLI, resolveBinary } from '../../src/stack/binaries';
 import type { PendingGate } from '../../workflows/approval-definitions';
@@ -179,6 +180,11 @@ describe('approval attacks from the security review', () => {
     const promote = await runCliAsync(['models', 'promote', 'attack-policy', String(gate.version), '--alias', 'production'], env.cliEnv);
     expect(promote.code).not.toBe(0);
     expect(promote.stderr).toMatch(/refused: the "attack-policy" policy protects "production" and needs 2 signed approval\(s\)/);
+    // A client that bypasses the CLI (the client API, the registry directly) is refused the same way.
+    const catalog = new ModelCatalog(s3Settings(parseEnv(env.cliEnv), DEFAULT_S3_ENDPOINT));
+    await expect(catalog.promote('attack-policy', gate.version, { actor: 'mallory' })).rejects.toThrow(/refused: the "attack-policy" policy protects "production"/);
+    await expect(catalog.withRegistry((r: ModelRegistry) => r.setAlias('attack-policy', 'production', gate.version, { actor: 'mallory' }))).rejects.toMatchObject({ code: 'DECISION_REFUSED' });
+    expect((await createModelRegistry({ store: env.store }).getAliases('attack-policy')).production).toBeUndefined();
 
     await env.client.decide(run.workflowId, { decision: 'approve', approver: 'alice' }, key('alice'));
     // One approval is below the policy's quorum: still pending.
