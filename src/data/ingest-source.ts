@@ -9,7 +9,7 @@ import type { DataSchema, TypeErrorSummary } from './coerce';
 import type { DataFormat } from './dataset-reader';
 import { withEngine, type DataSettings } from './engine';
 import type { DatasetProfile } from './profile';
-import { columnFacts, distinctValues, inferSchema, stageSource, typeErrors, writeSnapshot, type ColumnFacts, type SourceFile } from './snapshot';
+import { columnFacts, distinctValues, engineMemoryError, inferSchema, stageSource, typeErrors, writeSnapshot, type ColumnFacts, type SourceFile } from './snapshot';
 import { profileSnapshot } from './sql-profile';
 
 export interface ConvertSourceOptions {
@@ -37,6 +37,15 @@ export interface ConvertedSource {
 }
 
 export async function convertSource(options: ConvertSourceOptions): Promise<ConvertedSource> {
+  const { file } = options;
+  // The read itself maps its errors (stageSource); a staged table of deeply nested records can
+  // still exhaust the engine's memory in the queries after it (fuzzing found a 6000-deep list).
+  return convertStaged(options).catch((err: unknown) => {
+    throw engineMemoryError(file, err) ?? err;
+  });
+}
+
+async function convertStaged(options: ConvertSourceOptions): Promise<ConvertedSource> {
   const { file } = options;
   return withEngine({ scratchDir: options.scratchDir, settings: options.settings, signal: options.signal }, async (engine) => {
     options.onPhase?.('read');

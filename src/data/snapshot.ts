@@ -189,6 +189,18 @@ function unclosedQuoteLine(localPath: string, maxBytes: number): number | undefi
   return inQuote ? openedAt : undefined;
 }
 
+/**
+ * The engine ran out of its memory limit on this file: deeply nested or huge records can need
+ * more than the engine may use, in the read or in any later query over the staged table. Says
+ * which file and which limit; undefined for any other error.
+ */
+export function engineMemoryError(file: SourceFile, err: unknown): MlcycleError | undefined {
+  if (err instanceof MlcycleError) return undefined;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (!/failed to allocate|out of memory/i.test(msg)) return undefined;
+  return invalid(`${file.name}: reading it as ${file.format.toUpperCase()} needs more memory than the data engine's limit (MLCYCLE_DATA_MEMORY_LIMIT); a record may be very large or deeply nested`);
+}
+
 /** Rewrites the engine's message for a user: which file, what is wrong. */
 function readError(file: SourceFile, limits: SourceLimits, err: unknown): MlcycleError {
   const msg = (err as Error).message ?? String(err);
@@ -200,10 +212,8 @@ function readError(file: SourceFile, limits: SourceLimits, err: unknown): Mlcycl
     if (open !== undefined) return invalid(`${file.name}: line ${open}: a quoted field opens here and is never closed, so the rest of the file reads as one record`);
     return invalid(`${file.name}: a line/record is longer than the limit of ${limits.maxLineBytes} bytes (MLCYCLE_DATA_MAX_LINE_BYTES)`);
   }
-  if (/failed to allocate|out of memory/i.test(msg)) {
-    // Deeply nested or huge records can need more than the engine may use; say which limit.
-    return invalid(`${file.name}: reading it as ${file.format.toUpperCase()} needs more memory than the data engine's limit (MLCYCLE_DATA_MEMORY_LIMIT); a record may be very large or deeply nested`);
-  }
+  const memory = engineMemoryError(file, err);
+  if (memory) return memory;
   // The engine names the local copy; the user knows the source by its URI.
   const said = first.split(file.path).join(file.name).replace(/\s+/g, ' ').slice(0, 300);
   const line = /\bLine:? (\d+)/i.exec(msg)?.[1];

@@ -132,4 +132,9 @@ describe('convertSource: bad inputs are refused with the file and the limit name
     const body = `x,c,y\n1,a,true\n"${'z'.repeat(5000)}",b,false\n`;
     await rejects('longrow.csv', body, /longrow\.csv: a line\/record is longer than the limit of 2048 bytes/, { env: { MLCYCLE_DATA_MAX_LINE_BYTES: '2048' } });
   });
+  it('a record nested 6000 deep beside a plain column (fuzz seed 687032551): the queries after the read run out of memory', async () => {
+    // The read succeeds; typing and profiling the staged nested column exhaust the engine's limit.
+    const body = `{"extra":2.96e-228,"__proto__":${'['.repeat(6000)}${']'.repeat(6000)}}\n`;
+    await rejects('deep.jsonl', body, /deep\.jsonl: reading it as JSONL needs more memory than the data engine's limit \(MLCYCLE_DATA_MEMORY_LIMIT\)/, { schema: 'infer', target: 'extra' });
+  });
 });
