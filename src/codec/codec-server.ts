@@ -44,8 +44,8 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { fastifyLifecycle } from '../stack/fastify-lifecycle';
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
 import { MlcycleError, isMlcycleError } from '../errors';
@@ -308,18 +308,5 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
     return reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
   });
 
-  let started = false;
-  return {
-    app,
-    async start() {
-      await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? DEFAULT_CODEC_PORT });
-      started = true;
-      const info = app.server.address() as AddressInfo;
-      return { url: `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}` };
-    },
-    async stop() {
-      if (started) await app.close();
-      started = false;
-    },
-  };
+  return { app, ...fastifyLifecycle(app, { host: opts.host ?? '127.0.0.1', port: opts.port ?? DEFAULT_CODEC_PORT }) };
 }

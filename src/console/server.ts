@@ -13,8 +13,8 @@
  */
 import fs from 'node:fs';
 import nodePath from 'node:path';
-import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { fastifyLifecycle } from '../stack/fastify-lifecycle';
 import { z } from 'zod';
 import { parseStatement, SignedVoteSchema, VoteRefused } from '../approval/signed-vote';
 import { formatIssues } from '../config/zod-issues';
@@ -241,18 +241,5 @@ export function createConsoleServer(opts: ConsoleServerOptions): ConsoleServer {
     return send(reply, pages.errorPage(ctx(req), status, message), status);
   });
 
-  let started = false;
-  return {
-    app,
-    async start() {
-      await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? DEFAULT_CONSOLE_PORT });
-      started = true;
-      const info = app.server.address() as AddressInfo;
-      return { url: `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}` };
-    },
-    async stop() {
-      if (started) await app.close();
-      started = false;
-    },
-  };
+  return { app, ...fastifyLifecycle(app, { host: opts.host ?? '127.0.0.1', port: opts.port ?? DEFAULT_CONSOLE_PORT }) };
 }

@@ -58,6 +58,7 @@
  * lifecycle.
  */
 import type { AddressInfo } from 'node:net';
+import { listeningUrl } from '../stack/fastify-lifecycle';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { MlcycleError } from '../errors';
 import { ALIAS_NAME, MODEL_NAME, type ModelRegistry } from '../registry/model-registry';
@@ -184,9 +185,7 @@ export function createPredictionServer(options: PredictionServerOptions): Predic
       }
       refresher.start();
       // Listening on host:port (not a pipe), so the address is an AddressInfo.
-      const address = app.server.address() as AddressInfo;
-      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      return { url: `http://${shownHost}:${address.port}` };
+      return { url: listeningUrl(app.server.address() as AddressInfo) };
     },
 
     async stop() {
