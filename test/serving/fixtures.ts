@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CHURN_SCHEMA, CHURN_TARGET, generateChurnDataset, type ChurnRow } from '../../src/demo/dataset-generator';
-import type { ModelRegistry } from '../../src/registry/model-registry';
+import type { Lineage, ModelRegistry } from '../../src/registry/model-registry';
 import type { ArtifactStore } from '../../src/storage/artifact-store';
 import type { ModelArtifact } from '../../src/training/model-artifact';
 import type { RawParams } from '../../src/training/trainer-contract';
@@ -33,9 +33,20 @@ export async function registerModel(
   key: string,
 ): Promise<number> {
   const ref = await store.putJson(artifact);
+  return registerUri(registry, name, ref.uri, key, { trainer: artifact.trainer });
+}
+
+/** Registers an already stored model (an artifact or an output folder) with test lineage keyed on `key`. */
+export async function registerUri(
+  registry: ModelRegistry,
+  name: string,
+  modelUri: string,
+  key: string,
+  lineage: { trainer: Lineage['trainer']; task?: Lineage['task'] },
+): Promise<number> {
   const { version } = await registry.register({
     name,
-    modelUri: ref.uri,
+    modelUri,
     metrics: {},
     reports: {},
     idempotencyKey: key,
@@ -44,8 +55,8 @@ export async function registerModel(
       datasetUri: 's3://test/dataset.csv',
       manifestUri: 's3://test/manifest.json',
       codeVersion: 'test',
-      trainer: artifact.trainer,
       params: {},
+      ...lineage,
       workflowId: `wf-${key}`,
       runId: `run-${key}`,
     },

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { createModelRegistry, type ModelRegistry } from '../../src/registry/mode
 import { createPredictionServer, type PredictionServer } from '../../src/serving/prediction-server';
 import { parsePipelineSpec } from '../../src/spec/pipeline-spec';
 import { startTestEnv, type TestEnv } from '../helpers/test-env';
+import { registerUri } from './fixtures';
 
 const MODEL = 'onnx-multiclass';
 const CLASSES = ['low', 'mid', 'high'];
@@ -23,25 +23,7 @@ function expected(x: number, color: string | null): number[] {
 
 async function register(env: TestEnv, registry: ModelRegistry, dir: string, key: string): Promise<number> {
   const { uri } = await uploadFolder(env.store, dir);
-  const { version } = await registry.register({
-    name: MODEL,
-    modelUri: uri,
-    metrics: {},
-    reports: {},
-    idempotencyKey: key,
-    lineage: {
-      datasetSha256: createHash('sha256').update(key).digest('hex'),
-      datasetUri: 's3://test/dataset.csv',
-      manifestUri: 's3://test/manifest.json',
-      codeVersion: 'test',
-      trainer: 'command',
-      params: {},
-      task: 'multiclass',
-      workflowId: `wf-${key}`,
-      runId: `run-${key}`,
-    },
-  });
-  return version.version;
+  return registerUri(registry, MODEL, uri, key, { trainer: 'command', task: 'multiclass' });
 }
 
 describe('serving a multiclass ONNX model (a command trainer\'s output folder)', () => {
