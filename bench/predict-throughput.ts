@@ -28,22 +28,14 @@ import { createS3Client, ensureBucket } from '../src/storage/s3-client';
 import { predict } from '../src/training/model-artifact';
 import { positiveInt } from './cli-args';
 import { registerModel, requestRows, trainChurnModel } from '../test/serving/fixtures';
-import { median, startBenchMinio, runAutocannon, cleanupOnInterrupt } from './bench-services';
+import { median, startBenchMinio, runAutocannon, cleanupOnInterrupt, type LoadResult } from './bench-services';
 
 const BUCKET = 'bench';
 const MODEL = 'churn-bench';
 
 type Variant = 'predict' | 'bare';
 
-interface Measurement {
-  variant: Variant;
-  reqPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  requests: number;
-  non2xx: number;
-  errors: number;
-}
+type Measurement = LoadResult & { variant: Variant };
 
 
 
