@@ -18,6 +18,12 @@ describe('CLI bad input', () => {
     expect(r.stderr).toMatch(/--temporal-port <port>.*expected a port number/);
   });
 
+  it('rejects a non-numeric console port with exit 2 naming the flag', () => {
+    const r = runCli(['dev', '--console-port', 'eighty']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--console-port <port>.*expected a port number/);
+  });
+
   it('rejects a malformed TEMPORAL_ADDRESS with exit 2 naming the variable', () => {
     const r = runCli(['status', 'x'], { TEMPORAL_ADDRESS: 'not an address' });
     expect(r.code).toBe(2);
