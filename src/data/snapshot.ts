@@ -231,6 +231,37 @@ function readError(file: SourceFile, limits: SourceLimits, err: unknown): Mlcycl
  * duplicate column names, a file with no data rows.
  */
 export async function stageSource(engine: Engine, file: SourceFile): Promise<StagedTable> {
+  return countStaged(engine, await openSource(engine, file));
+}
+
+/** Counts the rows of an opened source: a full read, which also meets any malformed record. */
+export async function countStaged(engine: Engine, staged: Omit<StagedTable, 'rowCount'>): Promise<StagedTable> {
+  const file = staged.source;
+  let rowCount: number;
+  try {
+    const count = await engine.all(`SELECT count(*)::DOUBLE AS n FROM ${STAGED}`);
+    rowCount = Number(count.getRowObjectsJson()[0]!.n);
+  } catch (err) {
+    if ((err as Error).name === 'EngineAborted') throw err;
+    throw readError(file, staged.limits, err);
+  }
+  return counted(staged, rowCount);
+}
+
+/** The staged table with its row count, once something has counted it; a file without rows fails. */
+export function counted(staged: Omit<StagedTable, 'rowCount'>, rowCount: number): StagedTable {
+  const file = staged.source;
+  if (rowCount === 0) {
+    throw invalid(`${file.name}: has no data rows${file.format === 'csv' ? ' (only a header line)' : ''}`);
+  }
+  return { ...staged, rowCount };
+}
+
+/**
+ * stageSource without its counting pass (a caller whose next pass counts anyway): the checks that
+ * need no read of the rows, and the staged view.
+ */
+export async function openSource(engine: Engine, file: SourceFile): Promise<Omit<StagedTable, 'rowCount'>> {
   const limits: SourceLimits = { maxColumns: engine.settings.maxColumns, maxLineBytes: engine.settings.maxLineBytes };
   const { delimiter } = await precheckSource(file, limits);
   const reader = readerSql(file, limits, delimiter);
@@ -249,6 +280,7 @@ export async function stageSource(engine: Engine, file: SourceFile): Promise<Sta
   }
   const dup = columns.find((c, i) => columns.findIndex((d) => d.name.toLowerCase() === c.name.toLowerCase()) !== i);
   if (dup) throw invalid(`${file.name}: duplicate column name ${JSON.stringify(dup.name)} (column names must be unique, ignoring case)`);
+  if (columns.length === 0) throw invalid(`${file.name}: has no columns`);
   try {
     // A view, not a table: the reader is fast enough to run once per pass (facts, type errors,
     // snapshot), and storing every value as text first costs more than parsing it again.
@@ -257,19 +289,7 @@ export async function stageSource(engine: Engine, file: SourceFile): Promise<Sta
     if ((err as Error).name === 'EngineAborted') throw err;
     throw readError(file, limits, err);
   }
-  let rowCount: number;
-  try {
-    const count = await engine.all(`SELECT count(*)::DOUBLE AS n FROM ${STAGED}`);
-    rowCount = Number(count.getRowObjectsJson()[0]!.n);
-  } catch (err) {
-    if ((err as Error).name === 'EngineAborted') throw err;
-    throw readError(file, limits, err);
-  }
-  if (rowCount === 0) {
-    throw invalid(`${file.name}: has no data rows${file.format === 'csv' ? ' (only a header line)' : ''}`);
-  }
-  if (columns.length === 0) throw invalid(`${file.name}: has no columns`);
-  return { source: file, limits, rowCount, columns };
+  return { source: file, limits, columns };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -474,6 +494,66 @@ export async function typeErrors(engine: Engine, staged: StagedTable, schema: Da
     summary[f.name] = { expected: type, count, examples: ex.getRowObjectsJson().map((x) => ({ row: Number(x.r), value: String(x.v) })) };
   }
   return summary;
+}
+
+/** What a strict snapshot write learned from the Parquet writer's own statistics (no extra scan). */
+export interface StrictSnapshot {
+  rowCount: number;
+  /** Non-missing values per written column. */
+  present: Map<string, number>;
+}
+
+const TYPE_MISFIT = 'mlcycle: a value does not fit its declared type';
+
+/**
+ * The one-pass write for the common case, a source whose values all fit the declared types: the
+ * snapshot is written as writeSnapshot would, in the same read of the source, and a value that
+ * does not fit raises inside the engine instead of becoming NULL. Returns undefined when any
+ * value does not fit (or the read fails in any way): the caller then takes the counted path
+ * (columnFacts, typeErrors, writeSnapshot), which reports each misfit or names the read error.
+ * Row and present counts come from the writer's statistics (RETURN_STATS), not from another scan.
+ */
+export async function writeSnapshotStrict(engine: Engine, staged: Omit<StagedTable, 'rowCount'>, schema: DataSchema, outPath: string): Promise<StrictSnapshot | undefined> {
+  const inner: string[] = [];
+  const outer: string[] = [];
+  const fail = `error(${lit(TYPE_MISFIT)})`;
+  staged.columns.forEach((col, j) => {
+    const type = Object.hasOwn(schema, col.name) ? schema[col.name]!.type : 'string';
+    const name = ident(col.name);
+    if (type !== 'number' && type !== 'boolean') {
+      inner.push(`${typedExpr(col, type)} AS ${name}`);
+      outer.push(name);
+      return;
+    }
+    // Each value is normalized and typed once (inner), then checked (outer).
+    inner.push(`${normalized(col)} AS v${j}`, `${typedExpr(col, type)} AS t${j}`);
+    outer.push(`(CASE WHEN t${j} IS NULL AND v${j} IS NOT NULL THEN ${fail} ELSE t${j} END) AS ${name}`);
+  });
+  let stats: Record<string, unknown> | undefined;
+  try {
+    const r = await engine.all(
+      `COPY (SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${STAGED})) TO ${lit(outPath)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, RETURN_STATS)`,
+    );
+    stats = r.getRowObjectsJson()[0];
+  } catch (err) {
+    if ((err as Error).name === 'EngineAborted') throw err;
+    return undefined;
+  }
+  if (!stats) return { rowCount: 0, present: new Map() };
+  const rowCount = Number(stats.count);
+  const present = new Map<string, number>();
+  const byKey = new Map<string, number>();
+  for (const entry of (stats.column_statistics ?? []) as Array<{ key: string; value: Array<{ key: string; value: string }> }>) {
+    const nulls = entry.value.find((kv) => kv.key === 'null_count');
+    if (nulls) byKey.set(entry.key, Number(nulls.value));
+  }
+  for (const col of staged.columns) {
+    // The writer names columns as SQL identifiers ("a", "we""ird").
+    const nulls = byKey.get(ident(col.name)) ?? byKey.get(col.name);
+    if (nulls === undefined) return undefined;
+    present.set(col.name, rowCount - nulls);
+  }
+  return { rowCount, present };
 }
 
 /**

@@ -38,35 +38,84 @@ function violation(limit: number | undefined, count: unknown, firstRow: unknown)
   return { ...(limit !== undefined ? { limit } : {}), count: Number(count ?? 0), firstRow: num(firstRow) };
 }
 
-async function numberProfile(
+type NumberRule = { min?: number; max?: number; integer?: boolean };
+
+/** Columns per aggregate statement: keeps SQL text and per-query state small on very wide tables. */
+const COLUMN_BATCH = 100;
+
+/**
+ * Profiles of number columns in two scans of the snapshot for all of them (counts, bounds and rule
+ * violations; then moments and histograms, which need the bounds), plus one sort of the quantile
+ * sample per column.
+ */
+async function numberProfiles(
+  engine: Engine,
+  src: string,
+  sample: string,
+  columns: ReadonlyArray<{ name: string; rule: NumberRule }>,
+  rows: number,
+  bins: number,
+): Promise<Map<string, NumberColumnProfile>> {
+  const out = new Map<string, NumberColumnProfile>();
+  for (let i = 0; i < columns.length; i += COLUMN_BATCH) {
+    engine.check();
+    const batch = columns.slice(i, i + COLUMN_BATCH);
+    const aggs = batch.flatMap(({ name, rule }, j) => {
+      const c = ident(name);
+      const a = [`count(${c})::DOUBLE AS n${j}`, `min(${c}) AS mn${j}`, `max(${c}) AS mx${j}`];
+      if (rule.min !== undefined) a.push(`count(*) FILTER (WHERE ${c} < ${rule.min})::DOUBLE AS bm${j}`, `min(__row) FILTER (WHERE ${c} < ${rule.min}) AS bmr${j}`);
+      if (rule.max !== undefined) a.push(`count(*) FILTER (WHERE ${c} > ${rule.max})::DOUBLE AS am${j}`, `min(__row) FILTER (WHERE ${c} > ${rule.max}) AS amr${j}`);
+      if (rule.integer) a.push(`count(*) FILTER (WHERE ${c} <> round(${c}))::DOUBLE AS ni${j}`, `min(__row) FILTER (WHERE ${c} <> round(${c})) AS nir${j}`);
+      return a;
+    });
+    const r = (await engine.all(`SELECT ${aggs.join(', ')} FROM ${src}`)).getRowObjectsJson()[0]!;
+    // Squares of values beyond ~1e154 overflow (the engine refuses them): such a column's moments
+    // are computed on values scaled down by a power of two (exact) and scaled back, saturating.
+    const bounds = batch.map((_, j) => {
+      const n = Number(r[`n${j}`]);
+      const min = Number(r[`mn${j}`]);
+      const max = Number(r[`mx${j}`]);
+      const maxAbs = Math.max(Math.abs(min), Math.abs(max));
+      const scale = maxAbs > 2 ** 480 ? 2 ** (Math.ceil(Math.log2(maxAbs)) - 480) : 1;
+      return { n, min, max, scale, lo: min / scale, width: (max / scale - min / scale) / bins };
+    });
+    const second = batch.flatMap(({ name }, j) => {
+      const b = bounds[j]!;
+      if (b.n === 0) return [];
+      const c = ident(name);
+      const m = [`avg(${c} / ${b.scale}) AS mean${j}`, `coalesce(stddev_samp(${c} / ${b.scale}), 0) AS sd${j}`];
+      if (b.max > b.min) m.push(`histogram(least(${bins - 1}, floor((${c} / ${b.scale} - ${b.lo}) / ${b.width}))::INTEGER) FILTER (WHERE ${c} IS NOT NULL) AS h${j}`);
+      return m;
+    });
+    const m = second.length > 0 ? (await engine.all(`SELECT ${second.join(', ')} FROM ${src}`)).getRowObjectsJson()[0]! : {};
+    for (const [j, { name, rule }] of batch.entries()) {
+      const b = bounds[j]!;
+      const profile: NumberColumnProfile = { type: 'number', count: rows, present: rows, missing: rows - b.n, stats: null };
+      if (rule.min !== undefined) profile.belowMin = violation(rule.min, r[`bm${j}`], r[`bmr${j}`]);
+      if (rule.max !== undefined) profile.aboveMax = violation(rule.max, r[`am${j}`], r[`amr${j}`]);
+      if (rule.integer) profile.nonInteger = violation(undefined, r[`ni${j}`], r[`nir${j}`]);
+      if (b.n > 0) profile.stats = await numberStats(engine, src, sample, name, b, m[`mean${j}`], m[`sd${j}`], m[`h${j}`], bins);
+      out.set(name, profile);
+    }
+  }
+  return out;
+}
+
+/** Moments and histogram (from the batched scan) with the quantiles of one column's sample. */
+async function numberStats(
   engine: Engine,
   src: string,
   sample: string,
   column: string,
-  rule: { min?: number; max?: number; integer?: boolean },
-  base: { count: number; present: number },
+  b: { n: number; min: number; max: number; scale: number; lo: number; width: number },
+  mean: unknown,
+  sd: unknown,
+  hist: unknown,
   bins: number,
-): Promise<NumberColumnProfile> {
+): Promise<NumericStats> {
   const c = ident(column);
-  const aggs = [`count(${c})::DOUBLE AS n`, `min(${c}) AS mn`, `max(${c}) AS mx`];
-  if (rule.min !== undefined) aggs.push(`count(*) FILTER (WHERE ${c} < ${rule.min})::DOUBLE AS bm`, `min(__row) FILTER (WHERE ${c} < ${rule.min}) AS bmr`);
-  if (rule.max !== undefined) aggs.push(`count(*) FILTER (WHERE ${c} > ${rule.max})::DOUBLE AS am`, `min(__row) FILTER (WHERE ${c} > ${rule.max}) AS amr`);
-  if (rule.integer) aggs.push(`count(*) FILTER (WHERE ${c} <> round(${c}))::DOUBLE AS ni`, `min(__row) FILTER (WHERE ${c} <> round(${c})) AS nir`);
-  const r = (await engine.all(`SELECT ${aggs.join(', ')} FROM ${src}`)).getRowObjectsJson()[0]!;
-  const n = Number(r.n);
-  const out: NumberColumnProfile = { type: 'number', count: base.count, present: base.present, missing: base.count - n, stats: null };
-  if (rule.min !== undefined) out.belowMin = violation(rule.min, r.bm, r.bmr);
-  if (rule.max !== undefined) out.aboveMax = violation(rule.max, r.am, r.amr);
-  if (rule.integer) out.nonInteger = violation(undefined, r.ni, r.nir);
-  if (n === 0) return out;
-  const min = Number(r.mn);
-  const max = Number(r.mx);
-  // Squares of values beyond ~1e154 overflow (the engine refuses them): such a column's moments
-  // are computed on values scaled down by a power of two (exact) and scaled back, saturating.
-  const maxAbs = Math.max(Math.abs(min), Math.abs(max));
-  const scale = maxAbs > 2 ** 480 ? 2 ** (Math.ceil(Math.log2(maxAbs)) - 480) : 1;
+  const { n, min, max, scale, lo, width } = b;
   const back = (x: number) => Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, x * scale));
-  const m = (await engine.all(`SELECT avg(${c} / ${scale}) AS mean, coalesce(stddev_samp(${c} / ${scale}), 0) AS sd FROM ${src}`)).getRowObjectsJson()[0]!;
   // Linear interpolation between order statistics (numpy's default), from one sort: the order
   // statistics each percentile needs are picked by rank (quantile_cont with 101 levels is slower).
   const k = sample === src ? n : Number((await engine.all(`SELECT count(${c})::DOUBLE AS k FROM ${sample}`)).getRowObjectsJson()[0]!.k);
@@ -83,12 +132,11 @@ async function numberProfile(
   for (const row of picked.getRowObjectsJson()) stat.set(Number(row.rn), Number(row.x));
   const percentiles = LEVELS.map((p) => {
     const h = (k - 1) * p;
-    const lo = Math.floor(h);
-    const a = stat.get(lo + 1)!;
-    const b = stat.get(Math.ceil(h) + 1)!;
-    return a + (b - a) * (h - lo);
+    const l = Math.floor(h);
+    const a = stat.get(l + 1)!;
+    const z = stat.get(Math.ceil(h) + 1)!;
+    return a + (z - a) * (h - l);
   });
-  const q = { k };
   percentiles[0] = Math.max(min, percentiles[0]!);
   percentiles[100] = Math.min(max, percentiles[100]!);
   const at = (p: number) => percentiles[Math.round(p * 100)]!;
@@ -96,31 +144,25 @@ async function numberProfile(
   if (!(max > min)) {
     histogram = { edges: [min, max], counts: [n] };
   } else {
-    const lo = min / scale;
-    const width = (max / scale - lo) / bins;
-    const h = await engine.all(
-      `SELECT least(${bins - 1}, floor((${c} / ${scale} - ${lo}) / ${width}))::INTEGER AS __bin, count(*)::DOUBLE AS __k FROM ${src} WHERE ${c} IS NOT NULL GROUP BY 1`,
-    );
     const counts = new Array<number>(bins).fill(0);
-    for (const row of h.getRowObjectsJson()) counts[Math.max(0, Number(row.__bin))]! += Number(row.__k);
+    // The engine's MAP reads back as [{ key, value }].
+    for (const { key, value } of (hist ?? []) as Array<{ key: unknown; value: unknown }>) counts[Math.max(0, Number(key))]! += Number(value);
     const edges: number[] = [];
     for (let i = 0; i < bins; i++) edges.push(i === 0 ? min : back(lo + i * width));
     edges.push(max);
     histogram = { edges, counts };
   }
-  const sampleSize = Number(q.k);
-  out.stats = {
+  return {
     min,
     max,
-    mean: back(Number(m.mean)),
-    std: n > 1 ? back(Number(m.sd)) : 0,
+    mean: back(Number(mean)),
+    std: n > 1 ? back(Number(sd)) : 0,
     quantiles: { p1: at(0.01), p5: at(0.05), p25: at(0.25), p50: at(0.5), p75: at(0.75), p95: at(0.95), p99: at(0.99) },
     percentiles,
     histogram,
-    sampled: sampleSize < n,
-    sampleSize,
+    sampled: k < n,
+    sampleSize: k,
   };
-  return out;
 }
 
 async function textProfile(
@@ -133,7 +175,9 @@ async function textProfile(
   maxCategories: number,
 ): Promise<TextColumnProfile> {
   const v = `${ident(column)}::VARCHAR`;
-  const grouped = `(SELECT ${v} AS v, count(*)::DOUBLE AS k, min(__row) AS r FROM ${src} WHERE ${ident(column)} IS NOT NULL GROUP BY 1)`;
+  // Grouped once: the totals, the top values and the unexpected values all read the groups.
+  const grouped = '__profile_groups';
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${grouped} AS SELECT ${v} AS v, count(*)::DOUBLE AS k, min(__row) AS r FROM ${src} WHERE ${ident(column)} IS NOT NULL GROUP BY 1`);
   const totals = (await engine.all(`SELECT count(*)::DOUBLE AS d, coalesce(sum(k), 0)::DOUBLE AS n FROM ${grouped}`)).getRowObjectsJson()[0]!;
   const top: ValueCount[] = (await engine.all(`SELECT v, k FROM ${grouped} ORDER BY k DESC, v LIMIT ${maxCategories}`))
     .getRowObjectsJson()
@@ -158,6 +202,7 @@ async function textProfile(
       .map((x) => ({ value: String(x.v), count: Number(x.k) }));
     out.unexpected = { count: Number(u.n), firstRow: num(u.r), values };
   }
+  await engine.run(`DROP TABLE IF EXISTS ${grouped}`);
   return out;
 }
 
@@ -179,6 +224,14 @@ export async function profileSnapshot(engine: Engine, snapshotPath: string, sche
     await engine.run(`CREATE OR REPLACE TEMP TABLE __quantile_sample AS SELECT ${numeric.map(ident).join(', ')} FROM ${src} USING SAMPLE reservoir(${maxExact} ROWS) REPEATABLE (1)`);
     sample = '__quantile_sample';
   }
+  const numbers = await numberProfiles(
+    engine,
+    src,
+    sample,
+    numeric.map((name) => ({ name, rule: schema[name] as NumberRule })),
+    rows,
+    bins,
+  );
   const columns: Record<string, ColumnProfile> = {};
   for (const [name, rule] of Object.entries(schema)) {
     engine.check();
@@ -190,10 +243,7 @@ export async function profileSnapshot(engine: Engine, snapshotPath: string, sche
       continue;
     }
     const base = { count: rows, present: rows };
-    columns[name] =
-      rule.type === 'number'
-        ? await numberProfile(engine, src, sample, name, rule, base, bins)
-        : await textProfile(engine, src, name, rule.type, rule.type === 'category' ? rule.values : undefined, base, options.maxCategories);
+    columns[name] = rule.type === 'number' ? numbers.get(name)! : await textProfile(engine, src, name, rule.type, rule.type === 'category' ? rule.values : undefined, base, options.maxCategories);
   }
   if (sample !== src) await engine.run('DROP TABLE IF EXISTS __quantile_sample');
   return { version: 1, rowCount: rows, columns, extraColumns: [...options.extraColumns].sort() };

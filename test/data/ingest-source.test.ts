@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSchema } from '../../src/data/coerce';
-import { dataSettings } from '../../src/data/engine';
+import { dataSettings, withEngine } from '../../src/data/engine';
 import { convertSource, sourceFile } from '../../src/data/ingest-source';
 import type { NumberColumnProfile, TextColumnProfile } from '../../src/data/profile';
 import type { DataFormat } from '../../src/data/dataset-reader';
@@ -93,6 +93,40 @@ describe('convertSource: the canonical snapshot', () => {
     expect(result.schema.cat).toEqual({ type: 'category', values: ['b', 'g', 'r'], required: false });
     expect(result.schema.d).toMatchObject({ type: 'string' });
     expect(result.schema.y).toMatchObject({ type: 'number', integer: true, min: 0, max: 1, required: true });
+  });
+});
+
+describe('convertSource: one read of the source when every value fits', () => {
+  async function phasesOf(name: string, body: string) {
+    const file = path.join(dir, name);
+    await fs.writeFile(file, body);
+    const phases: string[] = [];
+    const snapshotPath = path.join(dir, `${name}.snapshot.parquet`);
+    const result = await convertSource({ file: sourceFile(file, name, 'csv'), schema, target: 'y', scratchDir: dir, snapshotPath, settings: dataSettings({ MLCYCLE_DATA_THREADS: '2' }), onPhase: (p) => phases.push(p) });
+    return { phases, result, snapshot: await engineRows(snapshotPath) };
+  }
+  async function engineRows(parquet: string) {
+    return withEngine({ scratchDir: dir }, async (e) => (await e.all(`SELECT * FROM read_parquet('${parquet}')`)).getRowObjectsJson());
+  }
+
+  it('a clean file is typed and written in one pass; a misfit value sends it through the counted path, same snapshot either way', async () => {
+    const clean = await phasesOf('clean.csv', 'x,c,y,extra\n1,a,true,u\n2.5,b,no,v\nNA,a,1,\n');
+    expect(clean.phases).toEqual(['read', 'snapshot', 'profile']);
+    expect(clean.result.rowCount).toBe(3);
+    expect(clean.result.typeErrors).toEqual({});
+    expect(clean.snapshot).toEqual([
+      { x: 1, c: 'a', y: true, extra: 'u' },
+      { x: 2.5, c: 'b', y: false, extra: 'v' },
+      { x: null, c: 'a', y: true, extra: null },
+    ]);
+    expect((clean.result.profile.columns.x as NumberColumnProfile).missing).toBe(1);
+
+    // One misfit (a boolean column holding "maybe"): counted, reported, the value missing.
+    const dirty = await phasesOf('dirty.csv', 'x,c,y,extra\n1,a,true,u\n2.5,b,maybe,v\nNA,a,1,\n');
+    expect(dirty.phases).toEqual(['read', 'snapshot', 'types', 'snapshot', 'profile']);
+    expect(dirty.result.typeErrors.y).toEqual({ expected: 'boolean', count: 1, examples: [{ row: 2, value: 'maybe' }] });
+    expect(dirty.snapshot[1]).toEqual({ x: 2.5, c: 'b', y: null, extra: 'v' });
+    expect(dirty.snapshot[0]).toEqual(clean.snapshot[0]);
   });
 });
 
