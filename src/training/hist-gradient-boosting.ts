@@ -258,6 +258,9 @@ interface Workspace {
   h: Float64Array;
   rows: Uint32Array;
   tmp: Uint32Array;
+  /** A node's gradients and hessians in its row order (buildHist). */
+  og: Float64Array;
+  oh: Float64Array;
   pool: Float64Array[];
 }
 const workspaces = new WeakMap<FeatureMatrix, Workspace>();
@@ -265,7 +268,7 @@ const workspaces = new WeakMap<FeatureMatrix, Workspace>();
 function workspace(X: FeatureMatrix, width: number): Workspace {
   let ws = workspaces.get(X);
   if (!ws || ws.g.length !== X.rows * width) {
-    ws = { g: new Float64Array(X.rows * width), h: new Float64Array(X.rows * width), rows: new Uint32Array(X.rows), tmp: new Uint32Array(X.rows), pool: [] };
+    ws = { g: new Float64Array(X.rows * width), h: new Float64Array(X.rows * width), rows: new Uint32Array(X.rows), tmp: new Uint32Array(X.rows), og: new Float64Array(X.rows), oh: new Float64Array(X.rows), pool: [] };
     workspaces.set(X, ws);
   }
   return ws;
@@ -318,45 +321,62 @@ function takeHist(ctx: GrowContext): Float64Array {
 }
 
 function buildHist(ctx: GrowContext, start: number, end: number, hist: Float64Array): void {
-  const { bins, n, d, g, h, constHess } = ctx;
+  const { bins, n, d, constHess } = ctx;
   const rows = ctx.ws.rows;
-  const whole = ctx.allRows && start === 0 && end === n;
-  for (let f = 0; f < d; f++) {
-    const col = bins.subarray(f * n, (f + 1) * n);
-    const base = f * SLOTS * 3;
-    if (whole) {
-      if (constHess) {
-        for (let i = 0; i < n; i++) {
-          const s = base + (col[i] as number) * 3;
-          hist[s] = (hist[s] as number) + (g[i] as number);
-          hist[s + 2] = (hist[s + 2] as number) + 1;
-        }
-      } else {
-        for (let i = 0; i < n; i++) {
-          const s = base + (col[i] as number) * 3;
-          hist[s] = (hist[s] as number) + (g[i] as number);
-          hist[s + 1] = (hist[s + 1] as number) + (h[i] as number);
-          hist[s + 2] = (hist[s + 2] as number) + 1;
-        }
-      }
-    } else if (constHess) {
-      for (let k = start; k < end; k++) {
-        const r = rows[k] as number;
-        const s = base + (col[r] as number) * 3;
-        hist[s] = (hist[s] as number) + (g[r] as number);
-        hist[s + 2] = (hist[s + 2] as number) + 1;
-      }
-    } else {
-      for (let k = start; k < end; k++) {
-        const r = rows[k] as number;
-        const s = base + (col[r] as number) * 3;
-        hist[s] = (hist[s] as number) + (g[r] as number);
-        hist[s + 1] = (hist[s + 1] as number) + (h[r] as number);
-        hist[s + 2] = (hist[s + 2] as number) + 1;
-      }
+  const m = end - start;
+  // A tree's root over all rows reads the gradients in place (its rows are 0..n-1 in order). Any
+  // other node's are gathered once into its row order ("ordered gradients"), so that each
+  // feature's pass reads them sequentially instead of gathering them again.
+  let og = ctx.g;
+  let oh = ctx.h;
+  if (!(ctx.allRows && start === 0 && end === n)) {
+    og = ctx.ws.og;
+    oh = ctx.ws.oh;
+    for (let k = 0; k < m; k++) og[k] = ctx.g[rows[start + k] as number] as number;
+    if (!constHess) for (let k = 0; k < m; k++) oh[k] = ctx.h[rows[start + k] as number] as number;
+  }
+  const stride = SLOTS * 3;
+  let f = 0;
+  // Four features per pass over the node's rows: the row index and its gradients are read once
+  // for all four, and the four histogram updates are independent of each other.
+  for (; f + 4 <= d; f += 4) {
+    const ca = bins.subarray(f * n, (f + 1) * n);
+    const cb = bins.subarray((f + 1) * n, (f + 2) * n);
+    const cc = bins.subarray((f + 2) * n, (f + 3) * n);
+    const cd = bins.subarray((f + 3) * n, (f + 4) * n);
+    const ba = f * stride;
+    for (let k = 0; k < m; k++) {
+      const r = rows[start + k] as number;
+      const gk = og[k] as number;
+      const hk = constHess ? 1 : (oh[k] as number);
+      const sa = ba + (ca[r] as number) * 3;
+      const sb = ba + stride + (cb[r] as number) * 3;
+      const sc = ba + 2 * stride + (cc[r] as number) * 3;
+      const sd = ba + 3 * stride + (cd[r] as number) * 3;
+      hist[sa] = (hist[sa] as number) + gk;
+      hist[sa + 1] = (hist[sa + 1] as number) + hk;
+      hist[sa + 2] = (hist[sa + 2] as number) + 1;
+      hist[sb] = (hist[sb] as number) + gk;
+      hist[sb + 1] = (hist[sb + 1] as number) + hk;
+      hist[sb + 2] = (hist[sb + 2] as number) + 1;
+      hist[sc] = (hist[sc] as number) + gk;
+      hist[sc + 1] = (hist[sc + 1] as number) + hk;
+      hist[sc + 2] = (hist[sc + 2] as number) + 1;
+      hist[sd] = (hist[sd] as number) + gk;
+      hist[sd + 1] = (hist[sd + 1] as number) + hk;
+      hist[sd + 2] = (hist[sd + 2] as number) + 1;
     }
   }
-  if (constHess) for (let s = 1; s < hist.length; s += 3) hist[s] = hist[s + 1] as number;
+  for (; f < d; f++) {
+    const col = bins.subarray(f * n, (f + 1) * n);
+    const base = f * stride;
+    for (let k = 0; k < m; k++) {
+      const s = base + (col[rows[start + k] as number] as number) * 3;
+      hist[s] = (hist[s] as number) + (og[k] as number);
+      hist[s + 1] = (hist[s + 1] as number) + (constHess ? 1 : (oh[k] as number));
+      hist[s + 2] = (hist[s + 2] as number) + 1;
+    }
+  }
 }
 
 function findSplit(ctx: GrowContext, open: OpenNode): Split | undefined {
