@@ -54,6 +54,8 @@ export interface StagedColumn {
 export interface StagedTable {
   source: SourceFile;
   limits: SourceLimits;
+  /** A CSV's delimiter, as the header showed it. */
+  delimiter?: string;
   rowCount: number;
   columns: StagedColumn[];
 }
@@ -153,12 +155,17 @@ export async function precheckSource(file: SourceFile, limits: SourceLimits): Pr
   return { delimiter };
 }
 
-function readerSql(file: SourceFile, limits: SourceLimits, delimiter: string | undefined): string {
+/**
+ * The engine's reader of the source. A CSV is read as text (`all_varchar`), or, given `columns`
+ * (every column in file order with its engine type), with those types parsed by the reader.
+ */
+function readerSql(file: SourceFile, limits: SourceLimits, delimiter: string | undefined, columns?: ReadonlyArray<readonly [string, string]>): string {
   const p = lit(file.path);
+  const types = columns ? `columns = {${columns.map(([n, t]) => `${lit(n)}: ${lit(t)}`).join(', ')}}` : 'all_varchar = true';
   switch (file.format) {
     case 'csv':
       return (
-        `read_csv(${p}, header = true, all_varchar = true, nullstr = [${[...MISSING_TOKENS].map(lit).join(', ')}], max_line_size = ${limits.maxLineBytes}, buffer_size = ${Math.max(2 * limits.maxLineBytes, 8 * 1024 * 1024)}` +
+        `read_csv(${p}, header = true, ${types}, nullstr = [${[...MISSING_TOKENS].map(lit).join(', ')}], max_line_size = ${limits.maxLineBytes}, buffer_size = ${Math.max(2 * limits.maxLineBytes, 8 * 1024 * 1024)}` +
         `${delimiter ? `, delim = ${lit(delimiter)}` : ''}, quote = '"', escape = '"', strict_mode = false, null_padding = true)`
       );
     case 'jsonl':
@@ -289,7 +296,7 @@ export async function openSource(engine: Engine, file: SourceFile): Promise<Omit
     if ((err as Error).name === 'EngineAborted') throw err;
     throw readError(file, limits, err);
   }
-  return { source: file, limits, columns };
+  return { source: file, limits, columns, ...(delimiter ? { delimiter } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -517,9 +524,27 @@ export async function writeSnapshotStrict(engine: Engine, staged: Omit<StagedTab
   const inner: string[] = [];
   const outer: string[] = [];
   const fail = `error(${lit(TYPE_MISFIT)})`;
+  const typeOf = (name: string) => (Object.hasOwn(schema, name) ? schema[name]!.type : 'string');
+  // A CSV's number columns are parsed by the reader itself (as the engine's own scan does), the
+  // rest read as text; a value the reader cannot parse fails the read, and so this path.
+  const csv = staged.source.format === 'csv';
+  const from = csv
+    ? readerSql(
+        staged.source,
+        staged.limits,
+        staged.delimiter,
+        staged.columns.map((c) => [c.name, typeOf(c.name) === 'number' ? 'DOUBLE' : 'VARCHAR'] as const),
+      )
+    : STAGED;
   staged.columns.forEach((col, j) => {
-    const type = Object.hasOwn(schema, col.name) ? schema[col.name]!.type : 'string';
+    const type = typeOf(col.name);
     const name = ident(col.name);
+    if (csv && type === 'number') {
+      // Parsed as DOUBLE: "nan" and "inf" parse, but are not finite decimals.
+      inner.push(`${name} AS v${j}`);
+      outer.push(`(CASE WHEN v${j} IS NULL OR isfinite(v${j}) THEN v${j} ELSE ${fail} END) AS ${name}`);
+      return;
+    }
     if (type !== 'number' && type !== 'boolean') {
       inner.push(`${typedExpr(col, type)} AS ${name}`);
       outer.push(name);
@@ -532,7 +557,7 @@ export async function writeSnapshotStrict(engine: Engine, staged: Omit<StagedTab
   let stats: Record<string, unknown> | undefined;
   try {
     const r = await engine.all(
-      `COPY (SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${STAGED})) TO ${lit(outPath)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, RETURN_STATS)`,
+      `COPY (SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${from})) TO ${lit(outPath)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, RETURN_STATS)`,
     );
     stats = r.getRowObjectsJson()[0];
   } catch (err) {

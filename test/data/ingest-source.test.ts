@@ -130,6 +130,23 @@ describe('convertSource: one read of the source when every value fits', () => {
   });
 });
 
+describe('convertSource: the reader-typed pass and the counted pass agree on every number form', () => {
+  it('spaces, exponents, signs, bare points, missing tokens; inf and NAN are type errors either way', async () => {
+    const forms = ['1', ' 2 ', '1e3', '+4', '-0', '.5', '5.', 'NA', '', '-1.25E-2'];
+    const body = (yBad: boolean) => 'x,c,y\n' + forms.map((x, i) => `"${x}",a,${yBad && i === 0 ? 'maybe' : 'true'}`).join('\n') + '\n';
+    const clean = await convert('forms-clean.csv', body(false));
+    const counted = await convert('forms-counted.csv', body(true));
+    const xs = async (p: string) => withEngine({ scratchDir: dir }, async (e) => (await e.all(`SELECT x FROM read_parquet('${p}')`)).getColumnsJS()[0]);
+    expect(await xs(clean.snapshotPath)).toEqual(await xs(counted.snapshotPath));
+    expect(await xs(clean.snapshotPath)).toEqual([1, 2, 1000, 4, -0, 0.5, 5, null, null, -0.0125]);
+    expect(clean.result.typeErrors).toEqual({});
+    for (const bad of ['inf', 'NAN', '-Infinity', '1,5', '0x10']) {
+      const { result } = await convert(`forms-${bad}.csv`, `x,c,y\n1,a,true\n"${bad}",b,false\n`);
+      expect(result.typeErrors.x, bad).toEqual({ expected: 'number', count: 1, examples: [{ row: 2, value: bad }] });
+    }
+  });
+});
+
 describe('convertSource: bad inputs are refused with the file and the limit named', () => {
   it('an empty file', async () => {
     await rejects('empty.csv', '', /empty\.csv: the file is empty \(not even a header line\)/);
