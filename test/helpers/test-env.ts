@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import type { WorkerPermissions } from '../../src/worker/worker-permissions';
 import { inject } from 'vitest';
@@ -13,14 +12,10 @@ import { createMlcycleWorker, type MlcycleWorker } from '../../src/worker/worker
 import { loadKeyring, type Keyring } from '../../src/codec/keyring';
 import { parseEnv } from '../../src/config/env';
 import '../stack-context';
+import { TEST_DATA_ROOTS, TEST_PERMISSIONS } from './test-permissions';
 
-/**
- * What the suite's workers allow: data from the temp folder (spec workspaces) and the repository
- * (fixtures), and `node` as a command trainer. Workers started as processes get the same through
- * MLCYCLE_DATA_ROOTS / MLCYCLE_ALLOWED_COMMANDS (see worker-processes.ts).
- */
-export const TEST_DATA_ROOTS = [os.tmpdir(), path.join(__dirname, '..', '..')];
-export const TEST_PERMISSIONS: WorkerPermissions = { allowedCommands: ['node'], dataRoots: TEST_DATA_ROOTS, allowedEnv: [] };
+// Re-exported: test files import them from here.
+export { TEST_DATA_ROOTS, TEST_PERMISSIONS } from './test-permissions';
 
 export interface TestEnv {
   client: MlcycleClient;

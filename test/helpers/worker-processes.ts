@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { TEST_DATA_ROOTS } from './test-env';
+import { TEST_DATA_ROOTS } from './test-permissions';
 import type { ChildProcess } from 'node:child_process';
 import { spawnCli } from './cli';
 
