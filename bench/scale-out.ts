@@ -11,7 +11,7 @@
  * runs/minute = runs / wall minutes. Speed-up is each group's median over the 1-worker median of
  * the same invocation.
  *
- *   npx tsx bench/scale-out.ts [--rounds 3] [--runs 30] [--workers 1,2,4] [--concurrency 6] [--warmup 3] [--epochs 3]
+ *   npx tsx bench/scale-out.ts [--rounds 3] [--runs 30] [--workers 1,2,4] [--concurrency 6] [--warmup 10] [--epochs 3]
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +33,7 @@ const runs = positiveInt('--runs', 30);
 const concurrency = positiveInt('--concurrency', 6);
 const epochs = positiveInt('--epochs', 3);
 const warmupRaw = arg('--warmup');
-const warmup = warmupRaw === '0' ? 0 : positiveInt('--warmup', 3);
+const warmup = warmupRaw === '0' ? 0 : positiveInt('--warmup', 10);
 const workerCounts = (arg('--workers') ?? '1,2,4').split(',').map((s) => {
   const n = Number(s);
   if (!Number.isInteger(n) || n <= 0) {
