@@ -35,7 +35,7 @@ export interface TestEnv {
  * Real CPU and GPU workers against the shared real stack, isolated per test file: their own task
  * queues (queue prefix) and their own S3 key prefix, so files never see each other's work.
  */
-export async function startTestEnv(opts: { workers?: boolean; permissions?: WorkerPermissions } = {}): Promise<TestEnv> {
+export async function startTestEnv(opts: { workers?: boolean; queues?: readonly ('cpu' | 'gpu')[]; permissions?: WorkerPermissions } = {}): Promise<TestEnv> {
   installRuntime();
   const stack = inject('stack');
   const id = randomUUID().slice(0, 8);
@@ -52,7 +52,8 @@ export async function startTestEnv(opts: { workers?: boolean; permissions?: Work
   const workers: MlcycleWorker[] = [];
   const runs: Promise<void>[] = [];
   if (opts.workers !== false) {
-    for (const queue of ['cpu', 'gpu'] as const) {
+    // `queues` leaves a queue to worker processes the test starts itself.
+    for (const queue of opts.queues ?? (['cpu', 'gpu'] as const)) {
       const w = await createMlcycleWorker({ queue, queuePrefix, connection, namespace: stack.namespace, s3, keyring, permissions: opts.permissions ?? TEST_PERMISSIONS, log: () => undefined });
       workers.push(w);
       runs.push(w.run());
