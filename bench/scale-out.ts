@@ -9,7 +9,9 @@
  * groups (1, 2, 4, 1, 2, 4, …) so a drift of the machine's load spreads over all of them instead
  * of landing on one. A round starts its runs at once and ends when the last one has finished;
  * runs/minute = runs / wall minutes. Speed-up is each group's median over the 1-worker median of
- * the same invocation.
+ * the same invocation. Each round also records the CPU seconds per run of the round's workers,
+ * the Temporal server, PostgreSQL, MinIO and this client (bench/process-cpu.ts), which says
+ * whether the machine, not the number of workers, is what limits.
  *
  *   npx tsx bench/scale-out.ts [--rounds 3] [--runs 30] [--workers 1,2,4] [--concurrency 6] [--warmup 10] [--epochs 3]
  */
@@ -26,6 +28,7 @@ import { SpecWorkspace } from '../test/helpers/specs';
 import { startTopology, type Topology } from '../test/topology/topology-stack';
 import { cleanupOnInterrupt, median, runBench } from './bench-services';
 import { arg, positiveInt } from './cli-args';
+import { childTreeCpuSeconds } from './process-cpu';
 
 const KEY_FILE = path.join(__dirname, '..', 'test', 'fixtures', 'codec-keys.json');
 const rounds = positiveInt('--rounds', 3);
@@ -59,6 +62,20 @@ interface Round {
   failed: string[];
   loadBefore: number;
   loadAfter: number;
+  /** CPU seconds per run in the round, by component (the round's workers, the idle groups, each service, this client). */
+  cpuPerRun: Record<string, number>;
+}
+
+const COMPONENTS = ['workers', 'temporal', 'postgres', 'minio', 'client', 'idle workers', 'other'] as const;
+
+/** CPU seconds so far by component: `active` are the round's worker pids, `all` every worker pid. */
+function cpuNow(active: Set<number>, all: Set<number>): Map<string, number> {
+  // By the start of the (15-character) command name: the cached binaries carry their version.
+  const service = (comm: string) => ['temporal', 'postgres', 'minio'].find((s) => comm.startsWith(s)) ?? 'other';
+  const m = childTreeCpuSeconds((comm, pid) => (active.has(pid) ? 'workers' : all.has(pid) ? 'idle workers' : service(comm)));
+  const own = process.cpuUsage();
+  m.set('client', (own.user + own.system) / 1e6);
+  return m;
 }
 
 async function waitReady(w: ManagedProcess, timeoutMs = 300_000): Promise<void> {
@@ -72,7 +89,9 @@ async function waitReady(w: ManagedProcess, timeoutMs = 300_000): Promise<void> 
 }
 
 /** `count` runs of `loaded` started at once on the group's queues; wall time until the last ends. */
-async function round(group: Group, loaded: LoadedSpec, count: number, tag: string): Promise<Round> {
+async function round(group: Group, allPids: Set<number>, loaded: LoadedSpec, count: number, tag: string): Promise<Round> {
+  const active = new Set(group.procs.map((p) => p.pid!));
+  const cpuBefore = cpuNow(active, allPids);
   const loadBefore = load1();
   const started = performance.now();
   const ids = await Promise.all(Array.from({ length: count }, (_, i) => group.client.startPipeline(loaded, { cache: false, workflowId: `${tag}-${i}` }).then((r) => r.workflowId)));
@@ -86,7 +105,9 @@ async function round(group: Group, loaded: LoadedSpec, count: number, tag: strin
     ),
   );
   const wallS = (performance.now() - started) / 1000;
-  return { runsPerMin: (count / wallS) * 60, wallS, failed: outcomes.filter((o): o is string => o !== undefined), loadBefore, loadAfter: load1() };
+  const cpuAfter = cpuNow(active, allPids);
+  const cpuPerRun = Object.fromEntries([...cpuAfter].map(([k, v]) => [k, (v - (cpuBefore.get(k) ?? 0)) / count]));
+  return { runsPerMin: (count / wallS) * 60, wallS, failed: outcomes.filter((o): o is string => o !== undefined), loadBefore, loadAfter: load1(), cpuPerRun };
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
@@ -118,6 +139,7 @@ async function main(): Promise<void> {
       groups.push({ workers: n, prefix, client, procs });
     }
     for (const g of groups) for (const w of g.procs) await waitReady(w);
+    const allPids = new Set(groups.flatMap((g) => g.procs.map((p) => p.pid!)));
     say(`${groups.reduce((s, g) => s + g.procs.length, 0)} workers ready in ${fmt((performance.now() - t0) / 1000, 0)} s since start`);
 
     ws = await SpecWorkspace.create({ rows: 600 });
@@ -132,7 +154,7 @@ async function main(): Promise<void> {
 
     if (warmup > 0) {
       for (const g of groups) {
-        const r = await round(g, await specFor(`scale-warm-w${g.workers}`), warmup, `scale-warm-w${g.workers}`);
+        const r = await round(g, allPids, await specFor(`scale-warm-w${g.workers}`), warmup, `scale-warm-w${g.workers}`);
         say(`warm-up ${g.workers} worker(s): ${warmup} runs in ${fmt(r.wallS)} s${r.failed.length ? `, FAILED ${r.failed.join('; ')}` : ''}`);
       }
     }
@@ -141,7 +163,7 @@ async function main(): Promise<void> {
     for (let r = 1; r <= rounds; r++) {
       for (const g of groups) {
         const name = `scale-w${g.workers}-r${r}`;
-        const res = await round(g, await specFor(name), runs, name);
+        const res = await round(g, allPids, await specFor(name), runs, name);
         results.get(g.workers)!.push(res);
         say(`round ${r}/${rounds}, ${g.workers} worker(s): ${runs} runs in ${fmt(res.wallS)} s = ${fmt(res.runsPerMin)} runs/min, load ${fmt(res.loadBefore, 2)} → ${fmt(res.loadAfter, 2)}${res.failed.length ? `, FAILED ${res.failed.length}: ${res.failed.slice(0, 3).join('; ')}` : ''}`);
         for (const w of g.procs) if (w.hasExited()) throw new Error(`worker ${w.name} exited during the round: ${w.tail()}`);
@@ -159,15 +181,17 @@ async function main(): Promise<void> {
         loadBefore: median(rs.map((x) => x.loadBefore)),
         loadAfter: median(rs.map((x) => x.loadAfter)),
         failed: rs.reduce((s, x) => s + x.failed.length, 0),
+        cpuSecondsPerRun: Object.fromEntries(COMPONENTS.map((c) => [c, median(rs.map((x) => x.cpuPerRun[c] ?? 0))])),
       };
     });
     const failed = summary.reduce((s, x) => s + x.failed, 0);
 
     console.log(`\nscale-out: ${runs} concurrent runs of the example pipeline on the production topology, ${os.cpus().length} cores, worker concurrency ${concurrency}, medians of ${rounds} round(s)`);
-    console.log(`| cpu workers | runs/min median [min–max] | speed-up vs ${workerCounts[0]} worker(s) | load 1-min before → after (medians) | failed runs |`);
-    console.log('| --- | --- | --- | --- | --- |');
+    console.log(`| cpu workers | runs/min median [min–max] | speed-up vs ${workerCounts[0]} worker(s) | load 1-min before → after (medians) | CPU s per run: ${COMPONENTS.join(' / ')} (medians) | failed runs |`);
+    console.log('| --- | --- | --- | --- | --- | --- |');
     for (const s of summary) {
-      console.log(`| ${s.workers} | ${fmt(s.runsPerMin.median)} [${fmt(s.runsPerMin.min)}–${fmt(s.runsPerMin.max)}] | ${s.speedup.toFixed(2)}× | ${fmt(s.loadBefore, 2)} → ${fmt(s.loadAfter, 2)} | ${s.failed} |`);
+      const cpu = COMPONENTS.map((c) => s.cpuSecondsPerRun[c]!.toFixed(3)).join(' / ');
+      console.log(`| ${s.workers} | ${fmt(s.runsPerMin.median)} [${fmt(s.runsPerMin.min)}–${fmt(s.runsPerMin.max)}] | ${s.speedup.toFixed(2)}× | ${fmt(s.loadBefore, 2)} → ${fmt(s.loadAfter, 2)} | ${cpu} | ${s.failed} |`);
     }
     console.log(JSON.stringify({ bench: 'scale-out', cores: os.cpus().length, runs, rounds, concurrency, epochs, baselineWorkers: workerCounts[0], results: summary }));
     if (failed > 0) throw new Error(`${failed} run(s) failed: the figures above count them as finished`);
