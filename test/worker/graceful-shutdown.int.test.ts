@@ -14,12 +14,16 @@ import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-proces
  * holds until the test creates its release file, so "in flight" is the test's to decide.
  */
 
-/** Notes each start in `<release>.starts` (one line per attempt), then waits for `<release>` to exist. */
+/**
+ * Notes each start in `<release>.starts` (one line per attempt), then waits for `<release>` to
+ * exist. With the param ignoreTerm it ignores SIGTERM, as a trainer saving state on it might.
+ */
 const HOLD_SCRIPT = `
 const fs = require('node:fs');
 const path = require('node:path');
 const release = process.env.MLCYCLE_PARAM_RELEASE;
 fs.appendFileSync(release + '.starts', process.pid + '\\n');
+if (process.env.MLCYCLE_PARAM_IGNORETERM) process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
 const timer = setInterval(() => {
   if (!fs.existsSync(release)) return;
   clearInterval(timer);
@@ -43,18 +47,21 @@ describe('worker graceful shutdown (--shutdown-grace)', () => {
   // Started after the first worker has gone, so nothing else could take the task it must not take.
   let spares: Promise<WorkerProcess[]> | undefined;
 
-  async function gpuWorker(grace: string): Promise<WorkerProcess> {
+  const graceMs = new Map<WorkerProcess, number>();
+
+  async function gpuWorker(grace: '1s' | '3s' | '30s'): Promise<WorkerProcess> {
     const w = await startWorkerProcess('gpu', env.cliEnv, { args: ['--shutdown-grace', grace, '--concurrency', '2'] });
     procs.push(w);
+    graceMs.set(w, Number.parseInt(grace, 10) * 1000);
     return w;
   }
 
   /** A pipeline whose training (gpu queue) holds until `<ws>/<name>.release` exists. */
-  async function startHeldRun(name: string): Promise<{ workflowId: string; release: string }> {
+  async function startHeldRun(name: string, opts: { ignoreTerm?: boolean } = {}): Promise<{ workflowId: string; release: string }> {
     const release = path.join(ws.dir, `${name}.release`);
     const spec = await ws.spec(`${name}.yaml`, (d) => {
       d.name = name;
-      d.train = { trainer: 'command', command: ['node', 'hold.js'], params: { release }, resources: { queue: 'gpu' }, maxAttempts: 3 };
+      d.train = { trainer: 'command', command: ['node', 'hold.js'], params: { release, ...(opts.ignoreTerm ? { ignoreTerm: 'yes' } : {}) }, resources: { queue: 'gpu' }, maxAttempts: 3 };
       d.evaluate = { metrics: ['auc'] };
     });
     const { workflowId } = await env.client.startPipeline(spec, { cache: false });
@@ -179,5 +186,34 @@ describe('worker graceful shutdown (--shutdown-grace)', () => {
     expect(train.identity).toMatch(identityOf(other));
     expect(train.lastFailure).not.toBe('');
     expect(await starts(run.release)).toHaveLength(2);
+  }, 90_000);
+
+  it('a cancelled program that ignores SIGTERM is killed before its worker exits (nothing left running), and the step is retried elsewhere', async () => {
+    await gpuWorker('1s'); // a second worker beside the one the last case left
+    const alive = procs.filter((p) => p.alive());
+    const run = await startHeldRun('ignores-term', { ignoreTerm: true });
+    const first = await trainStarted(run.workflowId, 1);
+    const holder = alive.find((w) => identityOf(w).test(first.lastWorkerIdentity ?? ''))!;
+    expect(holder, `held by one of ${alive.map((w) => w.pid).join(', ')}: ${first.lastWorkerIdentity}`).toBeDefined();
+    const grace = graceMs.get(holder)!;
+
+    const signalledAt = Date.now();
+    process.kill(holder.pid, 'SIGTERM');
+    const exit = await holder.exited;
+    const exitedAfterMs = Date.now() - signalledAt;
+    // Cancelled at the grace time, SIGTERM ignored, SIGKILL 10 s later; the worker waits for that
+    // and still counts it a drain (its own bound is grace + 15 s, then status 1).
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(exitedAfterMs).toBeGreaterThanOrEqual(grace + 10_000);
+    expect(exitedAfterMs).toBeLessThan(grace + 15_000);
+    const [firstPid] = await starts(run.release);
+    expect(() => process.kill(Number(firstPid), 0), 'the program that ignored SIGTERM was killed').toThrow();
+
+    const retry = await trainStarted(run.workflowId, 2);
+    expect(retry.lastWorkerIdentity).not.toMatch(identityOf(holder));
+    await fs.writeFile(run.release, '');
+    const done = await env.client.waitForRun(run.workflowId);
+    expect([done.status, done.error]).toEqual(['completed', undefined]);
+    expect(await trainInHistory(run.workflowId)).toMatchObject({ attempt: 2, failed: false });
   }, 90_000);
 });
