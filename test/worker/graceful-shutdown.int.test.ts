@@ -154,66 +154,56 @@ describe('worker graceful shutdown (--shutdown-grace)', () => {
     expect(others.some((w) => identityOf(w).test(laterTrain.identity))).toBe(true);
   }, 90_000);
 
-  it('a step that outlives --shutdown-grace is cancelled, the worker exits within the grace time, the step is retried on another worker', async () => {
-    // The first case's spare workers; started here when that case failed before it started them.
-    spares ??= Promise.all([gpuWorker('3s'), gpuWorker('3s')]);
-    const [b, c] = await spares;
-    const run = await startHeldRun('grace-exceeded');
+  /**
+   * Waits for the run's first training attempt on one of `candidates`, SIGTERMs that worker and
+   * waits for it to exit: who held the step, how the worker ended and how long after the signal.
+   */
+  async function terminateHolder(run: { workflowId: string }, candidates: WorkerProcess[]) {
     const first = await trainStarted(run.workflowId, 1);
-    const holder = identityOf(b!).test(first.lastWorkerIdentity ?? '') ? b! : c!;
-    const other = holder === b ? c! : b!;
-    expect(first.lastWorkerIdentity).toMatch(identityOf(holder));
-
+    const holder = candidates.find((w) => identityOf(w).test(first.lastWorkerIdentity ?? ''));
+    if (!holder) throw new Error(`attempt 1 held by ${first.lastWorkerIdentity}, none of ${candidates.map((w) => w.pid).join(', ')}`);
     const signalledAt = Date.now();
     process.kill(holder.pid, 'SIGTERM');
     const exit = await holder.exited;
-    const exitedAfterMs = Date.now() - signalledAt;
-    expect(exit).toEqual({ code: 0, signal: null });
-    // 3 s of grace, then the program is stopped and the cancellation reported: a few seconds more at most.
-    expect(exitedAfterMs).toBeGreaterThanOrEqual(3000);
-    expect(exitedAfterMs).toBeLessThan(3000 + 5000);
+    return { holder, grace: graceMs.get(holder)!, exit, exitedAfterMs: Date.now() - signalledAt };
+  }
 
-    const retry = await trainStarted(run.workflowId, 2);
-    expect(retry.lastWorkerIdentity).toMatch(identityOf(other));
+  /** The first attempt's program is gone, attempt 2 runs elsewhere and, released, completes the run. */
+  async function retriedElsewhere(run: { workflowId: string; release: string }, holder: WorkerProcess) {
     const [firstPid] = await starts(run.release);
-    expect(() => process.kill(Number(firstPid), 0), 'the first attempt\'s program was stopped').toThrow();
-
-    await fs.writeFile(run.release, '');
-    const done = await env.client.waitForRun(run.workflowId);
-    expect([done.status, done.error]).toEqual(['completed', undefined]);
-    const train = await trainInHistory(run.workflowId);
-    expect(train).toMatchObject({ attempt: 2, failed: false });
-    expect(train.identity).toMatch(identityOf(other));
-    expect(train.lastFailure).not.toBe('');
-    expect(await starts(run.release)).toHaveLength(2);
-  }, 90_000);
-
-  it('a cancelled program that ignores SIGTERM is killed before its worker exits (nothing left running), and the step is retried elsewhere', async () => {
-    await gpuWorker('1s'); // a second worker beside the one the last case left
-    const alive = procs.filter((p) => p.alive());
-    const run = await startHeldRun('ignores-term', { ignoreTerm: true });
-    const first = await trainStarted(run.workflowId, 1);
-    const holder = alive.find((w) => identityOf(w).test(first.lastWorkerIdentity ?? ''))!;
-    expect(holder, `held by one of ${alive.map((w) => w.pid).join(', ')}: ${first.lastWorkerIdentity}`).toBeDefined();
-    const grace = graceMs.get(holder)!;
-
-    const signalledAt = Date.now();
-    process.kill(holder.pid, 'SIGTERM');
-    const exit = await holder.exited;
-    const exitedAfterMs = Date.now() - signalledAt;
-    // Cancelled at the grace time, SIGTERM ignored, SIGKILL 10 s later; the worker waits for that
-    // and still counts it a drain (its own bound is grace + 15 s, then status 1).
-    expect(exit).toEqual({ code: 0, signal: null });
-    expect(exitedAfterMs).toBeGreaterThanOrEqual(grace + 10_000);
-    expect(exitedAfterMs).toBeLessThan(grace + 15_000);
-    const [firstPid] = await starts(run.release);
-    expect(() => process.kill(Number(firstPid), 0), 'the program that ignored SIGTERM was killed').toThrow();
-
+    expect(() => process.kill(Number(firstPid), 0), "the first attempt's program was stopped").toThrow();
     const retry = await trainStarted(run.workflowId, 2);
     expect(retry.lastWorkerIdentity).not.toMatch(identityOf(holder));
     await fs.writeFile(run.release, '');
     const done = await env.client.waitForRun(run.workflowId);
     expect([done.status, done.error]).toEqual(['completed', undefined]);
-    expect(await trainInHistory(run.workflowId)).toMatchObject({ attempt: 2, failed: false });
+    const train = await trainInHistory(run.workflowId);
+    expect(train).toMatchObject({ attempt: 2, failed: false, identity: retry.lastWorkerIdentity });
+    expect(train.lastFailure).not.toBe('');
+    expect(await starts(run.release)).toHaveLength(2);
+  }
+
+  it('a step that outlives --shutdown-grace is cancelled, the worker exits within the grace time, the step is retried on another worker', async () => {
+    // The first case's spare workers (3 s grace); started here when that case failed before it started them.
+    spares ??= Promise.all([gpuWorker('3s'), gpuWorker('3s')]);
+    const run = await startHeldRun('grace-exceeded');
+    const { holder, exit, exitedAfterMs } = await terminateHolder(run, await spares);
+    expect(exit).toEqual({ code: 0, signal: null });
+    // 3 s of grace, then the program is stopped and the cancellation reported: a few seconds more at most.
+    expect(exitedAfterMs).toBeGreaterThanOrEqual(3000);
+    expect(exitedAfterMs).toBeLessThan(3000 + 5000);
+    await retriedElsewhere(run, holder);
+  }, 90_000);
+
+  it('a cancelled program that ignores SIGTERM is killed before its worker exits (nothing left running), and the step is retried elsewhere', async () => {
+    await gpuWorker('1s'); // a second worker beside the one the last case left
+    const run = await startHeldRun('ignores-term', { ignoreTerm: true });
+    const { holder, grace, exit, exitedAfterMs } = await terminateHolder(run, procs.filter((p) => p.alive()));
+    // Cancelled at the grace time, SIGTERM ignored, SIGKILL 10 s later; the worker waits for that
+    // and still counts it a drain (its own bound is grace + 15 s, then status 1).
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(exitedAfterMs).toBeGreaterThanOrEqual(grace + 10_000);
+    expect(exitedAfterMs).toBeLessThan(grace + 15_000);
+    await retriedElsewhere(run, holder);
   }, 90_000);
 });
