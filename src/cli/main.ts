@@ -342,13 +342,25 @@ async function runWorker(
   log(`${outcome.kind === 'signal' ? outcome.signal : 'connection lost'}: draining in-flight activities (up to ${Math.round(o.shutdownGrace / 1000)}s)…`);
   worker.shutdown();
   // The SDK cancels what is still running at the grace time; a worker whose server is gone may
-  // never hear its shutdown confirmed, so the wait is bounded either way.
+  // never hear its shutdown confirmed, so the wait is bounded either way. The bound leaves a
+  // cancelled command trainer its SIGTERM-to-SIGKILL window (10 s): exiting inside it would leave
+  // a program that ignores SIGTERM running, orphaned, beside the attempt retried elsewhere.
   const drained = await Promise.race([
     running.then(() => true, () => true),
-    new Promise<false>((resolve) => setTimeout(() => resolve(false), o.shutdownGrace + 10_000).unref()),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), o.shutdownGrace + 15_000).unref()),
   ]);
-  log(drained ? 'worker stopped' : 'worker did not stop within the grace time; exiting anyway');
-  if (outcome.kind === 'lost') throw outcome.err;
+  if (outcome.kind === 'lost') {
+    log(drained ? 'worker stopped' : 'worker did not stop within the grace time; exiting anyway');
+    throw outcome.err;
+  }
+  if (drained) {
+    log('worker stopped');
+    return;
+  }
+  // Something still holds the worker (an activity that ignores cancellation): its handles would
+  // keep this process alive however long, so the exit is forced with a status that says so.
+  log('worker did not stop within the grace time; exiting anyway with status 1 (what it still ran is retried elsewhere after its heartbeat timeout)');
+  process.exitCode = 1;
 }
 
 function printOutcome(status: Awaited<ReturnType<MlcycleClient['status']>>): void {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import type { WorkerPermissions } from '../../src/worker/worker-permissions';
 import { inject } from 'vitest';
@@ -13,14 +12,10 @@ import { createMlcycleWorker, type MlcycleWorker } from '../../src/worker/worker
 import { loadKeyring, type Keyring } from '../../src/codec/keyring';
 import { parseEnv } from '../../src/config/env';
 import '../stack-context';
+import { TEST_DATA_ROOTS, TEST_PERMISSIONS } from './test-permissions';
 
-/**
- * What the suite's workers allow: data from the temp folder (spec workspaces) and the repository
- * (fixtures), and `node` as a command trainer. Workers started as processes get the same through
- * MLCYCLE_DATA_ROOTS / MLCYCLE_ALLOWED_COMMANDS (see worker-processes.ts).
- */
-export const TEST_DATA_ROOTS = [os.tmpdir(), path.join(__dirname, '..', '..')];
-export const TEST_PERMISSIONS: WorkerPermissions = { allowedCommands: ['node'], dataRoots: TEST_DATA_ROOTS, allowedEnv: [] };
+// Re-exported: test files import them from here.
+export { TEST_DATA_ROOTS, TEST_PERMISSIONS } from './test-permissions';
 
 export interface TestEnv {
   client: MlcycleClient;
@@ -40,7 +35,7 @@ export interface TestEnv {
  * Real CPU and GPU workers against the shared real stack, isolated per test file: their own task
  * queues (queue prefix) and their own S3 key prefix, so files never see each other's work.
  */
-export async function startTestEnv(opts: { workers?: boolean; permissions?: WorkerPermissions } = {}): Promise<TestEnv> {
+export async function startTestEnv(opts: { workers?: boolean; queues?: readonly ('cpu' | 'gpu')[]; permissions?: WorkerPermissions } = {}): Promise<TestEnv> {
   installRuntime();
   const stack = inject('stack');
   const id = randomUUID().slice(0, 8);
@@ -57,7 +52,8 @@ export async function startTestEnv(opts: { workers?: boolean; permissions?: Work
   const workers: MlcycleWorker[] = [];
   const runs: Promise<void>[] = [];
   if (opts.workers !== false) {
-    for (const queue of ['cpu', 'gpu'] as const) {
+    // `queues` leaves a queue to worker processes the test starts itself.
+    for (const queue of opts.queues ?? (['cpu', 'gpu'] as const)) {
       const w = await createMlcycleWorker({ queue, queuePrefix, connection, namespace: stack.namespace, s3, keyring, permissions: opts.permissions ?? TEST_PERMISSIONS, log: () => undefined });
       workers.push(w);
       runs.push(w.run());

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { TEST_DATA_ROOTS } from './test-env';
+import { TEST_DATA_ROOTS } from './test-permissions';
 import type { ChildProcess } from 'node:child_process';
 import { spawnCli } from './cli';
 
@@ -32,8 +32,10 @@ export function workerEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...codec, ...permissions, ...base };
 }
 
-export async function startWorkerProcess(queue: QueueName, env: NodeJS.ProcessEnv, readyTimeoutMs = 120_000): Promise<WorkerProcess> {
-  const child = spawnCli(['worker', '--queue', queue], workerEnv(env));
+/** `args`: more `mlcycle worker` flags (`--shutdown-grace 3s`, `--concurrency 2`). */
+export async function startWorkerProcess(queue: QueueName, env: NodeJS.ProcessEnv, opts: { readyTimeoutMs?: number; args?: string[] } = {}): Promise<WorkerProcess> {
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 120_000;
+  const child = spawnCli(['worker', '--queue', queue, ...(opts.args ?? [])], workerEnv(env));
   if (child.pid === undefined) throw new Error(`worker --queue ${queue} did not start`);
   const recent: string[] = [];
   let partial = '';

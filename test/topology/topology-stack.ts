@@ -16,7 +16,7 @@ import { startManagedProcess, waitUntilHealthy, type ManagedProcess } from '../.
 import { minioLive } from '../../src/stack/minio-server';
 import { temporalHealthy } from '../../src/stack/temporal-server';
 import { BIN, cliEnv } from '../helpers/cli';
-import { TEST_DATA_ROOTS } from '../helpers/test-env';
+import { TEST_DATA_ROOTS } from '../helpers/test-permissions';
 
 const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server@v1.31.2';
 const ACCESS = { accessKeyId: 'topology', secretAccessKey: 'topology-secret-0123' };
@@ -85,7 +85,8 @@ export interface Topology {
   startMinio(): Promise<void>;
   /** Replaces one drive folder with an empty one while MinIO runs (a disk that died and was replaced blank). */
   loseDrive(index: number): Promise<void>;
-  startWorker(name: string, queue: 'cpu' | 'gpu'): ManagedProcess;
+  /** A worker process; `env` adds to the topology's env (a bench gives each worker group its own MLCYCLE_QUEUE_PREFIX). */
+  startWorker(name: string, queue: 'cpu' | 'gpu', opts?: { concurrency?: number; env?: NodeJS.ProcessEnv }): ManagedProcess;
   workers: Map<string, ManagedProcess>;
   close(): Promise<void>;
 }
@@ -286,12 +287,13 @@ dynamicConfigClient:
       if (minioUser) await fs.chown(d, minioUser.uid, minioUser.gid);
     },
     workers,
-    startWorker(name, queue) {
+    startWorker(name, queue, opts = {}) {
+      const concurrency = opts.concurrency ?? (queue === 'cpu' ? 6 : undefined);
       const w = startManagedProcess({
         name,
         command: process.execPath,
-        args: [BIN, 'worker', '--queue', queue, '--connection-grace', '5m', '--shutdown-grace', '5s', ...(queue === 'cpu' ? ['--concurrency', '6'] : [])],
-        env: processEnv(),
+        args: [BIN, 'worker', '--queue', queue, '--connection-grace', '5m', '--shutdown-grace', '5s', ...(concurrency ? ['--concurrency', String(concurrency)] : [])],
+        env: processEnv(opts.env),
         logPath: path.join(logDir, `${name}.log`),
       });
       workers.set(name, w);
