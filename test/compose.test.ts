@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { MINIO } from '../src/stack/binaries';
 
 const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
@@ -132,7 +133,18 @@ describe('docker-compose.yml', () => {
     expect(findService(compose, (_n, s) => /^(postgres|postgresql):/.test(s.image ?? '')), 'a PostgreSQL service').toBeDefined();
     expect(compose.services.temporal?.image).toMatch(/^temporalio\/(server|auto-setup):/);
     expect(compose.services['temporal-ui']?.image).toMatch(/^temporalio\/ui:/);
-    expect(compose.services.minio?.image).toMatch(/^(quay\.io\/)?minio\/minio:/);
+  });
+
+  it('builds MinIO from the Go module version mlcycle dev runs, so every environment has one MinIO', () => {
+    const minio = compose.services.minio!;
+    expect(minio.build).toEqual({ context: 'deploy/minio' });
+    expect(imageTag(minio.image ?? '')).toBe(MINIO.version);
+    const dockerfile = fs.readFileSync(path.join(ROOT, 'deploy', 'minio', 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain(`ARG MINIO_VERSION=${MINIO.version}`);
+    expect(dockerfile).toMatch(/go install [^\n]*github\.com\/minio\/minio@\$\{MINIO_VERSION\}/);
+    // The health check runs a program the image has.
+    expect(minio.healthcheck?.test).toEqual(['CMD', 'curl', '-fsS', 'http://127.0.0.1:9000/minio/health/live']);
+    expect(dockerfile).toMatch(/apt-get install[^\n]*curl/);
   });
 
   it('points Temporal at PostgreSQL and sets up its schema before the server starts', () => {
