@@ -190,6 +190,19 @@ const startsWith = (p: Path, prefix: Path) => prefix.length <= p.length && prefi
  */
 const CROSS_FIELD = [/^data\.target$/, /^train\.command$/, /\.min$/, /^approval\.required$/, /^deploy\.canary$/, /^tune\.(space|asha)(\.|$)/];
 
+/** After `removed` was spliced out of an array (`parent`), the earlier paths into that array past it, one index lower. */
+function shiftAfterSplice(touched: Path[], removed: Path, parent: unknown): void {
+  const index = removed[removed.length - 1];
+  if (!Array.isArray(parent) || typeof index !== 'number') return;
+  const depth = removed.length - 1;
+  for (const [i, t] of touched.entries()) {
+    const at = t[depth];
+    if (t.length > depth && typeof at === 'number' && at > index && dotted(t.slice(0, depth)) === dotted(removed.slice(0, depth))) {
+      touched[i] = [...t.slice(0, depth), at - 1, ...t.slice(depth + 1)];
+    }
+  }
+}
+
 function related(reported: Path, mutated: Path): boolean {
   if (startsWith(mutated, reported) || startsWith(reported, mutated)) return true;
   if (dotted(reported.slice(0, -1)) === dotted(mutated.slice(0, -1))) return true;
@@ -249,7 +262,13 @@ describe('fuzz: pipeline specs', () => {
       fc.property(fc.boolean(), fc.array(mutation, { minLength: 1, maxLength: 3 }), (withOptional, mutations) => {
         target.hit();
         const doc: Doc = withOptional ? { ...clone(example), ...clone(OPTIONAL_SECTIONS) } : clone(example);
-        const touched = mutations.map((m) => apply(doc, m));
+        const touched: Path[] = [];
+        for (const m of mutations) {
+          const p = apply(doc, m);
+          // Dropping an array element moves the later ones down: paths touched earlier follow them.
+          if (m.kind === 'drop') shiftAfterSplice(touched, p, getAt(doc, p.slice(0, -1)));
+          touched.push(p);
+        }
         const { spec, error } = parseOutcome(doc);
         if (spec) {
           checkValidSpec(spec);
