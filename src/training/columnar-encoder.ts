@@ -10,10 +10,9 @@
 import type { LoadedColumn, LoadedTable } from '../data/columnar-load';
 import { MlcycleError } from '../errors';
 import type { ColumnRule } from '../spec/pipeline-spec';
-import { taskFromSchema } from '../spec/pipeline-spec';
 import type { EncodedTarget, FeatureMatrix, LabeledMatrix, TaskType } from './feature-matrix';
 import { buildMatrixEncoder, targetClasses, type RowMatrixEncoder } from './row-matrix-adapter';
-import { resolveTask } from './target-task';
+import { noTaskReason, targetTask } from './task';
 
 type Schema = Readonly<Record<string, ColumnRule>>;
 
@@ -30,18 +29,17 @@ export function targetLabel(table: LoadedTable, rule: ColumnRule, v: number): st
  * training value is 0 or 1, else regression. Scans the target column of the training rows only.
  */
 export function resolveTaskFromColumns(declared: TaskType | undefined, table: LoadedTable, target: string, rule: ColumnRule, trainRows: Uint32Array): TaskType {
-  if (declared) return declared;
-  const fromSchema = taskFromSchema(rule);
-  if (fromSchema) return fromSchema;
-  if (rule.type === 'number') {
-    for (let k = 0; k < trainRows.length; k++) {
+  let zeroOne: boolean | undefined;
+  if (!declared && rule.type === 'number') {
+    zeroOne = true;
+    for (let k = 0; k < trainRows.length && zeroOne; k++) {
       const y = table.target[trainRows[k]!]!;
-      if (y !== 0 && y !== 1) return 'regression';
+      if (y !== 0 && y !== 1) zeroOne = false;
     }
-    return 'binary';
   }
-  // The remaining cases are errors; resolveTask words them.
-  return resolveTask(undefined, target, rule, []);
+  const task = targetTask(rule, declared, zeroOne === undefined ? {} : { zeroOne });
+  if (task === undefined) throw new MlcycleError('DATA_INVALID', noTaskReason(target, rule));
+  return task;
 }
 
 /** Fits the encoder on the rows `trainRows` of `table` (the task resolved from them when not given). */

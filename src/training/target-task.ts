@@ -7,7 +7,8 @@
  * ≥ 3 values → multiclass; a number → regression, unless its values are only 0 and 1 → binary.
  */
 import { MlcycleError } from '../errors';
-import { taskFromSchema, type ColumnRule, type TaskName } from '../spec/pipeline-spec';
+import type { ColumnRule, TaskName } from '../spec/pipeline-spec';
+import { noTaskReason, targetTask } from './task';
 
 export type { TaskName };
 
@@ -32,17 +33,10 @@ export function labelOf(v: unknown): string {
 
 /** The task for this target: declared, or inferred from the schema and (for numbers) the training values. */
 export function resolveTask(declared: TaskName | undefined, column: string, rule: ColumnRule, trainValues: readonly unknown[]): TaskName {
-  if (declared) return declared;
-  const fromSchema = taskFromSchema(rule);
-  if (fromSchema) return fromSchema;
-  if (rule.type === 'number') {
-    const zeroOne = trainValues.every((v) => isMissing(v) || asNumber(v) === 0 || asNumber(v) === 1);
-    return zeroOne ? 'binary' : 'regression';
-  }
-  if (rule.type === 'category') {
-    throw new MlcycleError('DATA_INVALID', `target "${column}" declares a single category (${rule.values.join(', ')}); a classifier needs at least 2 classes`);
-  }
-  throw new MlcycleError('DATA_INVALID', `target "${column}" is a string column; declare it as boolean, category or number (or set train.task)`);
+  const zeroOne = rule.type === 'number' ? trainValues.every((v) => isMissing(v) || asNumber(v) === 0 || asNumber(v) === 1) : undefined;
+  const task = targetTask(rule, declared, zeroOne === undefined ? {} : { zeroOne });
+  if (task === undefined) throw new MlcycleError('DATA_INVALID', noTaskReason(column, rule));
+  return task;
 }
 
 export interface TargetIssue {

@@ -6,15 +6,15 @@
  * this is for callers without the data, and names a task the target cannot be.
  */
 import { MlcycleError } from '../errors';
-import { taskFromSchema, type PipelineSpec } from '../spec/pipeline-spec';
+import type { PipelineSpec } from '../spec/pipeline-spec';
 import type { TaskType } from './feature-matrix';
-import { inferTask } from './task';
+import { noTaskReason, targetTask } from './task';
 
 export function resolveTask(data: PipelineSpec['data'], train: Pick<PipelineSpec['train'], 'task'>): TaskType {
   const rule = data.schema[data.target];
   if (rule === undefined) throw new MlcycleError('SPEC_INVALID', `data.target: "${data.target}" is not declared in data.schema`);
-  const task = train.task ?? taskFromSchema(rule) ?? inferTask(rule);
-  if (task === undefined) throw new MlcycleError('SPEC_INVALID', `data.target: "${data.target}" is a ${rule.type} column; declare it as boolean, category or number (or set train.task)`);
+  const task = targetTask(rule, train.task);
+  if (task === undefined) throw new MlcycleError('SPEC_INVALID', `data.target: ${noTaskReason(data.target, rule)}`);
   if (task === 'regression' && rule.type !== 'number') {
     throw new MlcycleError('SPEC_INVALID', `train.task: regression needs a number target, but "${data.target}" is declared ${rule.type}`);
   }

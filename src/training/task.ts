@@ -12,24 +12,43 @@ export const TRAINER_TASKS: Readonly<Record<string, readonly TaskType[]>> = {
   command: ['binary', 'multiclass', 'regression'],
 };
 
+/** What the data says of a number target's values, when it has been read. */
+export interface TargetEvidence {
+  /** Every (training) value is 0 or 1: the scan of the values, when one was made. */
+  zeroOne?: boolean;
+  /** The profile's observed range, when only that is known. */
+  range?: { min: number; max: number };
+}
+
 /**
- * The task a target's rule implies when the spec does not say (`train.task`), as
- * target-task.ts's resolveTask does: a number target is binary when its values are only 0 and 1
- * (declared so, or seen so in the profile's `range`), else regression.
+ * The one rule for the task a target trains as; every caller (spec checks, validation, train,
+ * evaluation, command trainers) goes through it with what it knows. `train.task` when declared;
+ * else boolean or a 2-value category → binary, a category with 3 or more values → multiclass; a
+ * number → binary when its values are only 0 and 1 (declared integer in [0, 1], or seen so in the
+ * data: `evidence`), else regression. Undefined when the rule implies no task (a string column, a
+ * category with fewer than 2 values); targetTaskProblem says why.
  */
-export function inferTask(rule: ColumnRule | undefined, range?: { min: number; max: number }): TaskType | undefined {
+export function targetTask(rule: ColumnRule | undefined, declared: TaskType | undefined, evidence: TargetEvidence = {}): TaskType | undefined {
+  if (declared) return declared;
   if (!rule) return undefined;
-  switch (rule.type) {
-    case 'boolean':
-      return 'binary';
-    case 'category':
-      return taskFromSchema(rule) ?? 'multiclass';
-    case 'number':
-      if (rule.integer && rule.min === 0 && rule.max === 1) return 'binary';
-      return range && [0, 1].includes(range.min) && [0, 1].includes(range.max) ? 'binary' : 'regression';
-    case 'string':
-      return undefined;
-  }
+  const fromSchema = taskFromSchema(rule);
+  if (fromSchema) return fromSchema;
+  if (rule.type !== 'number') return undefined;
+  if (evidence.zeroOne !== undefined) return evidence.zeroOne ? 'binary' : 'regression';
+  if (rule.integer && rule.min === 0 && rule.max === 1) return 'binary';
+  const r = evidence.range;
+  return r && [0, 1].includes(r.min) && [0, 1].includes(r.max) ? 'binary' : 'regression';
+}
+
+/** Why targetTask implies no task for this target (a message naming it). */
+export function noTaskReason(target: string, rule: ColumnRule): string {
+  if (rule.type === 'category') return `target "${target}" declares ${rule.values.length === 1 ? 'a single category' : 'no category'} (${rule.values.join(', ')}); a classifier needs at least 2 classes`;
+  return `target "${target}" is a ${rule.type} column; declare it as boolean, category or number (or set train.task)`;
+}
+
+/** The task a target's rule implies when the spec does not say (`train.task`), from the profile's range at most. */
+export function inferTask(rule: ColumnRule | undefined, range?: { min: number; max: number }): TaskType | undefined {
+  return targetTask(rule, undefined, range ? { range } : {});
 }
 
 /**
@@ -39,7 +58,7 @@ export function inferTask(rule: ColumnRule | undefined, range?: { min: number; m
 export function taskProblem(target: string, rule: ColumnRule | undefined, task: TaskType | undefined, trainer: string, range?: { min: number; max: number }): string | undefined {
   if (!rule) return `target "${target}" is not a column of the schema`;
   const t = task ?? inferTask(rule, range);
-  if (!t) return `target "${target}" is a ${rule.type} column; declare it as boolean, category or number (or set train.task)`;
+  if (!t) return noTaskReason(target, rule);
   const ok = TRAINER_TASKS[trainer] ?? [];
   if (!ok.includes(t)) {
     return `target "${target}" is a ${t} target (${rule.type}${rule.type === 'category' ? ` with ${rule.values.length} values` : ''}); trainer ${trainer} trains ${ok.join(', ') || 'no'} targets only`;
