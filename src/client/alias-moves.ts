@@ -1,0 +1,108 @@
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, TimeoutFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { MlcycleError, NON_RETRYABLE_CODES, type ErrorCode } from '../errors';
+import { aliasMoveId, type AliasMoveInput, type PromoteAliasResult } from '../../workflows/alias-move';
+import { KIND, MODEL } from '../../workflows/search-attributes';
+
+/** Who moves an alias on the caller's behalf, and how (see ModelCatalog). */
+export interface AliasMover {
+  promote(input: Omit<AliasMoveInput, 'queue'> & { version: number }): Promise<PromoteAliasResult>;
+  rollback(input: Omit<AliasMoveInput, 'queue'>): Promise<{ from: number; to: number }>;
+}
+
+/** The workflows (workflows/alias-move.ts) by the names the worker's bundle registers them under. */
+type WorkflowType = 'promoteAliasWorkflow' | 'rollbackAliasWorkflow';
+
+/** Codes a worker's alias move fails with that the caller gets as they are. */
+const PASSED_THROUGH: ReadonlySet<string> = new Set<ErrorCode>([...NON_RETRYABLE_CODES, 'SERVICE_UNREACHABLE', 'CONFLICT']);
+/** A workflow run's execution timeout: a run no worker ever took does not hold the alias's id for longer. */
+const RUN_TIMEOUT = '5m';
+const POLL_MS = 250;
+const { PENDING_WORKFLOW_TASK_STATE_STARTED } = temporal.api.enums.v1.PendingWorkflowTaskState;
+
+/**
+ * Alias moves carried out by a cpu worker through a workflow run (promoteAliasWorkflow,
+ * rollbackAliasWorkflow): the worker holds the storage credentials, reads the approval policy from
+ * the registry and does the write, so the caller needs only its Temporal connection. One run per
+ * (model, alias) at a time (aliasMoveId): a second move while one is open is refused (CONFLICT).
+ * A run no worker takes within `pickupMs` is terminated before anything moved (SERVICE_UNREACHABLE
+ * naming the queue).
+ */
+export function workerAliasMover(client: Client, cpuQueue: string, opts: { pickupMs?: number } = {}): AliasMover {
+  const pickupMs = opts.pickupMs ?? 20_000;
+
+  async function carryOut<R>(workflowType: WorkflowType, input: AliasMoveInput, summary: string): Promise<R> {
+    const workflowId = aliasMoveId(input.model, input.alias, cpuQueue);
+    let handle: WorkflowHandle;
+    try {
+      handle = await client.workflow.start<(input: AliasMoveInput) => Promise<R>>(workflowType, {
+        taskQueue: cpuQueue,
+        workflowId,
+        args: [input],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        workflowExecutionTimeout: RUN_TIMEOUT,
+        typedSearchAttributes: [
+          { key: MODEL, value: input.model },
+          { key: KIND, value: 'alias-move' },
+        ],
+        staticSummary: summary,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        throw new MlcycleError('CONFLICT', `another move of alias "${input.alias}" of ${input.model} is in progress (workflow ${workflowId}); try again when it has finished`);
+      }
+      throw err;
+    }
+    const result = handle.result() as Promise<R>;
+    // Settled either way here; the outcome is read below.
+    const settled = result.then(() => true, () => true);
+    if (!(await Promise.race([settled, pickedUp(handle, pickupMs)]))) {
+      // No worker started its first task, so no activity was scheduled: terminating moves nothing.
+      await handle.terminate('no worker took the alias move').catch(() => undefined);
+      throw new MlcycleError(
+        'SERVICE_UNREACHABLE',
+        `${summary}: no worker took it within ${pickupMs / 1000} s; nothing was moved. Start a cpu worker on task queue "${cpuQueue}" (mlcycle worker --queue cpu, or mlcycle dev)`,
+      );
+    }
+    try {
+      return await result;
+    } catch (err) {
+      throw asMoveError(err, summary, workflowId);
+    }
+  }
+
+  return {
+    promote: (input) => carryOut<PromoteAliasResult>('promoteAliasWorkflow', { ...input, queue: cpuQueue }, `promote ${input.model} v${input.version} to "${input.alias}"`),
+    rollback: (input) => carryOut<{ from: number; to: number }>('rollbackAliasWorkflow', { ...input, queue: cpuQueue }, `roll back "${input.alias}" of ${input.model}`),
+  };
+}
+
+/** True once a worker has started the run's first workflow task (or the run is over), false after `ms`. */
+async function pickedUp(handle: WorkflowHandle, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const { raw, status } = await handle.describe();
+    const task = raw.pendingWorkflowTask;
+    if (status.name !== 'RUNNING' || !task || task.state === PENDING_WORKFLOW_TASK_STATE_STARTED || Number(raw.workflowExecutionInfo?.historyLength ?? 0) > 2) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** The worker's refusal as the MlcycleError it was raised as (its type is the code), else SERVICE_UNREACHABLE. */
+function asMoveError(err: unknown, summary: string, workflowId: string): MlcycleError {
+  let current: unknown = err;
+  let timedOut = false;
+  while (current instanceof Error) {
+    if (current instanceof ApplicationFailure && current.type && PASSED_THROUGH.has(current.type)) {
+      return new MlcycleError(current.type as ErrorCode, current.message, { cause: err });
+    }
+    if (current instanceof TimeoutFailure) timedOut = true;
+    current = current.cause;
+  }
+  let innermost: unknown = err;
+  while (innermost instanceof Error && innermost.cause instanceof Error) innermost = innermost.cause;
+  const why = timedOut ? `workflow ${workflowId} timed out; see \`mlcycle models show\` for where the alias is` : (innermost as Error).message;
+  return new MlcycleError('SERVICE_UNREACHABLE', `${summary} failed on the worker: ${why}`, { cause: err });
+}
