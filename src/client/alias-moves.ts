@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, TimeoutFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { MlcycleError, NON_RETRYABLE_CODES, type ErrorCode } from '../errors';
+import { MlcycleError, NON_RETRYABLE_CODES, isMlcycleError, type ErrorCode } from '../errors';
 import { aliasMoveId, type AliasMoveInput, type PromoteAliasResult } from '../../workflows/alias-move';
 import { KIND, MODEL } from '../../workflows/search-attributes';
 
@@ -60,6 +60,11 @@ export function workerAliasMover(client: Client, cpuQueue: string, opts: { picku
     if (!(await Promise.race([settled, pickedUp(handle, pickupMs)]))) {
       // No worker started its first task, so no activity was scheduled: terminating moves nothing.
       await handle.terminate('no worker took the alias move').catch(() => undefined);
+      // Unless a worker took it in the moment between the last look and the termination.
+      const events = (await handle.fetchHistory()).events ?? [];
+      if (events.some((e) => e.activityTaskScheduledEventAttributes)) {
+        throw new MlcycleError('SERVICE_UNREACHABLE', `${summary}: a worker took it only as it was being withdrawn after ${pickupMs / 1000} s; it may have moved: see \`mlcycle models show ${input.model}\``);
+      }
       throw new MlcycleError(
         'SERVICE_UNREACHABLE',
         `${summary}: no worker took it within ${pickupMs / 1000} s; nothing was moved. Start a cpu worker on task queue "${cpuQueue}" (mlcycle worker --queue cpu, or mlcycle dev)`,
@@ -95,8 +100,14 @@ function asMoveError(err: unknown, summary: string, workflowId: string): Mlcycle
   let current: unknown = err;
   let timedOut = false;
   while (current instanceof Error) {
+    // This client's own refusal (its codec cannot read the worker's answer, say).
+    if (isMlcycleError(current)) return new MlcycleError(current.code, `${summary}: ${current.message}`, { cause: err });
     if (current instanceof ApplicationFailure && current.type && PASSED_THROUGH.has(current.type)) {
       return new MlcycleError(current.type as ErrorCode, current.message, { cause: err });
+    }
+    // The worker could not read what this client sent (input guard): the two sides' payload keys differ.
+    if (current instanceof ApplicationFailure && current.type === 'PAYLOAD_REFUSED') {
+      return new MlcycleError('CONFIG_INVALID', `${summary} refused by the worker: ${current.message}; give this client the workers' payload keys (MLCYCLE_CODEC_KEY_FILE or MLCYCLE_CODEC_KEYS)`, { cause: err });
     }
     if (current instanceof TimeoutFailure) timedOut = true;
     current = current.cause;

@@ -53,6 +53,19 @@ describe('alias moves carried out by a worker', () => {
   /** The CLI in a process whose environment is exactly `processEnv` (nothing inherited). */
   const cli = (args: string[], processEnv: NodeJS.ProcessEnv = temporalOnly) => runCliInEnv(args, processEnv);
 
+  /** The ApplicationFailure that failed the latest run of `workflowId` (read with the suite's keys). */
+  async function failureOf(workflowId: string): Promise<ApplicationFailure> {
+    const err = await env.client.temporal.workflow.getHandle(workflowId).result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    let cause: unknown = err;
+    while (cause instanceof Error && !(cause instanceof ApplicationFailure)) cause = cause.cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    return cause as ApplicationFailure;
+  }
+
   const register = (model: string, n: number) => registerUri(registry, model, `s3://test/${model}/v${n}.json`, `${model}-v${n}`, { trainer: 'logistic-regression' });
   const moves = async (model: string, alias: string): Promise<AuditEntry[]> => (await registry.audit(model)).filter((e) => e.alias === alias && e.action.startsWith('alias.'));
   const moveId = (model: string, alias: string) => aliasMoveId(model, alias, `${env.queuePrefix}cpu`);
@@ -73,6 +86,16 @@ describe('alias moves carried out by a worker', () => {
     const again = await cli(['models', 'promote', model, '2', '--alias', 'staging', '--as', 'dana']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout.trim()).toBe(`${model}: staging already at v2`);
+    // A client without the payload keys: the worker refuses its plaintext input, nothing moves, and
+    // the client (which cannot read the worker's encrypted answer either) says what to set.
+    const { MLCYCLE_CODEC_KEY_FILE: _keys, ...keyless } = temporalOnly;
+    const plaintext = await cli(['models', 'promote', model, '1', '--alias', 'staging', '--as', 'mallory'], keyless);
+    expect(plaintext.code, plaintext.stderr).toBe(1);
+    expect(plaintext.stderr.trim().split('\n'), plaintext.stderr).toHaveLength(1);
+    expect(plaintext.stderr).toMatch(/^mlcycle: promote am-open v1 to "staging": payload encrypted with key "[^"]+" but no codec keys are configured \(set MLCYCLE_CODEC_KEY_FILE/);
+    expect(await failureOf(moveId(model, 'staging'))).toMatchObject({ type: 'PAYLOAD_REFUSED', message: expect.stringMatching(/^workflow input .*plaintext/) });
+    expect(await registry.getAliases(model)).toEqual({ staging: 2 });
+
     const back = await cli(['models', 'rollback', model, '--alias', 'staging', '--as', 'erin', '--reason', 'p99 regression']);
     expect(back.code, back.stderr).toBe(0);
     expect(back.stdout.trim()).toBe(`${model}: staging rolled back v2 → v1`);
@@ -108,15 +131,8 @@ describe('alias moves carried out by a worker', () => {
     expect((await registry.getAliases(model)).production).toBeUndefined();
     await captureHistory(env.client.temporal, moveId(model, 'production'), 'refused');
     // The refusal came from the worker's activity, as a non-retryable failure on its first attempt.
+    expect(await failureOf(moveId(model, 'production'))).toMatchObject({ type: 'DECISION_REFUSED', nonRetryable: true });
     const handle = env.client.temporal.workflow.getHandle(moveId(model, 'production'));
-    const failure = await handle.result().then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    expect(failure).toBeInstanceOf(WorkflowFailedError);
-    let cause: unknown = failure;
-    while (cause instanceof Error && !(cause instanceof ApplicationFailure)) cause = cause.cause;
-    expect(cause).toMatchObject({ type: 'DECISION_REFUSED', nonRetryable: true });
     const events = (await handle.fetchHistory()).events ?? [];
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)).toEqual(['promoteModel']);
     expect(events.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes?.attempt)).toEqual([1]);
