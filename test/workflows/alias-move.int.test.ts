@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workerAliasMover } from '../../src/client/alias-moves';
 import { createModelRegistry, type AuditEntry, type ModelRegistry } from '../../src/registry/model-registry';
 import { createTrustRecords } from '../../src/registry/trust-records';
+import { readDeploymentRecord } from '../../src/serving/deployment-record';
 import { aliasMoveId } from '../../workflows/alias-move';
 import { registerApprovers, sign } from '../helpers/approvers';
 import { captureHistory } from '../helpers/history-capture';
@@ -102,6 +103,8 @@ describe('alias moves carried out by a worker', () => {
     await captureHistory(env.client.temporal, moveId(model, 'staging'), 'rolled-back');
 
     expect(await registry.getAliases(model)).toEqual({ staging: 1 });
+    // The serving route moved with the alias (what running prediction services follow).
+    expect(await readDeploymentRecord(env.store, model, 'staging')).toMatchObject({ stable: { version: 1 }, reason: 'p99 regression' });
     const audit = await moves(model, 'staging');
     expect(audit.map((e) => [e.action, e.actor, e.from ?? null, e.to])).toEqual([
       ['alias.set', 'dana', null, 1],
