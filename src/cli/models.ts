@@ -58,6 +58,10 @@ export function addModelCommands(program: Command): void {
       if (!Number.isInteger(version) || version < 1) throw new MlcycleError('USAGE', `<version>: expected a whole number >= 1, got "${versionArg}"`);
       const change = { alias: opts.alias, actor: opts.as, reason: opts.reason ?? 'manual promotion' };
       const r = await withCatalog(opts.direct, (catalog) => catalog.promote(name, version, change));
+      if (r.unreadable !== undefined) {
+        console.log(`${name}: ${opts.alias} at v${version} (carried out by the worker; its answer cannot be read here: ${r.unreadable})`);
+        return;
+      }
       console.log(r.moved ? `${name}: ${opts.alias} → v${version}${r.previous !== null ? ` (was v${r.previous})` : ''}` : `${name}: ${opts.alias} already at v${version}`);
     });
 

@@ -7,12 +7,15 @@ import { KIND, MODEL } from '../../workflows/search-attributes';
 
 /** Who moves an alias on the caller's behalf, and how (see ModelCatalog). */
 export interface AliasMover {
-  promote(input: Omit<AliasMoveInput, 'queue'> & { version: number }): Promise<PromoteAliasResult>;
+  promote(input: Omit<AliasMoveInput, 'queue'> & { version: number }): Promise<PromoteAliasResult & { unreadable?: string }>;
   rollback(input: Omit<AliasMoveInput, 'queue'>): Promise<{ from: number; to: number }>;
 }
 
-/** The workflows (workflows/alias-move.ts) by the names the worker's bundle registers them under. */
-type WorkflowType = 'promoteAliasWorkflow' | 'rollbackAliasWorkflow';
+/** The workflows (workflows/alias-move.ts) by the names the worker's bundle registers them under, with their results. */
+interface MoveResults {
+  promoteAliasWorkflow: PromoteAliasResult;
+  rollbackAliasWorkflow: { from: number; to: number };
+}
 
 /** Codes a worker's alias move fails with that the caller gets as they are. */
 const PASSED_THROUGH: ReadonlySet<string> = new Set<ErrorCode>([...NON_RETRYABLE_CODES, 'SERVICE_UNREACHABLE', 'CONFLICT']);
@@ -32,11 +35,11 @@ const { PENDING_WORKFLOW_TASK_STATE_STARTED } = temporal.api.enums.v1.PendingWor
 export function workerAliasMover(client: Client, cpuQueue: string, opts: { pickupMs?: number } = {}): AliasMover {
   const pickupMs = opts.pickupMs ?? 20_000;
 
-  async function carryOut<R>(workflowType: WorkflowType, input: AliasMoveInput, summary: string): Promise<R> {
+  async function carryOut<T extends keyof MoveResults>(workflowType: T, input: AliasMoveInput, summary: string): Promise<{ value: MoveResults[T] } | { unreadable: string }> {
     const workflowId = aliasMoveId(input.model, input.alias, cpuQueue);
     let handle: WorkflowHandle;
     try {
-      handle = await client.workflow.start<(input: AliasMoveInput) => Promise<R>>(workflowType, {
+      handle = await client.workflow.start<(input: AliasMoveInput) => Promise<MoveResults[T]>>(workflowType, {
         taskQueue: cpuQueue,
         workflowId,
         args: [input],
@@ -54,7 +57,7 @@ export function workerAliasMover(client: Client, cpuQueue: string, opts: { picku
       }
       throw err;
     }
-    const result = handle.result() as Promise<R>;
+    const result = handle.result() as Promise<MoveResults[T]>;
     // Settled either way here; the outcome is read below.
     const settled = result.then(() => true, () => true);
     if (!(await Promise.race([settled, pickedUp(handle, pickupMs)]))) {
@@ -71,16 +74,36 @@ export function workerAliasMover(client: Client, cpuQueue: string, opts: { picku
       );
     }
     try {
-      return await result;
+      return { value: await result };
     } catch (err) {
+      // The worker may have answered with a key this client lacks (it holds an older key file):
+      // the move was still carried out, and saying it failed would be false.
+      const codec = codecError(err);
+      if (codec && (await handle.describe()).status.name === 'COMPLETED') return { unreadable: codec.message };
       throw asMoveError(err, summary, workflowId);
     }
   }
 
   return {
-    promote: (input) => carryOut<PromoteAliasResult>('promoteAliasWorkflow', { ...input, queue: cpuQueue }, `promote ${input.model} v${input.version} to "${input.alias}"`),
-    rollback: (input) => carryOut<{ from: number; to: number }>('rollbackAliasWorkflow', { ...input, queue: cpuQueue }, `roll back "${input.alias}" of ${input.model}`),
+    async promote(input) {
+      const r = await carryOut('promoteAliasWorkflow', { ...input, queue: cpuQueue }, `promote ${input.model} v${input.version} to "${input.alias}"`);
+      return 'value' in r ? r.value : { moved: false, previous: null, serving: null, unreadable: r.unreadable };
+    },
+    async rollback(input) {
+      const summary = `roll back "${input.alias}" of ${input.model}`;
+      const r = await carryOut('rollbackAliasWorkflow', { ...input, queue: cpuQueue }, summary);
+      if ('value' in r) return r.value;
+      throw new MlcycleError('CODEC_KEY_UNKNOWN', `${summary}: the worker carried it out, but its answer cannot be read here: ${r.unreadable}`);
+    },
   };
+}
+
+/** This client's codec refusing what the worker sent back, if that is what `err` is. */
+function codecError(err: unknown): MlcycleError | undefined {
+  for (let current: unknown = err; current instanceof Error; current = current.cause) {
+    if (isMlcycleError(current) && current.code.startsWith('CODEC_')) return current;
+  }
+  return undefined;
 }
 
 /** True once a worker has started the run's first workflow task (or the run is over), false after `ms`. */

@@ -37,6 +37,12 @@ export interface PromoteOutcome {
   previous: number | null;
   /** The version the deployment record routes to afterwards. */
   serving: number | null;
+  /**
+   * Set when a worker carried the promotion out but its answer could not be decoded here (it used
+   * a payload key this client lacks): the alias held the version when the worker finished, and
+   * moved, previous and serving are not known (false, null, null).
+   */
+  unreadable?: string;
 }
 
 /**

@@ -4,13 +4,17 @@
  * signed decisions of exactly that version and writes with the worker's storage credentials. The
  * CLI runs here without any storage settings, so every move it reports was written by the worker.
  */
-import type { KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { NativeConnection } from '@temporalio/worker';
+import { MlcycleClient } from '../../src/client/mlcycle-client';
+import type { Keyring } from '../../src/codec/keyring';
+import { createMlcycleWorker } from '../../src/worker/worker';
 import { workerAliasMover } from '../../src/client/alias-moves';
 import { createModelRegistry, type AuditEntry, type ModelRegistry } from '../../src/registry/model-registry';
 import { createTrustRecords } from '../../src/registry/trust-records';
@@ -19,7 +23,7 @@ import { aliasMoveId } from '../../workflows/alias-move';
 import { registerApprovers, sign } from '../helpers/approvers';
 import { captureHistory } from '../helpers/history-capture';
 import { runCliInEnv } from '../helpers/cli';
-import { startTestEnv, type TestEnv } from '../helpers/test-env';
+import { startTestEnv, TEST_PERMISSIONS, type TestEnv } from '../helpers/test-env';
 import { registerUri } from '../serving/fixtures';
 
 describe('alias moves carried out by a worker', () => {
@@ -191,6 +195,29 @@ describe('alias moves carried out by a worker', () => {
     const withdrawn = await env.client.temporal.workflow.getHandle(aliasMoveId(model, 'production', `${env.queuePrefix}idle-cpu`)).describe();
     expect(withdrawn.status.name).toBe('TERMINATED');
     expect(await registry.getAliases(model)).toEqual({ production: 1 });
+  }, 300_000);
+
+  it('a client holding only an older payload key is told the worker carried the move out, not that it failed', async () => {
+    const model = 'am-rotated';
+    await register(model, 1);
+    // The workers' key file was rotated (a new active key; the old one still reads); this client's was not.
+    const rotated: Keyring = { activeId: 'rotated-k2', keys: new Map([...env.keyring.keys, ['rotated-k2', randomBytes(32)]]), source: 'test' };
+    const stack = inject('stack');
+    const connection = await NativeConnection.connect({ address: stack.temporalAddress });
+    const queuePrefix = `${env.queuePrefix}rot-`;
+    const worker = await createMlcycleWorker({ queue: 'cpu', queuePrefix, connection, namespace: stack.namespace, s3: env.s3, keyring: rotated, permissions: TEST_PERMISSIONS, log: () => undefined });
+    const running = worker.run();
+    const stale = await MlcycleClient.connect({ address: stack.temporalAddress, namespace: stack.namespace, queuePrefix, keyring: env.keyring });
+    try {
+      const outcome = await stale.models.promote(model, 1, { alias: 'staging', actor: 'dana' });
+      expect(outcome).toEqual({ moved: false, previous: null, serving: null, unreadable: expect.stringContaining('"rotated-k2"') });
+      expect(await registry.getAliases(model)).toEqual({ staging: 1 });
+    } finally {
+      await stale.close();
+      worker.shutdown();
+      await running;
+      await connection.close();
+    }
   }, 300_000);
 
   it('without a reachable Temporal server the CLI says how to fix it; --direct writes from the process, still held to the policy', async () => {
