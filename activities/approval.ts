@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { promote } from '../src/deploy/promotion';
+import { promote, rollback } from '../src/deploy/promotion';
 import { createModelRegistry } from '../src/registry/model-registry';
 import { activeKeys, createTrustRecords } from '../src/registry/trust-records';
 import { assertPromotionAllowed, effectiveApproval } from '../src/approval/approval-policy';
@@ -101,10 +101,31 @@ export function createApprovalActivities(deps: ActivityDeps) {
       if (!res.ok) throw ApplicationFailure.retryable(`webhook ${target.label} answered ${res.status}`, 'WEBHOOK_FAILED');
     },
 
-    async promoteModel(input: PromoteInput): Promise<{ moved: boolean; previous: number | null }> {
+    /**
+     * Moves an alias for the pipeline's deployment and for hand-made promotions (promoteAliasWorkflow):
+     * the worker, not the caller, reads the policy from the registry and refuses (DECISION_REFUSED,
+     * naming the policy and what is missing) a protected alias without signed decisions of exactly
+     * this version meeting it. The registry's setAlias checks the same again as it writes.
+     */
+    async promoteModel(input: PromoteInput): Promise<{ moved: boolean; previous: number | null; serving: number | null }> {
       try {
         await assertPromotionAllowed(registry, trust, input);
-        return await promote(deps.store, registry, input);
+        const r = await promote(deps.store, registry, input);
+        // A retry after this decision already moved the alias finds its key in the alias history and
+        // answers moved=false with the holder before the move: that is still the move this call made.
+        return { ...r, moved: r.moved || r.previous !== input.version };
+      } catch (err) {
+        throw asActivityFailure(err);
+      }
+    },
+
+    /**
+     * Moves an alias back to its previous holder; not policy-checked (the safety valve, as in the
+     * registry). The key makes a retry after the write answer the same rollback, not roll back twice.
+     */
+    async rollbackModel(input: { model: string; alias: string; actor: string; reason: string; idempotencyKey: string }): Promise<{ from: number; to: number }> {
+      try {
+        return await rollback(deps.store, registry, input);
       } catch (err) {
         throw asActivityFailure(err);
       }

@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'CODEC_KEY_UNKNOWN'
   | 'CODEC_DECRYPT_FAILED'
   | 'CODEC_PLAINTEXT_REFUSED'
-  | 'PERMISSION_DENIED';
+  | 'PERMISSION_DENIED'
+  /** Another operation holds what this one needs (a move of the same alias in progress): try again after it. */
+  | 'CONFLICT';
 
 /**
  * The one list of failures no retry can fix: bad input, missing things, refused decisions, keys

@@ -33,7 +33,7 @@ export type {
   WaitOptions,
 } from './client/wait-for-run';
 export {
-  /** The model registry: list, show, promote, roll back (needs only the artifact store). */
+  /** The model registry: list, show, promote, roll back (`client.models` moves aliases through a worker; a catalog of its own writes from this process). */
   ModelCatalog,
   /** One model in `models.list()`. */
   type ModelSummary,
@@ -44,6 +44,11 @@ export {
   /** What a promotion did. */
   type PromoteOutcome,
 } from './client/model-catalog';
+export {
+  /** Who carries out a catalog's alias moves: `workerAliasMover(client.temporal, cpuQueue)` hands them to a cpu worker. */
+  type AliasMover,
+  workerAliasMover,
+} from './client/alias-moves';
 export {
   /** Drift monitors, one Temporal Schedule per model. */
   Monitors,

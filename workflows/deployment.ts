@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
 import { CancellationScope, defineQuery, executeChild, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import { refuseUndecodableInput } from './input-guard';
+import { installationPrefix } from './installation-prefix';
 import { durationMs } from '../src/spec/durations';
 import type { Activities } from '../activities';
 import type { GuardrailReading } from '../src/deploy/guardrails';
@@ -109,8 +110,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
  * own: `<prefix>deploy-<model>-<alias>`, derived from the cpu queue name `<prefix>cpu`.
  */
 export function deploymentOwnerId(model: string, alias: string, cpuQueue = 'cpu'): string {
-  const prefix = cpuQueue.endsWith('cpu') ? cpuQueue.slice(0, -'cpu'.length) : `${cpuQueue}-`;
-  return `${prefix}deploy-${model}-${alias}`;
+  return `${installationPrefix(cpuQueue)}deploy-${model}-${alias}`;
 }
 
 /**

@@ -3,3 +3,4 @@ export { trainingPipeline, statusQuery } from './training-pipeline';
 export { deploymentWorkflow } from './deployment';
 export { tuningStudy, tuningTrial } from './tuning-study';
 export { monitorCheck } from './monitor';
+export { promoteAliasWorkflow, rollbackAliasWorkflow } from './alias-move';

@@ -108,9 +108,10 @@ export async function assertPromotionAllowed(
   // Distinct policy approvers whose key is still active (a revoked approver's vote no longer counts).
   const approvers = new Set(valid.filter((d) => d.decision === 'approve' && policy.policy.approvers.includes(d.approver) && active[d.approver] !== undefined).map((d) => d.approver));
   if (approvers.size < policy.policy.required) {
+    const missing = policy.policy.approvers.filter((a) => !approvers.has(a));
     throw new MlcycleError(
       'DECISION_REFUSED',
-      `promotion of ${m.model} v${m.version} to "${m.alias}" refused: the ${policy.scope === '_default' ? 'default' : `"${policy.scope}"`} policy protects "${m.alias}" and needs ${policy.policy.required} signed approval(s) of this version from ${policy.policy.approvers.join(', ')}; found ${approvers.size}${approvers.size ? ` (${[...approvers].join(', ')})` : ''}`,
+      `promotion of ${m.model} v${m.version} to "${m.alias}" refused: the ${policy.scope === '_default' ? 'default' : `"${policy.scope}"`} policy protects "${m.alias}" and needs ${policy.policy.required} signed approval(s) of this version from ${policy.policy.approvers.join(', ')}; found ${approvers.size}${approvers.size ? ` (${[...approvers].join(', ')})` : ''}; missing ${policy.policy.required - approvers.size} more from ${missing.join(', ')}`,
     );
   }
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings } from '../config/env';
 import type { ModelRegistry } from '../registry/model-registry';
 import type { ArtifactStore } from '../storage/artifact-store';
-import { MlcycleError } from '../errors';
+import { MlcycleError, isMlcycleError } from '../errors';
+import { MlcycleClient } from '../client/mlcycle-client';
 import { ModelCatalog } from '../client/model-catalog';
 
 /** The registry as configured by the environment (needs no Temporal server). */
@@ -12,6 +13,28 @@ export function modelCatalog(): ModelCatalog {
 
 export function withRegistry<T>(fn: (registry: ModelRegistry, store: ArtifactStore) => Promise<T>): Promise<T> {
   return modelCatalog().withRegistry(fn);
+}
+
+/**
+ * The catalog an alias move goes through: by default a cpu worker's (through Temporal), so this
+ * process needs no storage credentials; `--direct`, the registry from this process.
+ */
+async function withCatalog<T>(direct: boolean | undefined, fn: (catalog: ModelCatalog) => Promise<T>): Promise<T> {
+  if (direct) return fn(modelCatalog());
+  let client: MlcycleClient;
+  try {
+    client = await MlcycleClient.fromEnv();
+  } catch (err) {
+    if (isMlcycleError(err) && err.code === 'SERVICE_UNREACHABLE') {
+      throw new MlcycleError('SERVICE_UNREACHABLE', `${err.message}; alias moves are carried out by a worker through Temporal: start it (mlcycle dev) or set TEMPORAL_ADDRESS, or pass --direct to write the registry from here with storage credentials`, { cause: err });
+    }
+    throw err;
+  }
+  try {
+    return await fn(client.models);
+  } finally {
+    await client.close();
+  }
 }
 
 const fmt = (metrics: Record<string, number>) =>
@@ -25,25 +48,33 @@ export function addModelCommands(program: Command): void {
 
   models
     .command('promote <name> <version>')
-    .description('Point an alias (default production) at a version; recorded in the audit log')
+    .description('Point an alias (default production) at a version; carried out by a cpu worker, which checks the approval policy; recorded in the audit log')
     .option('--alias <alias>', 'alias to move', 'production')
     .option('--as <identity>', 'who promotes (audit log)', process.env.USER ?? 'cli')
     .option('--reason <text>', 'why (audit log)')
-    .action(async (name: string, versionArg: string, opts: { alias: string; as: string; reason?: string }) => {
+    .option('--direct', 'write the registry from this process with its storage credentials instead of through a worker (the registry still enforces the policy)')
+    .action(async (name: string, versionArg: string, opts: { alias: string; as: string; reason?: string; direct?: boolean }) => {
       const version = Number(versionArg);
       if (!Number.isInteger(version) || version < 1) throw new MlcycleError('USAGE', `<version>: expected a whole number >= 1, got "${versionArg}"`);
-      const r = await modelCatalog().promote(name, version, { alias: opts.alias, actor: opts.as, reason: opts.reason ?? 'manual promotion' });
+      const change = { alias: opts.alias, actor: opts.as, reason: opts.reason ?? 'manual promotion' };
+      const r = await withCatalog(opts.direct, (catalog) => catalog.promote(name, version, change));
+      if (r.unreadable !== undefined) {
+        console.log(`${name}: ${opts.alias} at v${version} (carried out by the worker; its answer cannot be read here: ${r.unreadable})`);
+        return;
+      }
       console.log(r.moved ? `${name}: ${opts.alias} → v${version}${r.previous !== null ? ` (was v${r.previous})` : ''}` : `${name}: ${opts.alias} already at v${version}`);
     });
 
   models
     .command('rollback <name>')
-    .description('Move an alias (default production) back to its previous holder')
+    .description('Move an alias (default production) back to its previous holder; carried out by a cpu worker')
     .option('--alias <alias>', 'alias to roll back', 'production')
     .option('--as <identity>', 'who rolls back (audit log)', process.env.USER ?? 'cli')
     .option('--reason <text>', 'why (audit log)')
-    .action(async (name: string, opts: { alias: string; as: string; reason?: string }) => {
-      const r = await modelCatalog().rollback(name, { alias: opts.alias, actor: opts.as, reason: opts.reason ?? 'manual rollback' });
+    .option('--direct', 'write the registry from this process with its storage credentials instead of through a worker')
+    .action(async (name: string, opts: { alias: string; as: string; reason?: string; direct?: boolean }) => {
+      const change = { alias: opts.alias, actor: opts.as, reason: opts.reason ?? 'manual rollback' };
+      const r = await withCatalog(opts.direct, (catalog) => catalog.rollback(name, change));
       console.log(`${name}: ${opts.alias} rolled back v${r.from} → v${r.to}`);
     });
 

@@ -24,6 +24,7 @@ import { DEFAULT_S3_ENDPOINT, parseEnv, s3Settings, temporalAddress, webUiUrl, t
 import { checkApproverName, defaultApproverKeyFile, loadApproverKey } from '../approval/approver-keys';
 import { pipelineSpecAt, type PipelineSpecInput } from '../spec/pipeline-spec';
 import { ModelCatalog } from './model-catalog';
+import { workerAliasMover } from './alias-moves';
 import { Monitors } from './monitors';
 import { waitForRun, type WaitOptions } from './wait-for-run';
 
@@ -156,10 +157,13 @@ export class MlcycleClient {
     });
   }
 
-  /** The model registry (needs `s3` in the options; fromEnv sets it). */
+  /**
+   * The model registry. Promotions and rollbacks are carried out by a cpu worker through this
+   * client's Temporal connection (the worker checks the approval policy and writes with its own
+   * storage credentials); list and show read the registry and need `s3` in the options (fromEnv sets it).
+   */
   get models(): ModelCatalog {
-    if (!this.options.s3) throw new MlcycleError('CONFIG_INVALID', 's3: this client was connected without registry settings; pass s3 to connect() or use fromEnv()');
-    return (this.catalog ??= new ModelCatalog(this.options.s3));
+    return (this.catalog ??= new ModelCatalog(this.options.s3, workerAliasMover(this.temporal, this.queues().cpu)));
   }
 
   /** Loads and validates a spec given as a path, a loaded spec or a spec object. SPEC_INVALID lists every bad field. */

@@ -22,9 +22,9 @@ export async function promote(
 export async function rollback(
   store: ArtifactStore,
   registry: ModelRegistry,
-  m: { model: string; alias: string; actor: string; reason: string },
+  m: { model: string; alias: string; actor: string; reason: string; idempotencyKey?: string },
 ): Promise<{ from: number; to: number }> {
-  const r = await registry.rollbackAlias(m.model, m.alias, { actor: m.actor, reason: m.reason });
+  const r = await registry.rollbackAlias(m.model, m.alias, { actor: m.actor, reason: m.reason, ...(m.idempotencyKey ? { idempotencyKey: m.idempotencyKey } : {}) });
   await syncDeploymentRecord(store, registry, m.model, m.alias, { canary: null, reason: m.reason });
   return r;
 }

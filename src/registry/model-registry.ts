@@ -128,7 +128,7 @@ export interface ModelRegistry {
    * Points the alias back at the version that held it before the latest move still in effect
    * (moves undone by earlier rollbacks do not count: set 1, 2, 3, rollback, rollback → 1).
    */
-  rollbackAlias(name: string, alias: string, opts: { actor: string; reason?: string }): Promise<{ from: number; to: number }>;
+  rollbackAlias(name: string, alias: string, opts: { actor: string; reason?: string; idempotencyKey?: string }): Promise<{ from: number; to: number }>;
   /** Chronological; NOT_FOUND for an unknown model without entries. */
   audit(name: string): Promise<AuditEntry[]>;
   /**
@@ -258,7 +258,12 @@ const setAliasOptionsSchema = z.object({
   expectedCurrent: positiveInt.nullable().optional(),
 });
 
-const rollbackOptionsSchema = z.object({ actor: nonEmpty, reason: z.string().optional() });
+const rollbackOptionsSchema = z.object({
+  actor: nonEmpty,
+  reason: z.string().optional(),
+  /** A second call with the same key rolls back nothing more and answers what the first did. */
+  idempotencyKey: nonEmpty.max(1024, 'must be at most 1024 characters').optional(),
+});
 
 const auditPageOptionsSchema = z.object({
   offset: z.number().int().nonnegative().default(0),
@@ -748,6 +753,11 @@ export function createModelRegistry(deps: { store: NamedStore; now?: () => Date 
           if (!(await modelExists(name))) throw modelNotFound(name);
           throw new MlcycleError('NOT_FOUND', `alias "${alias}" of model "${name}" not found`);
         }
+        const done = options.idempotencyKey === undefined ? undefined : record.history.find((h) => h.action === 'rollback' && h.idempotencyKey === options.idempotencyKey);
+        if (done && done.from !== null) {
+          await ensureMoveAudit(record, done);
+          return { from: done.from, to: done.to };
+        }
         const from = record.version;
         await ensureMoveAudit(record, record.history[record.history.length - 1]);
         const stack = holderStack(record.history);
@@ -766,6 +776,7 @@ export function createModelRegistry(deps: { store: NamedStore; now?: () => Date 
           at: now(),
           actor: options.actor,
           ...(options.reason !== undefined ? { reason: options.reason } : {}),
+          ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
         };
         const next: AliasRecord = { ...record, version: to, history: [...record.history, entry] };
         if (await create(seqKey(prefix, state.seq + 1), next)) {

@@ -18,8 +18,13 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string
  * use this, since spawnSync would freeze the very workers the CLI waits for.
  */
 export function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runCliInEnv(args, cliEnv(env), timeoutMs);
+}
+
+/** runCliAsync with exactly `processEnv` as the environment: nothing inherited from this process. */
+export function runCliInEnv(args: string[], processEnv: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -347,6 +347,22 @@ describe('aliases', () => {
     expect((await registry.resolveAlias('churn', 'prod'))?.version).toBe(3);
   });
 
+  it('rolls back once per idempotency key: a retried rollback answers the first one and moves nothing more', async () => {
+    const { registry } = await withVersions(3);
+    for (const v of [1, 2, 3]) await registry.setAlias('churn', 'prod', v, { actor: 'a' });
+    const opts = { actor: 'oncall', idempotencyKey: 'promote-churn-prod/run-7' };
+    expect(await registry.rollbackAlias('churn', 'prod', opts)).toEqual({ from: 3, to: 2 });
+    expect(await registry.rollbackAlias('churn', 'prod', opts)).toEqual({ from: 3, to: 2 });
+    expect((await registry.resolveAlias('churn', 'prod'))?.version).toBe(2);
+    // Another key is another rollback.
+    expect(await registry.rollbackAlias('churn', 'prod', { ...opts, idempotencyKey: 'promote-churn-prod/run-8' })).toEqual({ from: 2, to: 1 });
+    const rollbacks = (await registry.audit('churn')).filter((e) => e.action === 'alias.rollback');
+    expect(rollbacks.map((e) => [e.from, e.to, e.detail?.idempotencyKey])).toEqual([
+      [3, 2, 'promote-churn-prod/run-7'],
+      [2, 1, 'promote-churn-prod/run-8'],
+    ]);
+  });
+
   it('remembers a keyed decision not to move', async () => {
     const { registry } = await withVersions(3);
     await registry.setAlias('churn', 'prod', 1, { actor: 'a' });
@@ -599,7 +615,7 @@ describe('the approval policy, enforced by the registry itself', () => {
     await expectError(registry.setAlias('churn', 'production', 2, { actor: 'mallory' }), 'DECISION_REFUSED', 'policy protects "production"', 'needs 1 signed approval');
     // A claim of identity without a signature is not an approval.
     await registry.appendAudit({ at: new Date().toISOString(), actor: 'alice', action: 'approve', model: 'churn', version: 2 });
-    await expectError(registry.setAlias('churn', 'production', 2, { actor: 'alice' }), 'DECISION_REFUSED', 'found 0');
+    await expectError(registry.setAlias('churn', 'production', 2, { actor: 'alice' }), 'DECISION_REFUSED', 'found 0', 'missing 1 more from alice');
     expect(await registry.getAliases('churn')).toEqual({});
     // Unprotected aliases move freely.
     expect((await registry.setAlias('churn', 'staging', 2, { actor: 'x' })).moved).toBe(true);
