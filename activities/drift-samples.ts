@@ -13,7 +13,7 @@ import type { DataSchema } from '../src/data/coerce';
 import type { DataFormat } from '../src/data/dataset-reader';
 import { withEngine } from '../src/data/engine';
 import { sourceFile } from '../src/data/ingest-source';
-import { stageSource, writeSnapshot } from '../src/data/snapshot';
+import { countStaged, counted, openSource, writeSnapshot, writeSnapshotStrict } from '../src/data/snapshot';
 import type { DriftSample } from '../src/monitoring/drift-check';
 import type { FeatureKind } from '../src/monitoring/drift';
 import type { ColumnRule } from '../src/spec/pipeline-spec';
@@ -107,8 +107,11 @@ export async function loadWindowColumns(file: WindowFile, data: { schema: DataSc
   const typed = path.join(scratch, `window-${path.basename(file.path)}.parquet`);
   try {
     return await withEngine({ scratchDir: scratch, signal }, async (engine) => {
-      const staged = await stageSource(engine, sourceFile(file.path, file.name, file.format));
-      await writeSnapshot(engine, staged, data.schema, {}, typed);
+      // One read of the window when its values fit the schema (as ingest does); else the counted path.
+      const opened = await openSource(engine, sourceFile(file.path, file.name, file.format));
+      const strict = await writeSnapshotStrict(engine, opened, data.schema, typed);
+      if (strict) counted(opened, strict.rowCount);
+      else await writeSnapshot(engine, await countStaged(engine, opened), data.schema, {}, typed);
       return loadSnapshotColumns(engine, { snapshotPath: typed, schema: data.schema, target: data.target, keepMissingTarget: true, undeclaredCategories: true });
     });
   } finally {

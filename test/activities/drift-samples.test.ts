@@ -101,6 +101,26 @@ describe('drift samples: the monitor reads reference and current columns through
     expect(report.raw.insufficient).toHaveLength(features.length);
   });
 
+  it('a window whose values all fit is read once; one that holds a misfit is read the counted way, the misfit missing', async () => {
+    const schema = { x: { type: 'number' as const, required: true }, c: { type: 'category' as const, values: ['a', 'b'], required: true }, y: { type: 'boolean' as const, required: true } };
+    const load = async (name: string, body: string) => {
+      const file = path.join(dir, name);
+      await fs.writeFile(file, body);
+      return loadWindowColumns({ path: file, name, format: 'csv' }, { schema, target: 'y' }, dir);
+    };
+    const clean = await load('fit.csv', 'x,c,y\n1.5,a,true\n2,z,\nNA,b,false\n');
+    const dirty = await load('misfit.csv', 'x,c,y\n1.5,a,true\nabc,z,\nNA,b,false\n');
+    for (const w of [clean, dirty]) {
+      expect(w.rows).toBe(3);
+      expect(Array.from(w.target)).toEqual([1, Number.NaN, 0]);
+      expect(w.columns.find((c) => c.name === 'c')!.labels).toEqual(['a', 'b', 'z']);
+    }
+    expect(Array.from(clean.columns.find((c) => c.name === 'x')!.values)).toEqual([1.5, 2, Number.NaN]);
+    expect(Array.from(dirty.columns.find((c) => c.name === 'x')!.values)).toEqual([1.5, Number.NaN, Number.NaN]);
+    // Nothing of either typed copy stays in the scratch folder.
+    expect((await fs.readdir(dir)).filter((f) => f.startsWith('window-'))).toEqual([]);
+  });
+
   it('a 300k-row × 20-feature reference is loaded as typed columns, not row objects (heap stays small)', async () => {
     const rows = 300_000;
     const snapshot = path.join(dir, 'wide.parquet');
