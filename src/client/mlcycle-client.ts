@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { KeyObject } from 'node:crypto';
 import { signVote } from '../approval/approver-keys';
 import { approvalQuery, decideUpdate, type PendingGate } from '../../workflows/approval-definitions';
@@ -268,21 +268,23 @@ export class MlcycleClient {
     return `${this.options.webUiUrl}/namespaces/${encodeURIComponent(this.options.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   }
 
+  /** The run's description from the server; NOT_FOUND naming the id and namespace for an unknown id. */
+  async describeRun(workflowId: string): Promise<WorkflowExecutionDescription> {
+    try {
+      return await this.temporal.workflow.getHandle(workflowId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new MlcycleError('NOT_FOUND', `no workflow run with id "${workflowId}" in namespace ${this.options.namespace}`);
+      throw err;
+    }
+  }
+
   /**
    * The run's status as `mlcycle status --json` prints it: stage, steps (with live attempts and
    * progress from heartbeats), model, artifacts, error. NOT_FOUND for an unknown id.
    */
   async status(workflowId: string): Promise<RunStatus> {
     const handle = this.temporal.workflow.getHandle(workflowId);
-    let description;
-    try {
-      description = await handle.describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) {
-        throw new MlcycleError('NOT_FOUND', `no workflow run with id "${workflowId}" in namespace ${this.options.namespace}`);
-      }
-      throw err;
-    }
+    const description = await this.describeRun(workflowId);
     let progress: PipelineProgress | undefined;
     // The query needs a worker; a run whose workers are gone still has a status from history.
     try {
@@ -397,13 +399,7 @@ export class MlcycleClient {
   async decide(workflowId: string, decision: DecisionRequest, key: KeyObject): Promise<DecideOutcome> {
     const handle = this.temporal.workflow.getHandle(workflowId);
     const refused = (why: string) => new MlcycleError('DECISION_REFUSED', `${decision.decision} refused: ${why}`);
-    let description;
-    try {
-      description = await handle.describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new MlcycleError('NOT_FOUND', `no workflow run with id "${workflowId}"`);
-      throw err;
-    }
+    const description = await this.describeRun(workflowId);
     if (description.status.name !== 'RUNNING') throw refused(`run ${workflowId} is ${description.status.name.toLowerCase()}, its approval gate is closed`);
     let gate: PendingGate | null;
     try {
@@ -434,13 +430,7 @@ export class MlcycleClient {
    */
   async submitSignedVote(workflowId: string, vote: SignedVote, decision: 'approve' | 'reject'): Promise<DecideOutcome> {
     const refused = (why: string) => new MlcycleError('DECISION_REFUSED', `${decision} refused: ${why}`);
-    let description;
-    try {
-      description = await this.temporal.workflow.getHandle(workflowId).describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new MlcycleError('NOT_FOUND', `no workflow run with id "${workflowId}"`);
-      throw err;
-    }
+    const description = await this.describeRun(workflowId);
     if (description.status.name !== 'RUNNING') throw refused(`run ${workflowId} is ${description.status.name.toLowerCase()}, its approval gate is closed`);
     return this.sendVote(workflowId, description.runId, vote, refused);
   }

@@ -5,7 +5,7 @@
  * relays a statement the browser signed) and the monitor buttons.
  */
 import { createHash } from 'node:crypto';
-import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
 import type { MlcycleClient } from '../client/mlcycle-client';
 import { describeMonitor, scheduleIdFor, withMonitor } from '../client/monitor-schedules';
 import type { RunStatus } from '../client/run-status';
@@ -284,13 +284,7 @@ export function createConsoleData(deps: ConsoleDataDeps) {
      * study) with its type, state and decoded result, since those have no step table.
      */
     async run(workflowId: string): Promise<{ pipeline: RunStatus } | { other: OtherRun }> {
-      let description;
-      try {
-        description = await client.temporal.workflow.getHandle(workflowId).describe();
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw new MlcycleError('NOT_FOUND', `no workflow run with id "${workflowId}"`);
-        throw err;
-      }
+      const description = await client.describeRun(workflowId);
       if (description.type === 'trainingPipeline') return { pipeline: await client.status(workflowId) };
       const row = runRow(description);
       let result: unknown;
