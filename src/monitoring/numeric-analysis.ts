@@ -282,23 +282,24 @@ function sampleRange(ref: Float64Array, cur: Float64Array): { lo: number; hi: nu
   return { lo: sample[Math.floor(0.01 * L)]!, hi: sample[Math.ceil(0.99 * L)]! };
 }
 
+/** The bucket of `x`: 0 below `lo`, 1..B inside [lo, hi], B + 1 above `hi`; -1 for NaN and ±Infinity. */
+function bucketOf(x: number, lo: number, hi: number, scale: number, B: number): number {
+  if (x >= lo && x <= hi) {
+    const t = (x - lo) * scale;
+    return t < B ? (t | 0) + 1 : B;
+  }
+  if (x < lo && x !== -Infinity) return 0;
+  if (x > hi && x !== Infinity) return B + 1;
+  return -1;
+}
+
 function countPass(a: Float64Array, lo: number, hi: number, scale: number, B: number, hist: Int32Array): number {
   let skipped = 0;
   const len = a.length;
-  const top = B + 1;
   for (let i = 0; i < len; i++) {
-    const x = a[i]!;
-    let b: number;
-    if (x >= lo && x <= hi) {
-      const t = (x - lo) * scale;
-      b = t < B ? (t | 0) + 1 : B;
-    } else if (x < lo && x !== -Infinity) b = 0;
-    else if (x > hi && x !== Infinity) b = top;
-    else {
-      skipped++; // NaN, ±Infinity
-      continue;
-    }
-    hist[b]!++;
+    const b = bucketOf(a[i]!, lo, hi, scale, B);
+    if (b < 0) skipped++; // NaN, ±Infinity
+    else hist[b]!++;
   }
   return len - skipped;
 }
@@ -319,17 +320,10 @@ function gatherPass(a: Float64Array, lo: number, hi: number, scale: number, B: n
   const pos = start.slice();
   let found = 0;
   const len = a.length;
-  const top = B + 1;
   for (let i = 0; i < len && found < total; i++) {
     const x = a[i]!;
-    let b: number;
-    if (x >= lo && x <= hi) {
-      const t = (x - lo) * scale;
-      b = t < B ? (t | 0) + 1 : B;
-    } else if (x < lo && x !== -Infinity) b = 0;
-    else if (x > hi && x !== Infinity) b = top;
-    else continue;
-    if (need[b]) {
+    const b = bucketOf(x, lo, hi, scale, B);
+    if (b >= 0 && need[b]) {
       values[pos[b]!++] = x;
       found++;
     }
