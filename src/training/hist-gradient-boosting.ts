@@ -320,6 +320,13 @@ function takeHist(ctx: GrowContext): Float64Array {
   return new Float64Array(ctx.d * SLOTS * 3);
 }
 
+/** Adds one row's gradient, hessian and count to the histogram slot at `s`. */
+function accumulate(hist: Float64Array, s: number, g: number, h: number): void {
+  hist[s] = (hist[s] as number) + g;
+  hist[s + 1] = (hist[s + 1] as number) + h;
+  hist[s + 2] = (hist[s + 2] as number) + 1;
+}
+
 function buildHist(ctx: GrowContext, start: number, end: number, hist: Float64Array): void {
   const { bins, n, d, constHess } = ctx;
   const rows = ctx.ws.rows;
@@ -353,28 +360,17 @@ function buildHist(ctx: GrowContext, start: number, end: number, hist: Float64Ar
       const sb = ba + stride + (cb[r] as number) * 3;
       const sc = ba + 2 * stride + (cc[r] as number) * 3;
       const sd = ba + 3 * stride + (cd[r] as number) * 3;
-      hist[sa] = (hist[sa] as number) + gk;
-      hist[sa + 1] = (hist[sa + 1] as number) + hk;
-      hist[sa + 2] = (hist[sa + 2] as number) + 1;
-      hist[sb] = (hist[sb] as number) + gk;
-      hist[sb + 1] = (hist[sb + 1] as number) + hk;
-      hist[sb + 2] = (hist[sb + 2] as number) + 1;
-      hist[sc] = (hist[sc] as number) + gk;
-      hist[sc + 1] = (hist[sc + 1] as number) + hk;
-      hist[sc + 2] = (hist[sc + 2] as number) + 1;
-      hist[sd] = (hist[sd] as number) + gk;
-      hist[sd + 1] = (hist[sd + 1] as number) + hk;
-      hist[sd + 2] = (hist[sd + 2] as number) + 1;
+      accumulate(hist, sa, gk, hk);
+      accumulate(hist, sb, gk, hk);
+      accumulate(hist, sc, gk, hk);
+      accumulate(hist, sd, gk, hk);
     }
   }
   for (; f < d; f++) {
     const col = bins.subarray(f * n, (f + 1) * n);
     const base = f * stride;
     for (let k = 0; k < m; k++) {
-      const s = base + (col[rows[start + k] as number] as number) * 3;
-      hist[s] = (hist[s] as number) + (og[k] as number);
-      hist[s + 1] = (hist[s + 1] as number) + (constHess ? 1 : (oh[k] as number));
-      hist[s + 2] = (hist[s + 2] as number) + 1;
+      accumulate(hist, base + (col[rows[start + k] as number] as number) * 3, og[k] as number, constHess ? 1 : (oh[k] as number));
     }
   }
 }
