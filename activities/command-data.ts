@@ -27,6 +27,38 @@ export interface TrainerFeature {
   values?: string[];
 }
 
+/** A number feature's training statistics (present values of the train split), as a built-in encoder keeps them. */
+export interface FeatureStats {
+  mean: number;
+  std: number;
+}
+
+/**
+ * Mean and (population) standard deviation of each number feature over the training rows: what
+ * serving's out-of-range rule measures requests against for an ONNX model, as it uses a built-in
+ * model's encoder statistics. A column with no present value has none.
+ */
+export function numberFeatureStats(rows: readonly Row[], features: readonly TrainerFeature[]): Record<string, FeatureStats> {
+  const out: Record<string, FeatureStats> = {};
+  for (const f of features) {
+    if (f.type !== 'number') continue;
+    // Welford: one pass, no cancellation for large means.
+    let n = 0;
+    let mean = 0;
+    let m2 = 0;
+    for (const row of rows) {
+      const v = row[f.name];
+      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+      n++;
+      const d = v - mean;
+      mean += d / n;
+      m2 += d * (v - mean);
+    }
+    if (n > 0) out[f.name] = { mean, std: Math.sqrt(m2 / n) };
+  }
+  return out;
+}
+
 /** `MLCYCLE_SCHEMA_FILE`. */
 export interface TrainerDataDescription {
   format: 'mlcycle-trainer-data/v1';
@@ -93,7 +125,7 @@ export async function writeTrainerData(
   declared: TaskType | undefined,
   dir: string,
   signal?: AbortSignal,
-): Promise<{ env: Record<string, string>; task: TaskType }> {
+): Promise<{ env: Record<string, string>; task: TaskType; featureStats: Record<string, FeatureStats> }> {
   await fs.mkdir(dir, { recursive: true });
   const splits = await loadSnapshotSplits(deps, dataset, data, { scratch: dir, ...(signal ? { signal } : {}) });
   const rule = data.schema[data.target]!;
@@ -105,19 +137,34 @@ export async function writeTrainerData(
     MLCYCLE_TEST_FILE: path.join(dir, 'test.parquet'),
     MLCYCLE_SCHEMA_FILE: path.join(dir, 'schema.json'),
   };
-  await fs.writeFile(files.MLCYCLE_TRAIN_FILE, parquetOf(tableRows(splits.table, splits.train, target), data, true));
+  const trainRows = tableRows(splits.table, splits.train, target);
+  await fs.writeFile(files.MLCYCLE_TRAIN_FILE, parquetOf(trainRows, data, true));
   await fs.writeFile(files.MLCYCLE_VALIDATION_FILE, parquetOf(tableRows(splits.table, splits.validation, target), data, true));
   await fs.writeFile(files.MLCYCLE_TEST_FILE, parquetOf(tableRows(splits.table, splits.test), data, false));
   const description = describeTrainerData(data, task, { train: splits.train.length, validation: splits.validation.length, test: splits.test.length });
   await fs.writeFile(files.MLCYCLE_SCHEMA_FILE, `${JSON.stringify(description, null, 2)}\n`);
-  return { env: { ...files, MLCYCLE_TASK: task }, task };
+  return { env: { ...files, MLCYCLE_TASK: task }, task, featureStats: numberFeatureStats(trainRows, description.features) };
 }
 
 /** Written by mlcycle (not the trainer) into the uploaded output folder: what serving validates requests against. */
 export const SERVING_FILE = 'mlcycle-serving.json';
 
-export async function writeServingDescription(outputDir: string, data: PipelineSpec['data'], task: TaskType): Promise<void> {
+/**
+ * Number features carry their training `mean` and `std` and the spec's `serve` section rides along,
+ * so `/predict` applies the same out-of-range rule to an ONNX model as to a built-in one.
+ */
+export async function writeServingDescription(
+  outputDir: string,
+  data: PipelineSpec['data'],
+  task: TaskType,
+  featureStats: Record<string, FeatureStats>,
+  serve: PipelineSpec['serve'] | undefined,
+): Promise<void> {
   const description = describeTrainerData(data, task, { train: 0, validation: 0, test: 0 });
-  const { rows: _rows, format: _format, ...rest } = description;
-  await fs.writeFile(path.join(outputDir, SERVING_FILE), `${JSON.stringify({ format: 'mlcycle-serving/v1', ...rest }, null, 2)}\n`);
+  const { rows: _rows, format: _format, features, ...rest } = description;
+  const described = features.map((f) => ({ ...f, ...(featureStats[f.name] ?? {}) }));
+  await fs.writeFile(
+    path.join(outputDir, SERVING_FILE),
+    `${JSON.stringify({ format: 'mlcycle-serving/v1', ...rest, features: described, ...(serve ? { serve: { outOfRange: serve.outOfRange } } : {}) }, null, 2)}\n`,
+  );
 }

@@ -220,7 +220,7 @@ async function trainWithCommand(
   const dataFile = path.join(scratch, `dataset.${input.dataset.format}`);
   await deps.store.getToFile(input.dataset, dataFile);
   // The data plane's train / validation / test rows, one Parquet file each (the Python kit reads them).
-  const { env: dataEnv, task } = await writeTrainerData(deps, input.dataset, input.data, input.train.task, path.join(scratch, 'data'), pulse.signal);
+  const { env: dataEnv, task, featureStats } = await writeTrainerData(deps, input.dataset, input.data, input.train.task, path.join(scratch, 'data'), pulse.signal);
   const outputDir = path.join(scratch, 'output');
   const checkpointDir = path.join(scratch, 'checkpoints');
   let resumeDir: string | undefined;
@@ -263,7 +263,7 @@ async function trainWithCommand(
         pulse.beat({ ...beat });
       },
     });
-    await writeServingDescription(outputDir, input.data, task);
+    await writeServingDescription(outputDir, input.data, task, featureStats, input.serve);
     const outputs = await uploadFolder(deps.store, outputDir);
     const historyRef = await deps.store.putJson(history);
     return {

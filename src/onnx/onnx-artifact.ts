@@ -69,9 +69,20 @@ const ServingDescription = z.object({
   /** A binary category target names its classes (`positive` is the last declared value, as for built-in models). */
   target: z.object({ name: z.string(), type: z.string().optional(), positive: z.string().optional(), negative: z.string().optional() }).loose(),
   features: z.array(
-    z.object({ name: z.string().min(1), type: z.enum(['number', 'boolean', 'category']), values: z.array(z.string()).optional() }).strict(),
+    z
+      .object({
+        name: z.string().min(1),
+        type: z.enum(['number', 'boolean', 'category']),
+        values: z.array(z.string()).optional(),
+        /** Number features: the training split's mean and standard deviation (absent in descriptions written before them). */
+        mean: z.number().optional(),
+        std: z.number().nonnegative().optional(),
+      })
+      .strict(),
   ),
   classes: z.array(z.string()).optional(),
+  /** The spec's `serve` section (the out-of-range rule), as built-in models carry it. */
+  serve: z.object({ outOfRange: z.enum(['refuse', 'clip', 'allow']) }).loose().optional(),
 });
 export type ServingDescription = z.infer<typeof ServingDescription>;
 

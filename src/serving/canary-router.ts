@@ -7,6 +7,7 @@ import type { ServingDescription } from '../onnx/onnx-artifact';
 import type { OnnxModel } from '../onnx/onnx-model';
 import type { ModelArtifact } from '../training/model-artifact';
 import type { Row } from '../training/row-matrix-adapter';
+import type { RangeCheck } from './request-checks';
 
 /** A model version ready to answer: its request schema built, its artifact parsed. */
 export interface LoadedModel {
@@ -17,6 +18,8 @@ export interface LoadedModel {
   /** …a command trainer's ONNX model (src/onnx). */
   onnx?: { model: OnnxModel; description: ServingDescription };
   body: z.ZodType<{ rows: Row[] }>;
+  /** Numeric inputs far outside the training data (serve.outOfRange), built once at load. */
+  range: RangeCheck;
 }
 
 /** What serves: replaced as a whole on a swap, so a request that read it keeps a consistent view. */

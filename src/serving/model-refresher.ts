@@ -13,7 +13,7 @@ import { parseModelArtifact } from '../training/model-artifact';
 import { describeRouting, type CanaryRouter, type LoadedModel, type Routing } from './canary-router';
 import { readDeploymentRecord } from './deployment-record';
 import type { ProblemLog } from './problem-log';
-import { buildRequestSchema, requestColumns } from './request-checks';
+import { artifactRangeCheck, buildRequestSchema, onnxRangeCheck, requestColumns } from './request-checks';
 import type { ServingMetrics } from './serving-metrics';
 
 interface Target {
@@ -72,10 +72,10 @@ export function createModelRefresher(options: ModelRefresherOptions): ModelRefre
         await onnx.model.release();
         throw new MlcycleError('ARTIFACT_INTEGRITY', `${record.modelUri}: a multiclass ONNX model needs its class labels (classes: at least 2 distinct names in mlcycle-serving.json; the spec's target must be a category)`);
       }
-      return { version, modelUri: record.modelUri, onnx, body: buildRequestSchema(requestColumns(onnx.description.features), maxRows) };
+      return { version, modelUri: record.modelUri, onnx, body: buildRequestSchema(requestColumns(onnx.description.features), maxRows), range: onnxRangeCheck(onnx.description) };
     }
     const artifact = parseModelArtifact(await store.getJson(record.modelUri));
-    return { version, modelUri: record.modelUri, artifact, body: buildRequestSchema(artifact.encoder, maxRows) };
+    return { version, modelUri: record.modelUri, artifact, body: buildRequestSchema(artifact.encoder, maxRows), range: artifactRangeCheck(artifact) };
   }
 
   const unchanged = (r: Routing | undefined, t: Target): boolean =>

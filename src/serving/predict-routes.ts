@@ -10,7 +10,7 @@ import { predictRows, type RowPrediction } from '../training/model-artifact';
 import type { CanaryRouter } from './canary-router';
 import type { PredictionLogEntry, PredictionLogger } from './prediction-log';
 import type { ProblemLog } from './problem-log';
-import { applyOutOfRange, MAX_ISSUES, nanIssues, onnxPredictions, toIssues, unscorableIssues, type Issue, type OutOfRangeRule } from './request-checks';
+import { applyOutOfRange, MAX_ISSUES, nanIssues, onnxPredictions, toIssues, unscorableIssues, type OutOfRangeRule } from './request-checks';
 import type { ServingMetrics } from './serving-metrics';
 
 export interface PredictResponse {
@@ -33,7 +33,6 @@ export interface PredictRoutesOptions {
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-const NO_ISSUES: readonly Issue[] = [];
 
 export function registerPredictRoutes(app: FastifyInstance, options: PredictRoutesOptions): void {
   const { model, alias, router, metrics, logger, problems } = options;
@@ -100,10 +99,8 @@ export function registerPredictRoutes(app: FastifyInstance, options: PredictRout
         ...(total > issues.length ? { issuesOmitted: total - issues.length } : {}),
       });
     }
-    // Out-of-range checks use the training statistics a built-in model carries; ONNX models have none.
-    const ranged = served.artifact
-      ? applyOutOfRange(served.artifact, parsed.data.rows, options.outOfRange ?? served.artifact.serve?.outOfRange ?? 'refuse')
-      : { rows: [...parsed.data.rows], issues: NO_ISSUES };
+    // The training statistics of either kind of model: a built-in encoder's, or those written beside an ONNX model.
+    const ranged = applyOutOfRange(served.range.columns, parsed.data.rows, options.outOfRange ?? served.range.rule);
     if (ranged.issues.length > 0) {
       metrics.countAnswer(version, 400, started);
       const total = ranged.issues.length;

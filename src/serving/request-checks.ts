@@ -21,23 +21,56 @@ export type { OutOfRangeRule } from '../training/model-artifact';
 export const OUT_OF_RANGE_Z = 1e6;
 
 /**
+ * A number input column's training statistics. Without them (an ONNX model's description written
+ * before they were kept) only the non-finite check applies.
+ */
+export interface RangeColumn {
+  name: string;
+  mean?: number;
+  std?: number;
+}
+
+/** What a served model checks numeric inputs against: its number columns and its own rule. */
+export interface RangeCheck {
+  columns: readonly RangeColumn[];
+  /** The rule the model carries from its spec (`serve.outOfRange`), else refuse. */
+  rule: OutOfRangeRule;
+}
+
+/** A built-in model's range check: its encoder's number columns and the rule stored with it. */
+export function artifactRangeCheck(artifact: ModelArtifact): RangeCheck {
+  const columns = artifact.encoder.columns.filter((c) => c.kind === 'number').map((c) => ({ name: c.name, mean: c.mean, std: c.std }));
+  return { columns, rule: artifact.serve?.outOfRange ?? 'refuse' };
+}
+
+/** An ONNX model's range check: the training statistics and rule mlcycle wrote beside it. */
+export function onnxRangeCheck(description: ServingDescription): RangeCheck {
+  const columns = description.features
+    .filter((f) => f.type === 'number')
+    .map((f) => ({ name: f.name, ...(f.mean !== undefined && f.std !== undefined ? { mean: f.mean, std: f.std } : {}) }));
+  return { columns, rule: description.serve?.outOfRange ?? 'refuse' };
+}
+
+/**
  * Applies the rule to each row's numeric features: the rows to score (clipped copies where the
  * rule clips) and the issues of what is refused.
  */
-export function applyOutOfRange(artifact: ModelArtifact, rows: readonly Row[], rule: OutOfRangeRule): { rows: Row[]; issues: Issue[] } {
+export function applyOutOfRange(columns: readonly RangeColumn[], rows: readonly Row[], rule: OutOfRangeRule): { rows: Row[]; issues: Issue[] } {
   const issues: Issue[] = [];
   if (rule === 'allow') return { rows: [...rows], issues };
-  const numeric = artifact.encoder.columns.filter((c): c is Extract<typeof c, { kind: 'number' }> => c.kind === 'number');
   const out = rows.map((row, i) => {
     let copy: Record<string, unknown> | undefined;
-    for (const c of numeric) {
+    for (const c of columns) {
       const v = row[c.name];
       if (typeof v !== 'number') continue;
-      // The encoder keeps mean and spread: their larger is the scale of the training values.
-      const bound = OUT_OF_RANGE_Z * Math.max(c.std, Math.abs(c.mean), 1e-12);
       if (!Number.isFinite(v)) {
         issues.push({ path: `rows.${i}.${c.name}`, message: `${String(v)} is not a finite number` });
-      } else if (Math.abs(v - c.mean) > bound) {
+        continue;
+      }
+      if (c.mean === undefined || c.std === undefined) continue;
+      // Mean and spread are what is kept of the training values: their larger is the scale.
+      const bound = OUT_OF_RANGE_Z * Math.max(c.std, Math.abs(c.mean), 1e-12);
+      if (Math.abs(v - c.mean) > bound) {
         if (rule === 'clip') {
           copy ??= { ...row };
           copy[c.name] = Math.min(c.mean + bound, Math.max(c.mean - bound, v));

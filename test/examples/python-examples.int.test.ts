@@ -126,6 +126,10 @@ describe('Python trainer examples', () => {
     const missing = await predict(url, [{ ...row, plan: undefined }]);
     expect(missing.status).toBe(400);
     expect(((await missing.json()) as { issues: Array<{ path: string }> }).issues[0]!.path).toBe('rows.0.plan');
+    // serve.outOfRange (default refuse) with the training split's statistics that mlcycle wrote beside the model.
+    const far = await predict(url, [{ ...row, tenure_months: 1e12 }]);
+    expect(far.status).toBe(400);
+    expect(((await far.json()) as { issues: Array<{ path: string; message: string }> }).issues[0]).toMatchObject({ path: 'rows.0.tenure_months', message: expect.stringContaining('outside the range this model accepts') });
 
     // Drift monitoring works on the ONNX model as on built-in ones: current data with every
     // customer at 70 months of tenure drifts on that column and shifts the predictions.

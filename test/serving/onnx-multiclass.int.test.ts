@@ -46,7 +46,8 @@ describe('serving a multiclass ONNX model (a command trainer\'s output folder)',
       data: { source: 'file://d.csv', target: 'tier', schema: { x: { type: 'number' }, color: { type: 'category', values: ['red', 'green', 'blue'] }, tier: { type: 'category', values: CLASSES } } },
       train: { trainer: 'command', command: ['python', 't.py'] },
     });
-    await writeServingDescription(dir, spec.data, 'multiclass');
+    // x's training statistics, as writeTrainerData computes them from the train split; the spec has no serve section (refuse).
+    await writeServingDescription(dir, spec.data, 'multiclass', { x: { mean: 0.5, std: 1.5 } }, undefined);
     expect(await register(env, registry, dir, 'mc-v1')).toBe(1);
     await registry.setAlias(MODEL, 'production', 1, { actor: 'test' });
   });
@@ -86,5 +87,37 @@ describe('serving a multiclass ONNX model (a command trainer\'s output folder)',
     const issues = ((await bad.json()) as { issues: Array<{ path: string }> }).issues.map((i) => i.path);
     expect(issues).toEqual(['rows.0.x', 'rows.1.x']);
     expect(logs.join('\n')).not.toMatch(/not supported/);
+  });
+
+  it('applies the out-of-range rule with the training statistics written beside the ONNX model', async () => {
+    const post = (u: string, text: string) => fetch(`${u}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+    const refusing = createPredictionServer({ store: env.store, registry, model: MODEL, log: (l) => logs.push(l) });
+    const { url } = await refusing.start();
+    try {
+    // Bound: 0.5 ± 1e6 × max(1.5, 0.5). 1.4e6 is inside, 2e6 outside; 1e999 parses as Infinity (refused by the body schema).
+    expect((await post(url, JSON.stringify({ rows: [{ x: 1.4e6, color: 'red' }] }))).status).toBe(200);
+    const far = await post(url, JSON.stringify({ rows: [{ x: 1, color: 'red' }, { x: -2e6, color: 'red' }] }));
+    expect(far.status).toBe(400);
+    const farBody = (await far.json()) as { issues: Array<{ path: string; message: string }> };
+    expect(farBody.issues.map((i) => i.path)).toEqual(['rows.1.x']);
+    expect(farBody.issues[0]!.message).toContain('outside the range this model accepts (training mean 0.5000');
+    const inf = await post(url, '{"rows": [{"x": 1e999, "color": "red"}]}');
+    expect(inf.status).toBe(400);
+    expect(((await inf.json()) as { issues: Array<{ path: string; message: string }> }).issues).toEqual([{ path: 'rows.0.x', message: 'expected a finite number or null, got number Infinity' }]);
+    } finally {
+      await refusing.stop();
+    }
+
+    // --out-of-range clip: the far value is clipped to the bound and scored like it.
+    const clipping = createPredictionServer({ store: env.store, registry, model: MODEL, outOfRange: 'clip', log: (l) => logs.push(l) });
+    try {
+      const clipUrl = (await clipping.start()).url;
+      const clipped = await post(clipUrl, JSON.stringify({ rows: [{ x: -2e6, color: 'red' }, { x: 0.5 - 1.5e6, color: 'red' }] }));
+      expect(clipped.status).toBe(200);
+      const [a, b] = ((await clipped.json()) as { predictions: Array<{ probabilities: Record<string, number> }> }).predictions;
+      expect(a!.probabilities).toEqual(b!.probabilities);
+    } finally {
+      await clipping.stop();
+    }
   });
 });
