@@ -157,14 +157,23 @@ export async function loadSnapshotColumns(engine: Engine, options: LoadOptions):
   const columns: LoadedColumn[] = features.map((f) => ({ name: f.name, rule: f.rule, values: new Float64Array(rows), ...(f.labels ? { labels: f.labels } : {}), ...(f.absent ? { absent: f.absent } : {}) }));
   const exprs = [`file_row_number::DOUBLE`, tExpr, ...features.map((f) => f.expr)];
   const where = keepAll ? '' : `WHERE ${ident(target)} IS NOT NULL`;
-  const result = await engine.connection.stream(`SELECT ${exprs.join(', ')} FROM ${snap} ${where} ORDER BY file_row_number`);
+  // No ORDER BY: the engine keeps a scan's rows in file order (preserve_insertion_order, on by
+  // default and never turned off here), so rows stream as the scan produces them; sorting first
+  // made a 1M × 20 load 1.25 s instead of 0.9 s. The order is checked as the rows arrive.
+  const result = await engine.connection.stream(`SELECT ${exprs.join(', ')} FROM ${snap} ${where}`);
   let offset = 0;
+  let last = -1;
   for (;;) {
     engine.check();
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
     const n = chunk.rowCount;
     copyDoubles(chunk.getColumnVector(0), n, rowIndex, offset);
+    for (let i = offset; i < offset + n; i++) {
+      const r = rowIndex[i]!;
+      if (!(r > last)) throw new Error(`the engine returned the snapshot's rows out of file order (row ${r} after ${last}); is preserve_insertion_order off?`);
+      last = r;
+    }
     copyDoubles(chunk.getColumnVector(1), n, y, offset);
     for (let j = 0; j < columns.length; j++) copyDoubles(chunk.getColumnVector(j + 2), n, columns[j]!.values, offset);
     offset += n;
