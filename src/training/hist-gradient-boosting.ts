@@ -300,6 +300,9 @@ interface Split {
   bin: number;
   missingLeft: boolean;
   nLeft: number;
+  /** Gradient and hessian sums of the rows going left (missing values included when they go left). */
+  gLeft: number;
+  hLeft: number;
 }
 
 interface OpenNode {
@@ -420,7 +423,7 @@ function findSplit(ctx: GrowContext, open: OpenNode): Split | undefined {
             if (gain > bestGain) {
               bestGain = gain;
               // Without missing values in the node, they go (at prediction) to the larger child.
-              best = { gain, feature: f, bin: b, missingLeft: cm > 0 ? false : cl >= cr, nLeft: cl };
+              best = { gain, feature: f, bin: b, missingLeft: cm > 0 ? false : cl >= cr, nLeft: cl, gLeft: gl, hLeft: hl };
             }
           }
         }
@@ -438,7 +441,7 @@ function findSplit(ctx: GrowContext, open: OpenNode): Split | undefined {
             const gain = (gl2 * gl2) / (hl2 + lambda) + (gr * gr) / (hr + lambda) - parent;
             if (gain > bestGain) {
               bestGain = gain;
-              best = { gain, feature: f, bin: b, missingLeft: true, nLeft: cl2 };
+              best = { gain, feature: f, bin: b, missingLeft: true, nLeft: cl2, gLeft: gl2, hLeft: hl2 };
             }
           }
         }
@@ -508,11 +511,17 @@ function growTree(ctx: GrowContext, m: number, leafRanges: number[]): BoostedTre
   root.split = findSplit(ctx, root);
   const open: OpenNode[] = [root];
   let leaves = 1;
+  const leaf = (node: number, start: number, end: number, G: number, H: number) => {
+    tree.value[node] = leafValue(G, H);
+    leafRanges.push(start, end, node);
+  };
   const close = (o: OpenNode) => {
-    tree.value[o.node] = leafValue(o.G, o.H);
-    leafRanges.push(o.start, o.end, o.node);
+    leaf(o.node, o.start, o.end, o.G, o.H);
     ctx.ws.pool.push(o.hist);
   };
+  // What findSplit would refuse anyway, known before any histogram is built.
+  const mayGrow = (count: number, depth: number) =>
+    leaves < params.maxLeafNodes && count >= 2 * params.minSamplesLeaf && (params.maxDepth === null || depth < params.maxDepth);
   while (open.length > 0) {
     let bi = -1;
     for (let i = 0; i < open.length; i++) {
@@ -535,9 +544,17 @@ function growTree(ctx: GrowContext, m: number, leafRanges: number[]): BoostedTre
     tree.left[o.node] = leftNode;
     tree.right[o.node] = rightNode;
     leaves++;
-    // Smaller child by a pass over its rows, the larger one by subtraction in the parent's buffer.
     const nl = mid - o.start;
     const nr = o.end - mid;
+    if (!mayGrow(nl, o.depth + 1) && !mayGrow(nr, o.depth + 1)) {
+      // Both children stay leaves (the last split of a tree, or children too small or too deep):
+      // their sums come from the split itself, so neither histogram is built (as scikit-learn).
+      leaf(leftNode, o.start, mid, split.gLeft, split.hLeft);
+      leaf(rightNode, mid, o.end, o.G - split.gLeft, o.H - split.hLeft);
+      ctx.ws.pool.push(o.hist);
+      continue;
+    }
+    // Smaller child by a pass over its rows, the larger one by subtraction in the parent's buffer.
     const small = takeHist(ctx);
     const large = o.hist;
     if (nl <= nr) buildHist(ctx, o.start, mid, small);
