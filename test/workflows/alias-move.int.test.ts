@@ -197,7 +197,7 @@ describe('alias moves carried out by a worker', () => {
     expect(await registry.getAliases(model)).toEqual({ production: 1 });
   }, 300_000);
 
-  it('a client holding only an older payload key is told the worker carried the move out, not that it failed', async () => {
+  it('a client holding only an older payload key is told the worker carried the move out, not that it failed: promote and rollback, CLI (exit 0) and client API', async () => {
     const model = 'am-rotated';
     await register(model, 1);
     // The workers' key file was rotated (a new active key; the old one still reads); this client's was not.
@@ -212,6 +212,30 @@ describe('alias moves carried out by a worker', () => {
       const outcome = await stale.models.promote(model, 1, { alias: 'staging', actor: 'dana' });
       expect(outcome).toEqual({ moved: false, previous: null, serving: null, unreadable: expect.stringContaining('"rotated-k2"') });
       expect(await registry.getAliases(model)).toEqual({ staging: 1 });
+      await register(model, 2);
+      const rolledBack = { from: null, to: null, unreadable: expect.stringContaining('"rotated-k2"') };
+
+      // The CLI on the older key file: a completed promotion and a completed rollback both exit 0.
+      const oldKeyFile = { ...temporalOnly, MLCYCLE_QUEUE_PREFIX: queuePrefix };
+      const promoted = await cli(['models', 'promote', model, '2', '--alias', 'staging', '--as', 'dana'], oldKeyFile);
+      expect(promoted.code, promoted.stderr).toBe(0);
+      expect(promoted.stdout.trim()).toMatch(new RegExp(`^${model}: staging at v2 \\(carried out by the worker; its answer cannot be read here: .*"rotated-k2"`));
+      const back = await cli(['models', 'rollback', model, '--alias', 'staging', '--as', 'erin'], oldKeyFile);
+      expect(back.code, back.stderr).toBe(0);
+      expect(back.stdout.trim()).toMatch(new RegExp(`^${model}: staging rolled back \\(carried out by the worker; its answer cannot be read here: .*"rotated-k2"`));
+      expect(await registry.getAliases(model)).toEqual({ staging: 1 });
+
+      // The client API the same way.
+      await stale.models.promote(model, 2, { alias: 'staging', actor: 'dana' });
+      expect(await stale.models.rollback(model, { alias: 'staging', actor: 'erin' })).toEqual(rolledBack);
+      expect(await registry.getAliases(model)).toEqual({ staging: 1 });
+      expect((await moves(model, 'staging')).map((e) => [e.action, e.from ?? null, e.to])).toEqual([
+        ['alias.set', null, 1],
+        ['alias.set', 1, 2],
+        ['alias.rollback', 2, 1],
+        ['alias.set', 1, 2],
+        ['alias.rollback', 2, 1],
+      ]);
     } finally {
       await stale.close();
       worker.shutdown();
