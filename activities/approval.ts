@@ -120,8 +120,10 @@ export function createApprovalActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Moves an alias back to its previous holder; not policy-checked (the safety valve, as in the
-     * registry). The key makes a retry after the write answer the same rollback, not roll back twice.
+     * Moves an alias back to its previous holder. For a protected alias the registry's rollback,
+     * run here with the worker's credentials, re-checks the previous holder's signed approvals
+     * against the policy (DECISION_REFUSED, non-retryable, when they do not meet it). The key makes
+     * a retry after the write answer the same rollback, not roll back twice.
      */
     async rollbackModel(input: { model: string; alias: string; actor: string; reason: string; idempotencyKey: string }): Promise<{ from: number; to: number }> {
       try {

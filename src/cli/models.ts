@@ -67,7 +67,7 @@ export function addModelCommands(program: Command): void {
 
   models
     .command('rollback <name>')
-    .description('Move an alias (default production) back to its previous holder; carried out by a cpu worker')
+    .description('Move an alias (default production) back to its previous holder; carried out by a cpu worker, which checks that a protected alias\'s previous holder meets the approval policy')
     .option('--alias <alias>', 'alias to roll back', 'production')
     .option('--as <identity>', 'who rolls back (audit log)', process.env.USER ?? 'cli')
     .option('--reason <text>', 'why (audit log)')

@@ -125,8 +125,9 @@ export class ModelCatalog {
   }
 
   /**
-   * Moves an alias (default `production`) back to its previous holder, serving route included. Not
-   * policy-checked: going back to the version that held the alias before is the safety valve.
+   * Moves an alias (default `production`) back to its previous holder, serving route included. A
+   * protected alias goes back only to a version whose signed approvals meet its policy now
+   * (DECISION_REFUSED naming what is missing, checked by the worker and by the registry).
    */
   rollback(name: string, change: AliasChange = {}): Promise<RollbackOutcome> {
     const move = { model: name, alias: change.alias ?? 'production', actor: change.actor ?? defaultActor(), reason: change.reason ?? 'manual rollback' };
