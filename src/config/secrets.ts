@@ -11,6 +11,16 @@
 
 /** Names of variables that hold secrets: their values never reach a trainer, a message or a log. */
 export const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|ACCESS_KEY|_KEY$|_KEYS$|WEBHOOK|SESSION|AUTH/i;
+/**
+ * Names that match SECRET_NAME but hold an identifier or a location, not a secret: redacting
+ * AWS_ACCESS_KEY_ID=mlcycle (docker-compose.yml) would take the bucket out of every s3:// URI.
+ */
+const NOT_SECRET_NAME = /_ID$|_(FILE|PATH|DIR|SOCK)$/i;
+
+/** Whether the variable `name` holds a secret. */
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name) && !NOT_SECRET_NAME.test(name);
+}
 
 /** Shorter values ("1", "true", a port) would redact ordinary words; no real secret is this short. */
 const MIN_SECRET_LENGTH = 6;
@@ -27,7 +37,7 @@ export function registerSecret(label: string, value: string | undefined): void {
 export function secretValues(env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && value.length >= MIN_SECRET_LENGTH && SECRET_NAME.test(name)) out.push([name, value]);
+    if (value !== undefined && value.length >= MIN_SECRET_LENGTH && isSecretName(name)) out.push([name, value]);
   }
   // A value also in a variable is named by the variable, which says more to the reader.
   const inEnv = new Set(out.map(([, v]) => v));

@@ -52,7 +52,7 @@ export function assertCommandAllowed(program: string, cwd: string | undefined, a
 }
 
 // The one list of secrets and the one redaction (activities/train.ts imports it from here).
-export { SECRET_NAME, redactSecrets } from '../config/secrets';
+export { redactSecrets } from '../config/secrets';
 
 /**
  * The environment a command trainer starts with: PATH, HOME, LANG (and LC_ALL), and the

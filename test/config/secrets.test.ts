@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { redactErrorInPlace, redactSecrets, redactValue, registerSecret, secretValues } from '../../src/config/secrets';
 import { createRuntimeLogger, fatalLine, lineLogger } from '../../src/observability/logging';
 
-const env = { AWS_SECRET_ACCESS_KEY: 'aws-s3cr3t-value', MLCYCLE_WEBHOOK_URL: 'https://hooks.example/T0/abc', MLCYCLE_S3_BUCKET: 'mlcycle-bucket', DEBUG: 'true' };
+const env = { AWS_ACCESS_KEY_ID: 'mlcycle', MLCYCLE_CODEC_KEY_FILE: '/etc/mlcycle/keys.json', AWS_SECRET_ACCESS_KEY: 'aws-s3cr3t-value', MLCYCLE_WEBHOOK_URL: 'https://hooks.example/T0/abc', MLCYCLE_S3_BUCKET: 'mlcycle-bucket', DEBUG: 'true' };
 
 describe('the list of secrets', () => {
   it('holds secret-named variables and registered values, longest first, and nothing short or ordinary', () => {
@@ -13,6 +13,9 @@ describe('the list of secrets', () => {
     expect(list).toContainEqual(['MLCYCLE_WEBHOOK_URL', 'https://hooks.example/T0/abc']);
     expect(list).toContainEqual(['codec key k9', 'a2V5LW1hdGVyaWFsLWZvci10ZXN0']);
     expect(list.map(([n]) => n)).not.toContain('MLCYCLE_S3_BUCKET');
+    // An identifier or a location is not a secret, though its name says KEY or TOKEN.
+    expect(list.map(([n]) => n)).not.toContain('AWS_ACCESS_KEY_ID');
+    expect(list.map(([n]) => n)).not.toContain('MLCYCLE_CODEC_KEY_FILE');
     expect(list.map(([n]) => n)).not.toContain('DEBUG');
     const lengths = list.map(([, v]) => v.length);
     expect(lengths).toEqual([...lengths].sort((a, b) => b - a));
@@ -29,7 +32,8 @@ describe('redacting values', () => {
   const secrets = secretValues(env);
 
   it('copies only what held a secret and leaves the rest the same object', () => {
-    const clean = { a: [1, 'x'], b: { c: 'y' } };
+    // docker-compose.yml's AWS_ACCESS_KEY_ID=mlcycle with bucket mlcycle: URIs stay intact.
+    const clean = { a: [1, 'x'], b: { c: 'y' }, uri: 's3://mlcycle/artifacts/sha256/ab/x' };
     expect(redactValue(clean, secrets)).toBe(clean);
     const dirty = { a: [1, 'x'], b: { c: 'key aws-s3cr3t-value' }, bytes: new Uint8Array([1]) };
     const out = redactValue(dirty, secrets);
