@@ -9,8 +9,12 @@
  * material, token files).
  */
 
-/** Names of variables that hold secrets: their values never reach a trainer, a message or a log. */
-export const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|ACCESS_KEY|_KEY$|_KEYS$|WEBHOOK|SESSION|AUTH/i;
+/**
+ * Names of variables that hold secrets: their values never reach a trainer, a message or a log.
+ * Not SESSION: a desktop's XDG_SESSION_DESKTOP=ubuntu would take the user's name out of every
+ * path (AWS_SESSION_TOKEN is a TOKEN).
+ */
+export const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|ACCESS_KEY|_KEY$|_KEYS$|WEBHOOK|AUTH/i;
 /**
  * Names that match SECRET_NAME but hold an identifier or a location, not a secret: redacting
  * AWS_ACCESS_KEY_ID=mlcycle (docker-compose.yml) would take the bucket out of every s3:// URI.
@@ -22,8 +26,11 @@ export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name) && !NOT_SECRET_NAME.test(name);
 }
 
-/** Shorter values ("1", "true", a port) would redact ordinary words; no real secret is this short. */
-const MIN_SECRET_LENGTH = 6;
+/**
+ * Shorter values ("1", "true", a port, a word) would redact ordinary text, results included, where
+ * a redaction changes data; a secret this short is no secret.
+ */
+const MIN_SECRET_LENGTH = 8;
 
 /** Secrets loaded from files or generated: value → what the redaction names it. */
 const registered = new Map<string, string>();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { redactErrorInPlace, redactSecrets, redactValue, registerSecret, secretValues } from '../../src/config/secrets';
 import { createRuntimeLogger, fatalLine, lineLogger } from '../../src/observability/logging';
 
-const env = { AWS_ACCESS_KEY_ID: 'mlcycle', MLCYCLE_CODEC_KEY_FILE: '/etc/mlcycle/keys.json', AWS_SECRET_ACCESS_KEY: 'aws-s3cr3t-value', MLCYCLE_WEBHOOK_URL: 'https://hooks.example/T0/abc', MLCYCLE_S3_BUCKET: 'mlcycle-bucket', DEBUG: 'true' };
+const env = { AWS_ACCESS_KEY_ID: 'mlcycle', MLCYCLE_CODEC_KEY_FILE: '/etc/mlcycle/keys.json', AWS_SECRET_ACCESS_KEY: 'aws-s3cr3t-value', MLCYCLE_WEBHOOK_URL: 'https://hooks.example/T0/abc', MLCYCLE_S3_BUCKET: 'mlcycle-bucket', DEBUG: 'true', XDG_SESSION_DESKTOP: 'ubuntu', MLCYCLE_TEST_TOKEN: 'short' };
 
 describe('the list of secrets', () => {
   it('holds secret-named variables and registered values, longest first, and nothing short or ordinary', () => {
@@ -16,6 +16,9 @@ describe('the list of secrets', () => {
     // An identifier or a location is not a secret, though its name says KEY or TOKEN.
     expect(list.map(([n]) => n)).not.toContain('AWS_ACCESS_KEY_ID');
     expect(list.map(([n]) => n)).not.toContain('MLCYCLE_CODEC_KEY_FILE');
+    // Nor a desktop session's name, nor a value too short to be a secret.
+    expect(list.map(([n]) => n)).not.toContain('XDG_SESSION_DESKTOP');
+    expect(list.map(([n]) => n)).not.toContain('MLCYCLE_TEST_TOKEN');
     expect(list.map(([n]) => n)).not.toContain('DEBUG');
     const lengths = list.map(([, v]) => v.length);
     expect(lengths).toEqual([...lengths].sort((a, b) => b - a));
