@@ -137,7 +137,11 @@ function walkError(err: Error, secrets: ReadonlyArray<[string, string]>, depth: 
   const target = mode === 'in-place' ? err : (Object.create(Object.getPrototypeOf(err) as object, Object.getOwnPropertyDescriptors(err)) as Error);
   for (const [key, v] of Object.entries(fields)) {
     const own = Object.getOwnPropertyDescriptor(target, key);
-    Object.defineProperty(target, key, { value: v, writable: true, configurable: true, enumerable: own?.enumerable ?? false });
+    try {
+      Object.defineProperty(target, key, { value: v, writable: true, configurable: true, enumerable: own?.enumerable ?? false });
+    } catch {
+      // A frozen error keeps that field: redaction never changes what is thrown into another error.
+    }
   }
   return target;
 }

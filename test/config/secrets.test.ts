@@ -98,3 +98,10 @@ describe('log lines', () => {
     }
   });
 });
+
+describe('redacting an error that resists', () => {
+  it('leaves a frozen error as it is instead of throwing', () => {
+    const err = Object.freeze(new Error('aws-s3cr3t-value'));
+    expect(() => redactErrorInPlace(err, secretValues({ AWS_SECRET_ACCESS_KEY: 'aws-s3cr3t-value' }))).not.toThrow();
+  });
+});
