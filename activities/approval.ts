@@ -7,6 +7,7 @@ import { assertPromotionAllowed, effectiveApproval } from '../src/approval/appro
 import type { ApprovalSpec } from '../src/spec/pipeline-spec';
 import type { ActivityDeps } from './deps';
 import { asActivityFailure } from './failures';
+import { registerSecret } from '../src/config/secrets';
 import { auditOnce } from './audit-once';
 import { NotifyConfigError, resolveNotifyTarget, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER, type NotifyTarget, type ResolvedTarget } from '../src/notify/notify-target';
 
@@ -84,6 +85,10 @@ export function createApprovalActivities(deps: ActivityDeps) {
         if (err instanceof NotifyConfigError) throw ApplicationFailure.nonRetryable(err.message, err.code);
         throw err;
       }
+      // Whatever their names, the variables a spec points at hold secrets: a URL from the
+      // environment may itself be one, and the signing key is. Redacted like the secret-named ones.
+      if (input.webhookEnv) registerSecret(input.webhookEnv, target.url);
+      if (input.secretEnv) registerSecret(input.secretEnv, target.secret);
       const body = JSON.stringify({ id: input.id, event: input.event, attempt: ctx.info.attempt, payload: input.payload });
       const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': input.id };
       if (target.secret) {
@@ -120,8 +125,10 @@ export function createApprovalActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Moves an alias back to its previous holder; not policy-checked (the safety valve, as in the
-     * registry). The key makes a retry after the write answer the same rollback, not roll back twice.
+     * Moves an alias back to its previous holder. For a protected alias the registry's rollback,
+     * run here with the worker's credentials, re-checks the previous holder's signed approvals
+     * against the policy (DECISION_REFUSED, non-retryable, when they do not meet it). The key makes
+     * a retry after the write answer the same rollback, not roll back twice.
      */
     async rollbackModel(input: { model: string; alias: string; actor: string; reason: string; idempotencyKey: string }): Promise<{ from: number; to: number }> {
       try {

@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { isMlcycleError, isRetryableCode } from '../src/errors';
+import { redactErrorInPlace, redactValue, secretValues } from '../src/config/secrets';
 
 /** The attempt number, unless outside an activity or the attempt was cancelled (its error must stay as is). */
 function currentAttempt(): number | undefined {
@@ -42,15 +43,24 @@ export function asActivityFailure(err: unknown): unknown {
   return err;
 }
 
-/** Applies asActivityFailure to every activity, so no activity can forget to (the worker installs it). */
+/**
+ * Applies asActivityFailure to every activity, so no activity can forget to (the worker installs
+ * it), and takes the worker's secrets out of whatever the activity hands back: its failure
+ * (message, stack, details, causes) and its result (a validation report quoting a value, say) go
+ * into the history, and from there into `mlcycle status`, the Web UI and the SDK's log line.
+ */
 export const failureBoundaryInterceptors: ActivityInterceptorsFactory = () => ({
   inbound: {
     async execute(input, next) {
+      let result: unknown;
       try {
-        return await next(input);
+        result = await next(input);
       } catch (err) {
-        throw asActivityFailure(err);
+        const failure = asActivityFailure(err);
+        redactErrorInPlace(failure, secretValues());
+        throw failure;
       }
+      return redactValue(result, secretValues());
     },
   },
 });

@@ -43,6 +43,8 @@ export {
   type AliasChange,
   /** What a promotion did. */
   type PromoteOutcome,
+  /** What a rollback did. */
+  type RollbackOutcome,
 } from './client/model-catalog';
 export {
   /** Who carries out a catalog's alias moves: `workerAliasMover(client.temporal, cpuQueue)` hands them to a cpu worker. */

@@ -53,8 +53,9 @@ export async function promoteAliasWorkflow(input: PromoteAliasInput): Promise<Pr
 }
 
 /**
- * Points an alias back at its previous holder. Not policy-checked, as in the registry: returning
- * to the version that held the alias before is the safety valve.
+ * Points an alias back at its previous holder. For a protected alias the worker's activity refuses
+ * (DECISION_REFUSED) unless that version's signed approvals meet the policy now: having held the
+ * alias once is not an approval.
  */
 export async function rollbackAliasWorkflow(input: AliasMoveInput): Promise<{ from: number; to: number }> {
   refuseUndecodableInput(input);

@@ -89,13 +89,15 @@ export function decisionProblem(
 /**
  * Refuses (DECISION_REFUSED) a move of `alias` to `version` unless the policy protecting it is
  * met by signed approvals of exactly that version from distinct policy approvers, with no signed
- * rejection. Unprotected aliases pass.
+ * rejection. Unprotected aliases pass. `move` names the move in the refusal (default: the
+ * promotion of that version); a rollback passes its own, since its target must meet the policy too.
  */
 export async function assertPromotionAllowed(
   registry: ModelRegistry,
   trust: TrustRecords,
-  m: { model: string; version: number; alias: string },
+  m: { model: string; version: number; alias: string; move?: string },
 ): Promise<void> {
+  const move = m.move ?? `promotion of ${m.model} v${m.version} to "${m.alias}"`;
   const policy = await trust.policyFor(m.model);
   if (!policy || !policy.policy.protect.includes(m.alias)) return;
   const directory = await trust.directory();
@@ -103,7 +105,7 @@ export async function assertPromotionAllowed(
   const { valid } = await verifiedDecisions(registry, directory, m.model, m.version);
   const rejected = valid.find((d) => d.decision === 'reject');
   if (rejected) {
-    throw new MlcycleError('DECISION_REFUSED', `promotion of ${m.model} v${m.version} to "${m.alias}" refused: rejected by ${rejected.approver} (${rejected.at})`);
+    throw new MlcycleError('DECISION_REFUSED', `${move} refused: rejected by ${rejected.approver} (${rejected.at})`);
   }
   // Distinct policy approvers whose key is still active (a revoked approver's vote no longer counts).
   const approvers = new Set(valid.filter((d) => d.decision === 'approve' && policy.policy.approvers.includes(d.approver) && active[d.approver] !== undefined).map((d) => d.approver));
@@ -111,7 +113,7 @@ export async function assertPromotionAllowed(
     const missing = policy.policy.approvers.filter((a) => !approvers.has(a));
     throw new MlcycleError(
       'DECISION_REFUSED',
-      `promotion of ${m.model} v${m.version} to "${m.alias}" refused: the ${policy.scope === '_default' ? 'default' : `"${policy.scope}"`} policy protects "${m.alias}" and needs ${policy.policy.required} signed approval(s) of this version from ${policy.policy.approvers.join(', ')}; found ${approvers.size}${approvers.size ? ` (${[...approvers].join(', ')})` : ''}; missing ${policy.policy.required - approvers.size} more from ${missing.join(', ')}`,
+      `${move} refused: the ${policy.scope === '_default' ? 'default' : `"${policy.scope}"`} policy protects "${m.alias}" and needs ${policy.policy.required} signed approval(s) of this version from ${policy.policy.approvers.join(', ')}; found ${approvers.size}${approvers.size ? ` (${[...approvers].join(', ')})` : ''}; missing ${policy.policy.required - approvers.size} more from ${missing.join(', ')}`,
     );
   }
 }

@@ -67,7 +67,7 @@ export function addModelCommands(program: Command): void {
 
   models
     .command('rollback <name>')
-    .description('Move an alias (default production) back to its previous holder; carried out by a cpu worker')
+    .description('Move an alias (default production) back to its previous holder; carried out by a cpu worker, which checks that a protected alias\'s previous holder meets the approval policy')
     .option('--alias <alias>', 'alias to roll back', 'production')
     .option('--as <identity>', 'who rolls back (audit log)', process.env.USER ?? 'cli')
     .option('--reason <text>', 'why (audit log)')
@@ -75,6 +75,10 @@ export function addModelCommands(program: Command): void {
     .action(async (name: string, opts: { alias: string; as: string; reason?: string; direct?: boolean }) => {
       const change = { alias: opts.alias, actor: opts.as, reason: opts.reason ?? 'manual rollback' };
       const r = await withCatalog(opts.direct, (catalog) => catalog.rollback(name, change));
+      if (r.unreadable !== undefined) {
+        console.log(`${name}: ${opts.alias} rolled back (carried out by the worker; its answer cannot be read here: ${r.unreadable})`);
+        return;
+      }
       console.log(`${name}: ${opts.alias} rolled back v${r.from} → v${r.to}`);
     });
 

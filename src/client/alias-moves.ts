@@ -8,7 +8,7 @@ import { KIND, MODEL } from '../../workflows/search-attributes';
 /** Who moves an alias on the caller's behalf, and how (see ModelCatalog). */
 export interface AliasMover {
   promote(input: Omit<AliasMoveInput, 'queue'> & { version: number }): Promise<PromoteAliasResult & { unreadable?: string }>;
-  rollback(input: Omit<AliasMoveInput, 'queue'>): Promise<{ from: number; to: number }>;
+  rollback(input: Omit<AliasMoveInput, 'queue'>): Promise<{ from: number; to: number } | { from: null; to: null; unreadable: string }>;
 }
 
 /** The workflows (workflows/alias-move.ts) by the names the worker's bundle registers them under, with their results. */
@@ -90,10 +90,9 @@ export function workerAliasMover(client: Client, cpuQueue: string, opts: { picku
       return 'value' in r ? r.value : { moved: false, previous: null, serving: null, unreadable: r.unreadable };
     },
     async rollback(input) {
-      const summary = `roll back "${input.alias}" of ${input.model}`;
-      const r = await carryOut('rollbackAliasWorkflow', { ...input, queue: cpuQueue }, summary);
-      if ('value' in r) return r.value;
-      throw new MlcycleError('CODEC_KEY_UNKNOWN', `${summary}: the worker carried it out, but its answer cannot be read here: ${r.unreadable}`);
+      const r = await carryOut('rollbackAliasWorkflow', { ...input, queue: cpuQueue }, `roll back "${input.alias}" of ${input.model}`);
+      // Carried out, like an unreadable promotion: reported as done, with what is not known left null.
+      return 'value' in r ? r.value : { from: null, to: null, unreadable: r.unreadable };
     },
   };
 }

@@ -45,6 +45,19 @@ export interface PromoteOutcome {
   unreadable?: string;
 }
 
+/** What a rollback did: the alias moved from one version back to the one that held it before. */
+export interface RollbackOutcome {
+  /** null only with `unreadable`. */
+  from: number | null;
+  /** null only with `unreadable`. */
+  to: number | null;
+  /**
+   * Set when a worker carried the rollback out but its answer could not be decoded here (it used a
+   * payload key this client lacks): the alias was rolled back, from and to are not known (null).
+   */
+  unreadable?: string;
+}
+
 /**
  * The model registry in the artifact store (S3/MinIO), as users read and steer it: list, show,
  * promote, roll back. Each read opens its own S3 client and checks the store is reachable first,
@@ -112,10 +125,11 @@ export class ModelCatalog {
   }
 
   /**
-   * Moves an alias (default `production`) back to its previous holder, serving route included. Not
-   * policy-checked: going back to the version that held the alias before is the safety valve.
+   * Moves an alias (default `production`) back to its previous holder, serving route included. A
+   * protected alias goes back only to a version whose signed approvals meet its policy now
+   * (DECISION_REFUSED naming what is missing, checked by the worker and by the registry).
    */
-  rollback(name: string, change: AliasChange = {}): Promise<{ from: number; to: number }> {
+  rollback(name: string, change: AliasChange = {}): Promise<RollbackOutcome> {
     const move = { model: name, alias: change.alias ?? 'production', actor: change.actor ?? defaultActor(), reason: change.reason ?? 'manual rollback' };
     if (this.mover) return this.mover.rollback(move);
     return this.withRegistry((registry, store) => rollback(store, registry, move));

@@ -52,6 +52,7 @@ import { MlcycleError, isMlcycleError } from '../errors';
 import { AesGcmPayloadCodec } from './aes-gcm-codec';
 import type { Keyring } from './keyring';
 import { escapeHtml } from '../reports/html';
+import { registerSecret } from '../config/secrets';
 
 export const DEFAULT_CODEC_PORT = 8888;
 export const SESSION_COOKIE = 'mlcycle_codec_session';
@@ -143,6 +144,8 @@ export function validateToken(token: string, source: string): string {
   if (t.length < MIN_TOKEN_LENGTH || /\s/.test(t)) {
     throw new MlcycleError('CONFIG_INVALID', `${source}: the codec token must be at least ${MIN_TOKEN_LENGTH} characters without spaces (e.g. \`openssl rand -base64 32\`)`);
   }
+  // A token read from a file is in no secret-named variable; it is redacted all the same.
+  registerSecret('token', t);
   return t;
 }
 
@@ -165,6 +168,7 @@ export async function ensureTokenFile(file: string): Promise<{ token: string; cr
   if (fs.existsSync(file)) return { token: await readTokenFile(file), created: false };
   await fsp.mkdir(path.dirname(file), { recursive: true });
   const token = generateToken();
+  registerSecret('token', token);
   const tmp = `${file}.${process.pid}.tmp`;
   await fsp.writeFile(tmp, `${token}\n`, { mode: 0o600 });
   await fsp.rename(tmp, file);

@@ -1,5 +1,7 @@
+import { formatWithOptions } from 'node:util';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import type { LogLevel, Logger } from '@temporalio/common';
+import { redactSecrets, redactValue, secretValues } from '../config/secrets';
 import { observabilitySettings, type LogFormat } from './settings';
 
 const SEVERITY: Record<LogLevel, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
@@ -61,11 +63,34 @@ function jsonReplacer() {
   };
 }
 
-/** The Runtime's logger: SDK, workflow (`log`) and activity (`Context.current().log`) messages. */
+/**
+ * The SDK's text line (`<time> [LEVEL] message {meta}`), written by mlcycle so it can be redacted:
+ * the SDK's own default writes straight to stderr.
+ */
+export function formatTextLogEntry(entry: LogEntry, colors = false): string {
+  const format = formatWithOptions.bind(undefined, { colors });
+  const date = new Date(Number(entry.timestampNanos / 1_000_000n));
+  return entry.meta === undefined ? `${format(date)} [${entry.level}] ${entry.message}` : `${format(date)} [${entry.level}] ${entry.message} ${format(entry.meta)}`;
+}
+
+/** An entry without the process's secrets (config/secrets.ts): message and metadata, errors included. */
+function redactEntry(entry: LogEntry): LogEntry {
+  const secrets = secretValues();
+  const message = redactValue(entry.message, secrets);
+  const meta = redactValue(entry.meta, secrets);
+  return message === entry.message && meta === entry.meta ? entry : { ...entry, message, meta };
+}
+
+/**
+ * The Runtime's logger: SDK, workflow (`log`) and activity (`Context.current().log`) messages,
+ * Core's forwarded lines. Every line is redacted first: an activity's log or a library's error
+ * may quote a secret.
+ */
 export function createRuntimeLogger(opts: { format: LogFormat; level: LogLevel; write?: (line: string) => void }): Logger {
-  if (opts.format === 'text') return new DefaultLogger(opts.level);
   const write = opts.write ?? stderrLine;
-  return new DefaultLogger(opts.level, (entry) => write(formatJsonLogEntry(entry)));
+  const colors = opts.write === undefined && opts.format === 'text' && (process.stderr.hasColors?.() ?? false);
+  const render = opts.format === 'text' ? (e: LogEntry) => formatTextLogEntry(e, colors) : formatJsonLogEntry;
+  return new DefaultLogger(opts.level, (entry) => write(render(redactEntry(entry))));
 }
 
 /**
@@ -75,10 +100,11 @@ export function createRuntimeLogger(opts: { format: LogFormat; level: LogLevel; 
  */
 export function lineLogger(opts: { format: LogFormat; level: LogLevel; write?: (line: string) => void }): (line: string) => void {
   const write = opts.write ?? stderrLine;
-  if (opts.format === 'text') return write;
+  // A line may quote a failure (a service's last output, an error): redacted like the SDK's.
+  if (opts.format === 'text') return (line) => write(redactSecrets(line));
   if (SEVERITY.INFO < SEVERITY[opts.level]) return () => undefined;
   return (line) =>
-    write(formatJsonLogEntry({ level: 'INFO', message: line, timestampNanos: BigInt(Date.now()) * 1_000_000n, meta: { component: 'mlcycle' } }));
+    write(formatJsonLogEntry({ level: 'INFO', message: redactSecrets(line), timestampNanos: BigInt(Date.now()) * 1_000_000n, meta: { component: 'mlcycle' } }));
 }
 
 /** lineLogger for this process's MLCYCLE_LOG_FORMAT and MLCYCLE_LOG_LEVEL. */
@@ -120,6 +146,7 @@ export function fatalLine(message: string, code?: string, source: NodeJS.Process
   } catch {
     // fall through to text
   }
-  if (format === 'text') return `mlcycle: ${message}`;
-  return formatJsonLogEntry({ level: 'ERROR', message, timestampNanos: BigInt(Date.now()) * 1_000_000n, meta: { component: 'mlcycle', ...(code ? { code } : {}) } });
+  const redacted = redactSecrets(message);
+  if (format === 'text') return `mlcycle: ${redacted}`;
+  return formatJsonLogEntry({ level: 'ERROR', message: redacted, timestampNanos: BigInt(Date.now()) * 1_000_000n, meta: { component: 'mlcycle', ...(code ? { code } : {}) } });
 }

@@ -126,7 +126,10 @@ export interface ModelRegistry {
   ): Promise<{ moved: boolean; previous: number | null }>;
   /**
    * Points the alias back at the version that held it before the latest move still in effect
-   * (moves undone by earlier rollbacks do not count: set 1, 2, 3, rollback, rollback → 1).
+   * (moves undone by earlier rollbacks do not count: set 1, 2, 3, rollback, rollback → 1). A
+   * protected alias goes back only to a version whose signed approvals meet its policy now, as a
+   * promotion there would (DECISION_REFUSED naming what is missing): having held the alias once
+   * (perhaps before the policy, or approved by a key since revoked) is not an approval.
    */
   rollbackAlias(name: string, alias: string, opts: { actor: string; reason?: string; idempotencyKey?: string }): Promise<{ from: number; to: number }>;
   /** Chronological; NOT_FOUND for an unknown model without entries. */
@@ -746,6 +749,7 @@ export function createModelRegistry(deps: { store: NamedStore; now?: () => Date 
       checkAlias(alias);
       const options = parseInput(rollbackOptionsSchema, opts, `invalid options for rolling back alias "${alias}"`);
       const prefix = aliasPrefix(name, alias);
+      let checked: number | undefined;
       for (let round = 0; round < MAX_ROUNDS; round++) {
         const state = await readLatest(prefix, aliasRecordSchema);
         const record = state.value;
@@ -767,6 +771,12 @@ export function createModelRegistry(deps: { store: NamedStore; now?: () => Date 
             'NOT_FOUND',
             `alias "${alias}" of model "${name}" has no earlier version to roll back to (it holds version ${from})`,
           );
+        }
+        // Enforced here, like setAlias's check, so every rollback (worker, --direct, API) passes it;
+        // checked again only when a concurrent move changed the target.
+        if (checked !== to) {
+          await assertPromotionAllowed(registry, trust, { model: name, version: to, alias, move: `rollback of ${name} "${alias}" from v${from} to v${to}` });
+          checked = to;
         }
         const entry: HistoryEntry = {
           seq: record.history.length + 1,

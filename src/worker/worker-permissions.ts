@@ -51,8 +51,8 @@ export function assertCommandAllowed(program: string, cwd: string | undefined, a
   }
 }
 
-/** Names of the worker's variables that hold secrets: their values never reach a trainer, a message or a log. */
-export const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|ACCESS_KEY|_KEY$|_KEYS$|WEBHOOK|SESSION|AUTH/i;
+// The one list of secrets and the one redaction (activities/train.ts imports it from here).
+export { redactSecrets } from '../config/secrets';
 
 /**
  * The environment a command trainer starts with: PATH, HOME, LANG (and LC_ALL), and the
@@ -72,15 +72,5 @@ export function trainerBaseEnv(workerEnv: NodeJS.ProcessEnv, requested: readonly
     const v = workerEnv[name];
     if (v !== undefined) out[name] = v;
   }
-  return out;
-}
-
-/** Replaces the values of the worker's secret variables in `text` (e.g. a trainer's last output). */
-export function redactSecrets(text: string, workerEnv: NodeJS.ProcessEnv): string {
-  let out = text;
-  const secrets = Object.entries(workerEnv)
-    .filter(([name, v]) => SECRET_NAME.test(name) && v !== undefined && v.length >= 6)
-    .sort(([, a], [, b]) => (b as string).length - (a as string).length);
-  for (const [name, value] of secrets) out = out.split(value as string).join(`[redacted ${name}]`);
   return out;
 }

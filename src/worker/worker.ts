@@ -14,6 +14,7 @@ import { workerObservability } from '../observability/worker';
 import { workerDataConverter } from '../codec/data-converter';
 import type { Keyring } from '../codec/keyring';
 import { workerPermissions, type WorkerPermissions } from './worker-permissions';
+import { registerSecret } from '../config/secrets';
 
 export type Queue = 'cpu' | 'gpu';
 
@@ -59,6 +60,7 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
   const concurrency = opts.concurrency ?? (opts.queue === 'gpu' ? Math.max(1, gpus.length) : Math.max(2, os.cpus().length * 2));
   const workDir = opts.workDir ?? path.join(os.tmpdir(), `mlcycle-${opts.queue}-worker-${process.pid}`);
   await fs.mkdir(workDir, { recursive: true });
+  registerWorkerSecrets(opts);
   const s3 = createS3Client(opts.s3);
   const store = createArtifactStore({ client: s3, bucket: opts.s3.bucket, prefix: opts.s3.prefix });
   const activities = createActivities({ store, s3, workDir, queue: opts.queue, gpuDevices: gpus, permissions: opts.permissions ?? workerPermissions() });
@@ -102,4 +104,16 @@ export async function createMlcycleWorker(opts: MlcycleWorkerOptions): Promise<M
       if (!stopped && worker.getState() === 'RUNNING') worker.shutdown();
     },
   };
+}
+
+/**
+ * Secrets this worker holds that no secret-named variable shows (credentials generated for the
+ * embedded MinIO, keys read from the codec key file): redacted like the variables' values.
+ */
+function registerWorkerSecrets(opts: Pick<MlcycleWorkerOptions, 's3' | 'keyring'>): void {
+  registerSecret('S3 secret key', opts.s3.credentials?.secretAccessKey);
+  for (const [id, key] of opts.keyring?.keys ?? []) {
+    registerSecret(`codec key ${id}`, key.toString('base64'));
+    registerSecret(`codec key ${id}`, key.toString('hex'));
+  }
 }

@@ -3,11 +3,14 @@
  * signed approval gate on the real stack: unsigned, signed-but-malformed statements and
  * tampered signatures are each refused with a message naming the problem, none reaches history
  * or the gate's votes, no signal breaks the workflow, and a valid signed decision then still goes
- * through.
+ * through. Raw signals carry payloads at the encoding level (arbitrary metadata and bytes, a
+ * mutated ciphertext), as a client without mlcycle's codec would send them.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AesGcmPayloadCodec } from '../../src/codec/aes-gcm-codec';
 import { rootMessage } from '../../src/client/mlcycle-client';
 import { createModelRegistry } from '../../src/registry/model-registry';
 import type { PendingGate } from '../../workflows/approval-definitions';
@@ -18,7 +21,8 @@ import { registerApprovers, sign } from '../helpers/approvers';
 import type { KeyObject } from 'node:crypto';
 import { sign as edSign } from 'node:crypto';
 
-import { FUZZ_SEED, fuzzTarget } from './fuzz-support';
+import { arbitraryPayload, mutate, MUTATIONS } from './encodings';
+import { FUZZ_SEED, fuzzTarget, scaledRuns } from './fuzz-support';
 import { until } from '../helpers/until';
 
 describe('fuzz: approval payloads on a real gate', () => {
@@ -112,6 +116,36 @@ describe('fuzz: approval payloads on a real gate', () => {
     // Refused updates never reach history.
     const history = await handle.fetchHistory();
     expect((history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toHaveLength(0);
+  });
+
+  it('raw signals whose payload metadata and bytes no codec reads, or a signed vote ciphertext mutated, are refused votes; no workflow task fails', async () => {
+    const before = (await gate()).refused.length;
+    const raw = fc.sample(arbitraryPayload, { numRuns: scaledRuns(10), seed: FUZZ_SEED });
+    // A valid signed approval of this run, encrypted with the suite's key, then changed one way each.
+    const codec = new AesGcmPayloadCodec(env.keyring);
+    const [valid] = await codec.encode([defaultPayloadConverter.toPayload(sign(keys.get('alice')!, { ...run, decision: 'approve', approver: 'alice' }))]);
+    const mutated = MUTATIONS.map((how, i) => mutate(valid!, { how, at: 7 + 13 * i, x: 1 + i }));
+    const { namespace } = inject('stack');
+    for (const p of [...raw, ...mutated]) {
+      target.hit();
+      await env.client.temporal.workflowService.signalWorkflowExecution({
+        namespace,
+        workflowExecution: { workflowId: run.workflowId },
+        signalName: 'approve',
+        identity: 'fuzz',
+        input: { payloads: [p] },
+      });
+    }
+    const sent = raw.length + mutated.length;
+    const g = await until('the raw signals to be handled', async () => {
+      const current = await gate();
+      return current.refused.length >= before + sent ? current : undefined;
+    }, 60_000);
+    expect(g.votes).toEqual([]);
+    for (const r of g.refused.slice(before)) expect(r.reason, JSON.stringify(r)).toMatch(/payload refused/);
+    const history = await handle.fetchHistory();
+    expect((history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+    expect(await env.client.workflowTaskTrouble(run.workflowId)).toBeUndefined();
   });
 
   it('malformed vote signals are recorded as refused and break nothing; a valid signed decision then goes through', async () => {

@@ -8,35 +8,21 @@
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, METADATA_KEY_ID } from '../../src/codec/aes-gcm-codec';
+import { AesGcmPayloadCodec } from '../../src/codec/aes-gcm-codec';
 import { generateKeyringFile, parseKeyring } from '../../src/codec/keyring';
 import { undecodableReason } from '../../src/codec/undecodable';
 import { isMlcycleError } from '../../src/errors';
 import { checkSignedVote } from '../../workflows/approval-gate';
 import type { PendingGate } from '../../workflows/approval-definitions';
+import { arbitraryPayload, mutate, mutation } from './encodings';
 import { fuzzTarget } from './fuzz-support';
 
 const keyring = parseKeyring(generateKeyringFile(), 'fuzz');
 const worker = new AesGcmPayloadCodec(keyring, { onUndecodable: 'marker' });
 const keylessWorker = new AesGcmPayloadCodec(undefined, { onUndecodable: 'marker' });
 const client = new AesGcmPayloadCodec(keyring);
-const bytes = (s: string) => Buffer.from(s, 'utf8');
-
-const encodings = fc.oneof(
-  fc.constantFrom('json/plain', 'binary/null', 'binary/plain', ENCRYPTED_ENCODING, 'json/protobuf', 'foo/bar', ''),
-  fc.string({ maxLength: 40 }),
-);
-const metadata = fc.dictionary(
-  fc.oneof(fc.constantFrom('encoding', METADATA_KEY_ID, 'encryption-cipher', 'messageType'), fc.string({ maxLength: 20 })),
-  fc.oneof(encodings.map(bytes), fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a))),
-  { maxKeys: 5 },
-);
-const arbitraryPayload: fc.Arbitrary<Payload> = fc.record({ metadata, data: fc.uint8Array({ maxLength: 512 }).map((a) => Buffer.from(a)) });
-
 /** A valid encrypted vote-like payload, then one mutation of it. */
-const mutated = fc
-  .tuple(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom('flip', 'truncate', 'relabel', 'extend', 'drop-encoding'), fc.nat(), fc.integer({ min: 1, max: 255 }))
-  .map(([value, how, at, x]) => ({ value, how, at, x }));
+const mutated = fc.tuple(fc.jsonValue({ maxDepth: 3 }), mutation).map(([value, m]) => ({ value, m }));
 
 const gate: PendingGate = {
   model: 'm', version: 1, metrics: {}, reports: {}, approvers: ['alice'], required: 1, votes: [], refused: [],
@@ -71,19 +57,10 @@ describe('fuzz: payload encoding (metadata and bytes)', () => {
 
   it('a tampered, truncated or relabelled ciphertext is refused by workers and by clients with a coded error', async () => {
     await fc.assert(
-      fc.asyncProperty(mutated, async ({ value, how, at, x }) => {
+      fc.asyncProperty(mutated, async ({ value, m }) => {
         target.hit();
         const [enc] = await client.encode([defaultPayloadConverter.toPayload(value)]);
-        const data = Buffer.from(enc!.data!);
-        const meta = { ...enc!.metadata! };
-        let changed: Payload;
-        if (how === 'flip') {
-          data[at % data.length] = (data[at % data.length] ?? 0) ^ x;
-          changed = { metadata: meta, data };
-        } else if (how === 'truncate') changed = { metadata: meta, data: data.subarray(0, at % data.length) };
-        else if (how === 'extend') changed = { metadata: meta, data: Buffer.concat([data, Buffer.from([x])]) };
-        else if (how === 'relabel') changed = { metadata: { ...meta, [METADATA_KEY_ID]: bytes(`other-${x}`) }, data };
-        else changed = { metadata: { [METADATA_KEY_ID]: meta[METADATA_KEY_ID]! }, data };
+        const changed = mutate(enc!, m);
         const [out] = await worker.decode([changed]);
         expect(undecodableReason(judged(out!))).toBeDefined();
         const error = await client.decode([changed]).then(() => undefined, (e: unknown) => e);

@@ -4,6 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalActivities } from '../../activities/approval';
 import type { ActivityDeps } from '../../activities/deps';
+import { redactSecrets } from '../../src/config/secrets';
 import { NotifySection, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/notify/notify-target';
 
 describe('notify section', () => {
@@ -62,6 +63,8 @@ describe('notify activity', () => {
     const ts = String(got.headers[TIMESTAMP_HEADER]);
     expect(got.headers[SIGNATURE_HEADER]).toBe(signBody('signing-key', ts, got.body));
     expect(got.headers['idempotency-key']).toBe('wf/alert');
+    // Named by the spec, the two variables hold secrets whatever their names: redacted from then on.
+    expect(redactSecrets(`posted to ${secretUrl} with signing-key`, {})).toBe('posted to [redacted HOOK_URL] with [redacted HOOK_SECRET]');
   });
 
   it('fails without retry when a variable is missing, and never prints a secret URL', async () => {

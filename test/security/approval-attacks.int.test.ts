@@ -97,6 +97,13 @@ describe('approval attacks from the security review', () => {
     // The run is not wedged: no failing workflow task, and it still answers.
     expect(await env.client.workflowTaskTrouble(run.workflowId)).toBeUndefined();
     expect((await env.client.status(run.workflowId)).status).toBe('awaiting_approval');
+    // The review saw `approvals list` show nothing pending: the gate is listed, with no problem and its refusals.
+    const listed = await runCliAsync(['approvals', 'list', '--json'], env.cliEnv);
+    expect(listed.code, listed.stderr).toBe(0);
+    const entry = (JSON.parse(listed.stdout) as Array<{ workflowId: string; gate?: PendingGate; error?: string }>).find((p) => p.workflowId === run.workflowId);
+    expect(entry?.error).toBeUndefined();
+    expect(entry?.gate).toMatchObject({ status: 'Pending', votes: [] });
+    expect(entry?.gate?.refused).toHaveLength(3);
 
     // A forged signature: alice's name, a key nobody registered. Refused before history.
     const forged = sign(newKey(), { workflowId: run.workflowId, runId: run.runId, model: 'attack-gate', version: afterPoison.version, decision: 'approve', approver: 'alice' });

@@ -123,5 +123,12 @@ describe('workers run only what they are allowed to', () => {
     for (const k of Object.keys(dumped)) expect(['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR'].includes(k) || k.startsWith('MLCYCLE_'), k).toBe(true);
     expect(dumped.MLCYCLE_TEST_WEBHOOK_SECRET).toBeUndefined();
     expect(dumped.MLCYCLE_CODEC_KEY_FILE).toBeUndefined();
+    // Nor did any object the run left in the store (the review found the dump in MinIO).
+    const stored = await env.store.listNamed('');
+    expect(stored.length).toBeGreaterThan(0);
+    for (const key of stored) {
+      const bytes = await env.store.getNamed(key);
+      expect(bytes?.includes(SECRET) ?? false, key).toBe(false);
+    }
   }, 240_000);
 });

@@ -114,7 +114,9 @@ describe('prediction logger', () => {
     expect(logger.pending()).toBe(0);
   });
 
-  it('a fat-row flood while the store is down: rows truncated and counted, the buffer capped in bytes, RSS bounded', async () => {
+  // The flood's memory, as a process's peak RSS with rows parsed from real requests, is measured in
+  // test/security/prediction-flood.int.test.ts: here every row shares one string, so RSS says nothing.
+  it('a fat-row flood while the store is down: rows truncated and counted, the buffer capped in bytes', async () => {
     const { store, state, rows } = fakeStore();
     let dropped = 0;
     let truncated = 0;
@@ -129,20 +131,16 @@ describe('prediction logger', () => {
       onTruncated: (k) => (truncated += k),
     });
     state.failing = true;
-    const rssBefore = process.memoryUsage().rss;
     // The review's attack: 29-row requests each carrying a 1.1 MB extra field (12 requests: 380 MB of extras).
     const fat = 'x'.repeat(1_100_000);
     for (let r = 0; r < 12; r++) {
       logger.add(Array.from({ length: 29 }, (_, i) => ({ ...entry(r * 29 + i), inputs: { i: r * 29 + i, tenure: 3, junk: fat } })));
     }
     await new Promise((res) => setTimeout(res, 50));
-    const grownMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
     expect(truncated).toBe(12 * 29);
     expect(logger.pendingBytes()).toBeLessThanOrEqual(4 * 1024 * 1024);
     // 348 truncated rows of ~200 bytes fit: nothing had to be dropped, and none holds the junk.
     expect(dropped).toBe(0);
-    // The stated bound: the flood's 380 MB of extra fields leave at most 64 MiB behind.
-    expect(grownMiB, `RSS grew ${grownMiB.toFixed(1)} MiB`).toBeLessThan(64);
     state.failing = false;
     await logger.flush();
     const written = rows();

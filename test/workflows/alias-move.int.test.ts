@@ -74,6 +74,11 @@ describe('alias moves carried out by a worker', () => {
   const register = (model: string, n: number) => registerUri(registry, model, `s3://test/${model}/v${n}.json`, `${model}-v${n}`, { trainer: 'logistic-regression' });
   const moves = async (model: string, alias: string): Promise<AuditEntry[]> => (await registry.audit(model)).filter((e) => e.alias === alias && e.action.startsWith('alias.'));
   const moveId = (model: string, alias: string) => aliasMoveId(model, alias, `${env.queuePrefix}cpu`);
+  /** A signed decision as the gate records it in the audit log. */
+  const decide = async (model: string, approver: string, version: number, decision: 'approve' | 'reject' = 'approve') => {
+    const vote = sign(keys.get(approver)!, { workflowId: `wf-${model}`, runId: `run-${version}`, model, version, decision, approver });
+    await registry.appendAudit({ at: new Date().toISOString(), actor: approver, action: decision, model, version, detail: vote });
+  };
 
   it('the CLI, with no storage settings at all, promotes and rolls back an unprotected alias through the worker; the audit names the actor and the worker run', async () => {
     expect(Object.keys(temporalOnly).filter((k) => /^(AWS_|MLCYCLE_S3_)/.test(k))).toEqual([]);
@@ -145,12 +150,8 @@ describe('alias moves carried out by a worker', () => {
     expect(events.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes?.attempt)).toEqual([1]);
 
     // Signed decisions, as the gate records them in the audit log: alice approves v2, bob approves v1 only.
-    const decide = async (approver: string, version: number) => {
-      const vote = sign(keys.get(approver)!, { workflowId: `wf-${model}`, runId: `run-${version}`, model, version, decision: 'approve', approver });
-      await registry.appendAudit({ at: new Date().toISOString(), actor: approver, action: 'approve', model, version, detail: vote });
-    };
-    await decide('alice', 2);
-    await decide('bob', 1);
+    await decide(model, 'alice', 2);
+    await decide(model, 'bob', 1);
     // Another version's approval does not count for this one (the client API goes through the worker too).
     await expect(env.client.models.promote(model, 2, { actor: 'mallory' })).rejects.toMatchObject({
       code: 'DECISION_REFUSED',
@@ -158,7 +159,7 @@ describe('alias moves carried out by a worker', () => {
     });
     expect((await registry.getAliases(model)).production).toBeUndefined();
 
-    await decide('bob', 2);
+    await decide(model, 'bob', 2);
     const promoted = await cli(['models', 'promote', model, '2', '--as', 'dana', '--reason', 'approved by alice and bob']);
     expect(promoted.code, promoted.stderr).toBe(0);
     expect(promoted.stdout.trim()).toBe(`${model}: production → v2`);
@@ -169,6 +170,68 @@ describe('alias moves carried out by a worker', () => {
     // v1 has only bob's approval: the worker refuses to move production there.
     await expect(env.client.models.promote(model, 1, { actor: 'dana' })).rejects.toMatchObject({ code: 'DECISION_REFUSED' });
     expect(await registry.getAliases(model)).toEqual({ production: 2 });
+  }, 300_000);
+
+  it('a protected alias rolls back only to its previous holder when that version has the signed approvals the policy needs now (worker and --direct); an unprotected one rolls back freely', async () => {
+    const model = 'am-protected-rollback';
+    await register(model, 1);
+    await register(model, 2);
+    // v1 held production before the policy existed: it was never approved under it.
+    await env.client.models.promote(model, 1, { actor: 'dana' });
+    await createTrustRecords({ store: env.store }).setPolicy(model, { protect: ['production'], approvers: ['alice', 'bob'], required: 2 }, 'test-admin');
+    await decide(model, 'alice', 2);
+    await decide(model, 'bob', 2);
+    expect(await env.client.models.promote(model, 2, { actor: 'dana' })).toMatchObject({ moved: true, previous: 1 });
+
+    const refusal = (found: string) =>
+      `rollback of ${model} "production" from v2 to v1 refused: the "${model}" policy protects "production" and needs 2 signed approval(s) of this version from alice, bob; ${found}`;
+    const refused = await cli(['models', 'rollback', model, '--as', 'mallory']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr.trim().split('\n'), refused.stderr).toEqual([`mlcycle: ${refusal('found 0; missing 2 more from alice, bob')}`]);
+    expect(await registry.getAliases(model)).toEqual({ production: 2 });
+    // The worker's activity refused, non-retryably, on its first attempt.
+    expect(await failureOf(moveId(model, 'production'))).toMatchObject({ type: 'DECISION_REFUSED', nonRetryable: true });
+    const events = (await env.client.temporal.workflow.getHandle(moveId(model, 'production')).fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)).toEqual(['rollbackModel']);
+    expect(events.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes?.attempt)).toEqual([1]);
+    // The registry holds --direct (storage credentials, no worker) to the same rule.
+    const direct = { ...env.cliEnv, PATH: process.env.PATH, HOME: home, MLCYCLE_FROM_SOURCE: '1', TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const directRefused = await cli(['models', 'rollback', model, '--direct'], direct);
+    expect(directRefused.code).toBe(1);
+    expect(directRefused.stderr.trim()).toBe(`mlcycle: ${refusal('found 0; missing 2 more from alice, bob')}`);
+    // One approval is not the quorum.
+    await decide(model, 'alice', 1);
+    await expect(env.client.models.rollback(model, { actor: 'erin' })).rejects.toMatchObject({ code: 'DECISION_REFUSED', message: refusal('found 1 (alice); missing 1 more from bob') });
+    expect(await registry.getAliases(model)).toEqual({ production: 2 });
+
+    // With the policy's signed approvals of v1 the rollback goes through the worker.
+    await decide(model, 'bob', 1);
+    const back = await cli(['models', 'rollback', model, '--as', 'erin', '--reason', 'p99 regression']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout.trim()).toBe(`${model}: production rolled back v2 → v1`);
+    expect(await registry.getAliases(model)).toEqual({ production: 1 });
+    expect(await readDeploymentRecord(env.store, model, 'production')).toMatchObject({ stable: { version: 1 } });
+
+    // A signed rejection of the previous holder, recorded since, bars going back to it.
+    await env.client.models.promote(model, 2, { actor: 'dana' });
+    await decide(model, 'bob', 1, 'reject');
+    await expect(env.client.models.rollback(model, { actor: 'erin' })).rejects.toMatchObject({
+      code: 'DECISION_REFUSED',
+      message: expect.stringMatching(new RegExp(`^rollback of ${model} "production" from v2 to v1 refused: rejected by bob \\(`)),
+    });
+    expect(await registry.getAliases(model)).toEqual({ production: 2 });
+    expect((await moves(model, 'production')).map((e) => [e.action, e.actor, e.from ?? null, e.to])).toEqual([
+      ['alias.set', 'dana', null, 1],
+      ['alias.set', 'dana', 1, 2],
+      ['alias.rollback', 'erin', 2, 1],
+      ['alias.set', 'dana', 1, 2],
+    ]);
+
+    // An alias the policy does not protect (staging) rolls back to any earlier holder, signed or not.
+    await env.client.models.promote(model, 1, { alias: 'staging', actor: 'dana' });
+    await env.client.models.promote(model, 2, { alias: 'staging', actor: 'dana' });
+    expect(await env.client.models.rollback(model, { alias: 'staging', actor: 'mallory' })).toEqual({ from: 2, to: 1 });
   }, 300_000);
 
   it('two moves of one alias never run at once; a move no worker takes is withdrawn before anything moves', async () => {
@@ -197,7 +260,7 @@ describe('alias moves carried out by a worker', () => {
     expect(await registry.getAliases(model)).toEqual({ production: 1 });
   }, 300_000);
 
-  it('a client holding only an older payload key is told the worker carried the move out, not that it failed', async () => {
+  it('a client holding only an older payload key is told the worker carried the move out, not that it failed: promote and rollback, CLI (exit 0) and client API', async () => {
     const model = 'am-rotated';
     await register(model, 1);
     // The workers' key file was rotated (a new active key; the old one still reads); this client's was not.
@@ -212,6 +275,30 @@ describe('alias moves carried out by a worker', () => {
       const outcome = await stale.models.promote(model, 1, { alias: 'staging', actor: 'dana' });
       expect(outcome).toEqual({ moved: false, previous: null, serving: null, unreadable: expect.stringContaining('"rotated-k2"') });
       expect(await registry.getAliases(model)).toEqual({ staging: 1 });
+      await register(model, 2);
+      const rolledBack = { from: null, to: null, unreadable: expect.stringContaining('"rotated-k2"') };
+
+      // The CLI on the older key file: a completed promotion and a completed rollback both exit 0.
+      const oldKeyFile = { ...temporalOnly, MLCYCLE_QUEUE_PREFIX: queuePrefix };
+      const promoted = await cli(['models', 'promote', model, '2', '--alias', 'staging', '--as', 'dana'], oldKeyFile);
+      expect(promoted.code, promoted.stderr).toBe(0);
+      expect(promoted.stdout.trim()).toMatch(new RegExp(`^${model}: staging at v2 \\(carried out by the worker; its answer cannot be read here: .*"rotated-k2"`));
+      const back = await cli(['models', 'rollback', model, '--alias', 'staging', '--as', 'erin'], oldKeyFile);
+      expect(back.code, back.stderr).toBe(0);
+      expect(back.stdout.trim()).toMatch(new RegExp(`^${model}: staging rolled back \\(carried out by the worker; its answer cannot be read here: .*"rotated-k2"`));
+      expect(await registry.getAliases(model)).toEqual({ staging: 1 });
+
+      // The client API the same way.
+      await stale.models.promote(model, 2, { alias: 'staging', actor: 'dana' });
+      expect(await stale.models.rollback(model, { alias: 'staging', actor: 'erin' })).toEqual(rolledBack);
+      expect(await registry.getAliases(model)).toEqual({ staging: 1 });
+      expect((await moves(model, 'staging')).map((e) => [e.action, e.from ?? null, e.to])).toEqual([
+        ['alias.set', null, 1],
+        ['alias.set', 1, 2],
+        ['alias.rollback', 2, 1],
+        ['alias.set', 1, 2],
+        ['alias.rollback', 2, 1],
+      ]);
     } finally {
       await stale.close();
       worker.shutdown();
