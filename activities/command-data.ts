@@ -16,7 +16,7 @@ import { tableRows } from '../src/data/columnar-load';
 import type { ColumnRule, PipelineSpec } from '../src/spec/pipeline-spec';
 import { resolveTaskFromColumns } from '../src/training/columnar-encoder';
 import type { TaskType } from '../src/training/feature-matrix';
-import type { Row } from '../src/training/row-matrix-adapter';
+import { numberMoments, type Row } from '../src/training/row-matrix-adapter';
 import { loadSnapshotSplits } from './dataset-loader';
 import type { ActivityDeps } from './deps';
 import type { DatasetRef } from '../workflows/pipeline-types';
@@ -34,27 +34,17 @@ export interface FeatureStats {
 }
 
 /**
- * Mean and (population) standard deviation of each number feature over the training rows: what
- * serving's out-of-range rule measures requests against for an ONNX model, as it uses a built-in
- * model's encoder statistics. A column with no present value has none.
+ * Mean and (population) standard deviation of each number feature over the training rows, as a
+ * built-in model's encoder keeps them (numberMoments): what serving's out-of-range rule measures
+ * requests against for an ONNX model. A column with no present value has none.
  */
 export function numberFeatureStats(rows: readonly Row[], features: readonly TrainerFeature[]): Record<string, FeatureStats> {
   const out: Record<string, FeatureStats> = {};
   for (const f of features) {
     if (f.type !== 'number') continue;
-    // Welford: one pass, no cancellation for large means.
-    let n = 0;
-    let mean = 0;
-    let m2 = 0;
-    for (const row of rows) {
-      const v = row[f.name];
-      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
-      n++;
-      const d = v - mean;
-      mean += d / n;
-      m2 += d * (v - mean);
-    }
-    if (n > 0) out[f.name] = { mean, std: Math.sqrt(m2 / n) };
+    const values = rows.map((row) => row[f.name]).filter((v): v is number => typeof v === 'number');
+    const { n, mean, std } = numberMoments(values);
+    if (n > 0) out[f.name] = { mean, std };
   }
   return out;
 }

@@ -103,6 +103,25 @@ export function targetClasses(target: string, rule: ColumnRule, task: TaskType, 
  * The encoder for `schema`, with each number column's training mean and (population) standard
  * deviation from `numberValues(name)` (finite values only; non-finite ones are skipped).
  */
+/**
+ * Count, mean and population standard deviation of the finite values, in one pass (Welford: no
+ * cancellation for a large mean with a small spread). The training statistics serving checks
+ * requests against, for built-in and ONNX models alike.
+ */
+export function numberMoments(values: Iterable<number>): { n: number; mean: number; std: number } {
+  let n = 0;
+  let mean = 0;
+  let m2 = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    n++;
+    const delta = v - mean;
+    mean += delta / n;
+    m2 += delta * (v - mean);
+  }
+  return { n, mean, std: n > 0 ? Math.sqrt(m2 / n) : 0 };
+}
+
 export function buildMatrixEncoder(opts: {
   schema: Readonly<Record<string, ColumnRule>>;
   target: string;
@@ -119,17 +138,7 @@ export function buildMatrixEncoder(opts: {
     if (name === target) continue;
     if (r.type === 'number') {
       // Kept for serving (it names absurd values with them); the trainers scale for themselves.
-      let n = 0;
-      let mean = 0;
-      let m2 = 0;
-      for (const v of opts.numberValues(name)) {
-        if (!Number.isFinite(v)) continue;
-        n++;
-        const delta = v - mean;
-        mean += delta / n;
-        m2 += delta * (v - mean);
-      }
-      const std = n > 1 ? Math.sqrt(m2 / n) : 0;
+      const { mean, std } = numberMoments(opts.numberValues(name));
       columns.push({ name, kind: 'number', mean, std: std > 0 && Number.isFinite(std) ? std : 1 });
       featureNames.push(name);
     } else if (r.type === 'boolean') {

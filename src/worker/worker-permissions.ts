@@ -51,9 +51,6 @@ export function assertCommandAllowed(program: string, cwd: string | undefined, a
   }
 }
 
-// The one list of secrets and the one redaction (activities/train.ts imports it from here).
-export { redactSecrets } from '../config/secrets';
-
 /**
  * The environment a command trainer starts with: PATH, HOME, LANG (and LC_ALL), and the
  * variables the spec lists in `train.env` that the worker also allows; nothing else of the
