@@ -83,6 +83,19 @@ describe('fuzz: approval payloads on a real gate', () => {
     return { sent: { ...v, signature: sig.toString('base64') }, expected: /bad signature/ };
   };
 
+  /** The gate once `sent` signals beyond the `before` refusals already recorded are refused. */
+  const refusedAfter = (before: number, sent: number, what: string) =>
+    until(what, async () => {
+      const current = await gate();
+      return current.refused.length >= before + sent ? current : undefined;
+    }, 60_000);
+
+  /** No signal made the workflow task fail (a handler that throws fails it over and over). */
+  async function expectNoFailedWorkflowTask(): Promise<void> {
+    const history = await handle.fetchHistory();
+    expect((history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+  }
+
   it('refuses every invalid payload sent as an update, naming the problem, without recording anything', async () => {
     let sent = 0;
     await fc.assert(
@@ -136,15 +149,10 @@ describe('fuzz: approval payloads on a real gate', () => {
         input: { payloads: [p] },
       });
     }
-    const sent = raw.length + mutated.length;
-    const g = await until('the raw signals to be handled', async () => {
-      const current = await gate();
-      return current.refused.length >= before + sent ? current : undefined;
-    }, 60_000);
+    const g = await refusedAfter(before, raw.length + mutated.length, 'the raw signals to be handled');
     expect(g.votes).toEqual([]);
     for (const r of g.refused.slice(before)) expect(r.reason, JSON.stringify(r)).toMatch(/payload refused/);
-    const history = await handle.fetchHistory();
-    expect((history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+    await expectNoFailedWorkflowTask();
     expect(await env.client.workflowTaskTrouble(run.workflowId)).toBeUndefined();
   });
 
@@ -174,16 +182,10 @@ describe('fuzz: approval payloads on a real gate', () => {
       target.hit();
       await handle.signal(name, v);
     }
-    const sentSignals = sampled.length + extra.length;
-    const g = await until('the signals to be handled', async () => {
-      const current = await gate();
-      return current.refused.length >= before + sentSignals ? current : undefined;
-    }, 60_000);
+    const g = await refusedAfter(before, sampled.length + extra.length, 'the signals to be handled');
     expect(g.votes).toEqual([]);
     for (const r of g.refused.slice(before)) expect(r.reason.length).toBeGreaterThan(0);
-    // No signal made the workflow task fail (a handler that throws fails it over and over).
-    const history = await handle.fetchHistory();
-    expect((history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+    await expectNoFailedWorkflowTask();
 
     target.hit();
     const after = (await env.client.decide(run.workflowId, { decision: 'approve', approver: 'alice', comment: 'after the fuzz' }, keys.get('alice')!)).gate!;
