@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadFolder } from '../../activities/folder-artifacts';
 import { writeServingDescription } from '../../activities/command-data';
+import { loadServableOnnx, SERVING_FILE } from '../../src/onnx/onnx-artifact';
 import { createModelRegistry, type ModelRegistry } from '../../src/registry/model-registry';
 import { createPredictionServer, type PredictionServer } from '../../src/serving/prediction-server';
 import { parsePipelineSpec } from '../../src/spec/pipeline-spec';
@@ -118,6 +119,20 @@ describe('serving a multiclass ONNX model (a command trainer\'s output folder)',
       expect(a!.probabilities).toEqual(b!.probabilities);
     } finally {
       await clipping.stop();
+    }
+  });
+
+  it('refuses a damaged serving description, naming the field, before anything serves from it', async () => {
+    const damaged = await fs.mkdtemp(path.join(os.tmpdir(), 'onnx-damaged-'));
+    try {
+      await fs.cp(dir, damaged, { recursive: true });
+      const doc = JSON.parse(await fs.readFile(path.join(damaged, SERVING_FILE), 'utf8')) as { features: Array<Record<string, unknown>> };
+      doc.features[0] = { ...doc.features[0], mean: 'large', std: -1 };
+      await fs.writeFile(path.join(damaged, SERVING_FILE), JSON.stringify(doc));
+      const { uri } = await uploadFolder(env.store, damaged);
+      await expect(loadServableOnnx(env.store, uri)).rejects.toThrow(/mlcycle-serving\.json is invalid: features\.0\.mean: .*; features\.0\.std: /);
+    } finally {
+      await fs.rm(damaged, { recursive: true, force: true });
     }
   });
 });
