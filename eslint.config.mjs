@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.venv/', 'coverage/', 'python/', 'bin/', 'deploy/', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  { ignores: ['dist/', 'node_modules/', '.venv/', 'coverage/', 'python/', 'bin/', 'deploy/', '**/*.js', '**/*.mjs', '**/*.cjs', 'src/**/assembly/'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
