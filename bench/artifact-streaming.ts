@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/artifact-streaming.ts [--size-mib 1024] [--runs 3]
  *
- * Each transfer runs in its own child process so its peak RSS (process.resourceUsage().maxRSS)
+ * Each transfer runs in its own child process so its peak RSS (VmHWM, bench/peak-rss.ts)
  * is its own, not left over from the other variant; the order of the two alternates between runs.
  * Both use the same S3 client settings (createS3Client) and the same part size and queue depth, so
  * the ratio is the store's own cost: hashing the file before uploading (content addressing and
@@ -30,6 +30,7 @@ import { createArtifactStore } from '../src/storage/artifact-store';
 import { arg, positiveInt } from './cli-args';
 import { createS3Client, ensureBucket } from '../src/storage/s3-client';
 import { median, startBenchMinio, cleanupOnInterrupt } from './bench-services';
+import { peakRssMiB } from './peak-rss';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'bench';
@@ -122,7 +123,7 @@ async function runChild(): Promise<void> {
     variant,
     uploadS,
     downloadS,
-    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    maxRssMiB: peakRssMiB(),
     startRssMiB,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);

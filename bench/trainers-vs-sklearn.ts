@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { arg, positiveInt } from './cli-args';
+import { peakRssMiB } from './peak-rss';
 import { histGradientBoosting } from '../src/training/hist-gradient-boosting';
 import { linearModel } from '../src/training/linear-model';
 import { computeTaskMetrics } from '../src/training/task-metrics';
@@ -76,7 +77,7 @@ async function child(dir: string, task: 'binary' | 'multiclass' | 'regression', 
   const out = trainer.predict(state, test.X);
   const metricName = task === 'binary' ? 'auc' : task === 'multiclass' ? 'auc_ovr' : 'rmse';
   const metric = computeTaskMetrics({ task, y: test.y.values, pred: out, numClasses: meta.classes }, [metricName])[metricName];
-  const fit: Fit = { cpu: (c.user + c.system) / 1e6, wall, metric: metric as number, rss_mb: process.resourceUsage().maxRSS / 1024, iters: state.epoch };
+  const fit: Fit = { cpu: (c.user + c.system) / 1e6, wall, metric: metric as number, rss_mb: peakRssMiB(), iters: state.epoch };
   console.log(JSON.stringify(fit));
 }
 

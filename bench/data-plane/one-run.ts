@@ -18,6 +18,7 @@ import { parsePipelineSpec } from '../../src/spec/pipeline-spec';
 import { encodeSplit, fitColumnarEncoder } from '../../src/training/columnar-encoder';
 import { getTrainer } from '../../src/training/trainers';
 import { scaleSchema } from '../../test/helpers/scale-data';
+import { peakRssMiB } from '../peak-rss';
 
 async function main(): Promise<void> {
   const [mode, file, scratch] = process.argv.slice(2) as [string, string, string];
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     throw new Error(`unknown mode ${mode}`);
   }
   out.seconds = (performance.now() - t0) / 1000;
-  out.maxRssMiB = process.resourceUsage().maxRSS / 1024;
+  out.maxRssMiB = peakRssMiB();
   await fs.rm(path.join(scratch, 'snapshot.parquet'), { force: true }).catch(() => undefined);
   console.log(JSON.stringify(out));
 }
