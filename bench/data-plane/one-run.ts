@@ -1,7 +1,9 @@
 /**
  * One measured run in its own process (so its peak RSS is its own): `mlcycle` = ingest (snapshot +
  * SQL profile) + validation of the bench table; `raw` = the same engine's aggregate scan of the CSV
- * (read_csv with type sniffing, count/min/max/avg of every column); `load` = the train step's data
+ * (read_csv with type sniffing, count/min/max/avg of every column); `copy` = the same engine's
+ * bare CSV → Parquet COPY with the snapshot's writer settings and nothing else (no typing, checks
+ * or profile): what writing any Parquet snapshot costs at least; `load` = the train step's data
  * loading of a snapshot (columns to typed arrays, split, encode) plus the first step (L-BFGS
  * iteration / boosting round) of each built-in trainer on those typed arrays. Prints one JSON line.
  */
@@ -39,6 +41,12 @@ async function main(): Promise<void> {
     const aggs = names.map((n) => `count("${n}"), min("${n}"), max("${n}")${scaleSchema(20)[n]!.type === 'number' ? `, avg("${n}")` : ''}`);
     const r = await c.runAndReadAll(`SELECT count(*)::DOUBLE AS n, ${aggs.join(', ')} FROM read_csv('${file}')`);
     out.rows = Number(r.getRowObjectsJson()[0]!.n);
+    inst.closeSync();
+  } else if (mode === 'copy') {
+    const inst = await DuckDBInstance.create(':memory:', { memory_limit: settings.memoryLimit, threads: String(settings.threads) });
+    const c = await inst.connect();
+    const r = await c.runAndReadAll(`COPY (SELECT * FROM read_csv('${file}')) TO '${path.join(scratch, 'snapshot.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, RETURN_STATS)`);
+    out.rows = Number(r.getRowObjectsJson()[0]!.count);
     inst.closeSync();
   } else if (mode === 'load') {
     const table = await withEngine({ scratchDir: scratch, settings }, (e) => loadSnapshotColumns(e, { snapshotPath: file, schema: spec.data.schema, target: 'label' }));
