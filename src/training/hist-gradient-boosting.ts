@@ -126,35 +126,31 @@ function parse(raw: RawParams): z.infer<typeof HistGradientBoostingParamsSchema>
 // Binning
 
 function fitEdges(col: Float64Array, maxBins: number, sample: Uint32Array | undefined): number[] {
-  const values: number[] = [];
-  if (sample) {
-    for (let k = 0; k < sample.length; k++) {
-      const v = col[sample[k] as number] as number;
-      if (v === v) values.push(v);
-    }
-  } else {
-    for (let i = 0; i < col.length; i++) {
-      const v = col[i] as number;
-      if (v === v) values.push(v);
-    }
+  // Typed arrays throughout: the sort is numeric and in place, with no boxed values.
+  const m = sample ? sample.length : col.length;
+  const sorted = new Float64Array(m);
+  let k = 0;
+  for (let j = 0; j < m; j++) {
+    const v = col[sample ? (sample[j] as number) : j] as number;
+    if (v === v) sorted[k++] = v;
   }
-  if (values.length === 0) return [];
-  const sorted = Float64Array.from(values).sort();
-  const distinct: number[] = [];
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i] as number);
-  if (distinct.length <= maxBins) {
+  if (k === 0) return [];
+  const values = sorted.subarray(0, k).sort();
+  let nDistinct = 0;
+  const distinct = new Float64Array(k);
+  for (let i = 0; i < k; i++) if (i === 0 || values[i] !== values[i - 1]) distinct[nDistinct++] = values[i] as number;
+  if (nDistinct <= maxBins) {
     const edges: number[] = [];
-    for (let i = 0; i + 1 < distinct.length; i++) edges.push(((distinct[i] as number) + (distinct[i + 1] as number)) / 2);
+    for (let i = 0; i + 1 < nDistinct; i++) edges.push(((distinct[i] as number) + (distinct[i + 1] as number)) / 2);
     return edges;
   }
   // Quantiles at 1/maxBins … (maxBins−1)/maxBins, midpoint between neighbours, duplicates dropped.
   const edges: number[] = [];
-  const n = sorted.length;
   for (let b = 1; b < maxBins; b++) {
-    const pos = (b / maxBins) * (n - 1);
+    const pos = (b / maxBins) * (k - 1);
     const lo = Math.floor(pos);
     const hi = Math.ceil(pos);
-    const e = ((sorted[lo] as number) + (sorted[hi] as number)) / 2;
+    const e = ((values[lo] as number) + (values[hi] as number)) / 2;
     if (edges.length === 0 || e > (edges[edges.length - 1] as number)) edges.push(e);
   }
   return edges;
@@ -181,6 +177,10 @@ function binned(ws: Workspace, X: FeatureMatrix, edges: number[][]): Uint8Array 
   const n = X.rows;
   X.columns.forEach((col, f) => {
     const e = Float64Array.from(edges[f] as number[]);
+    if (ws.kernel) {
+      ws.kernel.binColumn(f, col, e);
+      return;
+    }
     const out = ws.bins.subarray(f * n, (f + 1) * n);
     for (let i = 0; i < n; i++) out[i] = binIndex(e, col[i] as number);
   });

@@ -22,6 +22,7 @@ const MAX_PAGES = 65_536;
 interface KernelExports {
   buildHist(bins: number, n: number, d: number, rows: number, start: number, m: number, g: number, h: number, og: number, oh: number, hist: number, inOrder: number, constHess: number): void;
   partition(col: number, rows: number, tmp: number, start: number, end: number, thr: number, missLeft: number): number;
+  binColumn(values: number, n: number, edges: number, nEdges: number, out: number): void;
 }
 
 /** What this module uses of the WebAssembly global (Node's types for ES2022 do not declare it). */
@@ -53,6 +54,8 @@ export interface GbArena {
   buildHist(start: number, m: number, c: number, inOrder: boolean, constHess: boolean): Float64Array;
   /** Stable partition of rows[start:end) by feature f's bins at `thr`; returns the split point. */
   partition(f: number, start: number, end: number, thr: number, missLeft: boolean): number;
+  /** Feature f's bins from its n values and ascending edges (at most 255), into `bins`. */
+  binColumn(f: number, values: Float64Array, edges: Float64Array): void;
 }
 
 /**
@@ -85,6 +88,9 @@ export function createArena(n: number, d: number, width: number): GbArena | unde
   const k = new wasm.Instance(kernelModule(), { env: { memory } }).exports as KernelExports;
   const buf = memory.buffer;
   const hist = new Float64Array(buf, histAt, d * HIST_SLOTS * SLOT_VALUES);
+  // Binning happens before any histogram of a fit: the column is staged in the ordered-gradient
+  // region (n f64) and the edges in the histogram region (≥ 256 f64 for any d ≥ 1).
+  const staged = new Float64Array(buf, ogAt, n);
   return {
     bins: new Uint8Array(buf, binsAt, n * d),
     rows: new Uint32Array(buf, rowsAt, n),
@@ -97,6 +103,12 @@ export function createArena(n: number, d: number, width: number): GbArena | unde
     },
     partition(f, start, end, thr, missLeft) {
       return k.partition(binsAt + f * n, rowsAt, tmpAt, start, end, thr, missLeft ? 1 : 0);
+    },
+    binColumn(f, values, edges) {
+      if (values.length !== n || edges.length >= HIST_SLOTS) throw new RangeError(`binColumn: ${values.length} values for ${n} rows, ${edges.length} edges`);
+      staged.set(values);
+      hist.set(edges);
+      k.binColumn(ogAt, n, histAt, edges.length, binsAt + f * n);
     },
   };
 }

@@ -49,6 +49,19 @@ describe('gradient-boosting WebAssembly kernel', () => {
     expect(Buffer.from(wasm.predictions.buffer).equals(Buffer.from(js.predictions.buffer))).toBe(true);
   });
 
+  it('bins values by the first edge ≥ the value: ties, ends, -0, infinities and NaN (the missing bin)', () => {
+    const edges = Float64Array.from([-1, 0, 0.5, 2, 2.5]);
+    const rng = mulberry32(3);
+    const special = [-1, 0, -0, 0.5, 2, 2.5, -1.0000001, 2.5000001, Infinity, -Infinity, Number.NaN, 1e300, -1e300];
+    const values = Float64Array.from([...special, ...Array.from({ length: 1000 }, () => (rng() - 0.3) * 4)]);
+    const arena = createArena(values.length, 2, 1)!;
+    arena.binColumn(1, values, edges);
+    const expected = Array.from(values, (v) => (Number.isNaN(v) ? 255 : ((i) => (i < 0 ? edges.length : i))(edges.findIndex((e) => v <= e))));
+    expect(Array.from(arena.bins.subarray(values.length))).toEqual(expected);
+    expect(arena.bins.subarray(0, values.length).every((b) => b === 0)).toBe(true);
+    expect(() => arena.binColumn(0, values.subarray(1), edges)).toThrow(RangeError);
+  });
+
   it('a matrix beyond what wasm32 addresses gets no arena (the trainer falls back to JavaScript)', () => {
     expect(createArena(2 ** 29, 16, 1)).toBeUndefined();
     const small = createArena(10, 3, 2)!;
