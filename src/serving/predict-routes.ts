@@ -37,6 +37,18 @@ const errorText = (err: unknown): string => (err instanceof Error ? err.message 
 export function registerPredictRoutes(app: FastifyInstance, options: PredictRoutesOptions): void {
   const { model, alias, router, metrics, logger, problems } = options;
 
+  // The log's `ts`, formatted once per millisecond rather than once per request (the same string).
+  let isoMs = -1;
+  let iso = '';
+  const nowIso = (): string => {
+    const ms = Date.now();
+    if (ms !== isoMs) {
+      isoMs = ms;
+      iso = new Date(ms).toISOString();
+    }
+    return iso;
+  };
+
   // A response schema lets fastify serialize the 200 answer with a compiled serializer.
   const predictSchema: FastifySchema = {
     response: {
@@ -133,7 +145,7 @@ export function registerPredictRoutes(app: FastifyInstance, options: PredictRout
       });
     }
     try {
-      const ts = new Date().toISOString();
+      const ts = nowIso();
       const entries: PredictionLogEntry[] = rows.map((inputs, i) => ({
         ts,
         model,
