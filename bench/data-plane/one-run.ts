@@ -14,6 +14,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { loadSnapshotColumns } from '../../src/data/columnar-load';
 import { dataSettings, withEngine } from '../../src/data/engine';
 import { convertSource, sourceFile } from '../../src/data/ingest-source';
+import { SNAPSHOT_PARQUET_OPTIONS } from '../../src/data/snapshot';
 import { assignSplits, SPLIT_TRAIN, SPLIT_VALIDATION } from '../../src/data/split';
 import { validateDataset } from '../../src/data/validate';
 import { parsePipelineSpec } from '../../src/spec/pipeline-spec';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   } else if (mode === 'copy') {
     const inst = await DuckDBInstance.create(':memory:', { memory_limit: settings.memoryLimit, threads: String(settings.threads) });
     const c = await inst.connect();
-    const r = await c.runAndReadAll(`COPY (SELECT * FROM read_csv('${file}')) TO '${path.join(scratch, 'snapshot.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, RETURN_STATS)`);
+    const r = await c.runAndReadAll(`COPY (SELECT * FROM read_csv('${file}')) TO '${path.join(scratch, 'snapshot.parquet')}' (${SNAPSHOT_PARQUET_OPTIONS}, RETURN_STATS)`);
     out.rows = Number(r.getRowObjectsJson()[0]!.count);
     inst.closeSync();
   } else if (mode === 'load') {

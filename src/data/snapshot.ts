@@ -503,6 +503,14 @@ export async function typeErrors(engine: Engine, staged: StagedTable, schema: Da
   return summary;
 }
 
+/**
+ * The snapshot's Parquet writer settings. zstd at level 1 rather than the writer's default 3: on a
+ * 10M × 20 CSV the bare write took 9.4 s instead of 14.7 s for a file 17% larger (1.31 vs 1.12 GB;
+ * bench/data-plane.ts), and reading is as fast. Row groups of 122,880 rows (the engine's vector
+ * batches) keep memory per group bounded.
+ */
+export const SNAPSHOT_PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 122880';
+
 /** What a strict snapshot write learned from the Parquet writer's own statistics (no extra scan). */
 export interface StrictSnapshot {
   rowCount: number;
@@ -557,7 +565,7 @@ export async function writeSnapshotStrict(engine: Engine, staged: Omit<StagedTab
   let stats: Record<string, unknown> | undefined;
   try {
     const r = await engine.all(
-      `COPY (SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${from})) TO ${lit(outPath)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, RETURN_STATS)`,
+      `COPY (SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${from})) TO ${lit(outPath)} (${SNAPSHOT_PARQUET_OPTIONS}, RETURN_STATS)`,
     );
     stats = r.getRowObjectsJson()[0];
   } catch (err) {
@@ -583,7 +591,7 @@ export async function writeSnapshotStrict(engine: Engine, staged: Omit<StagedTab
 
 /**
  * Writes the canonical snapshot: the schema's columns typed as declared, then the other columns
- * typed as inferred (`extraTypes`), in source row order, zstd-compressed Parquet.
+ * typed as inferred (`extraTypes`), in source row order, zstd-compressed Parquet (SNAPSHOT_PARQUET_OPTIONS).
  */
 export async function writeSnapshot(engine: Engine, staged: StagedTable, schema: DataSchema, extraTypes: Record<string, ColumnRule['type']>, outPath: string): Promise<void> {
   const exprs = staged.columns.map((col) => {
@@ -591,5 +599,5 @@ export async function writeSnapshot(engine: Engine, staged: StagedTable, schema:
     return `${typedExpr(col, type)} AS ${ident(col.name)}`;
   });
   // Declared columns absent from the data are left out: the profile reports them as absent.
-  await engine.run(`COPY (SELECT ${exprs.join(', ')} FROM ${STAGED}) TO ${lit(outPath)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+  await engine.run(`COPY (SELECT ${exprs.join(', ')} FROM ${STAGED}) TO ${lit(outPath)} (${SNAPSHOT_PARQUET_OPTIONS})`);
 }
