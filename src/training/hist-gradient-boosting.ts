@@ -9,10 +9,10 @@
  *   leaf value −learningRate·G/(H+λ). Missing values go to the side that gains most (scanned both
  *   ways); a feature without missing values in a node sends them to the larger child.
  * - Histograms of a node's smaller child are built by a pass over its rows, the larger child's by
- *   subtracting from the parent's; rows are partitioned in place in one Uint32Array. Both loops
- *   run in a WebAssembly kernel (kernels/gb-kernel.ts, AssemblyScript), twice as fast as the
- *   JavaScript loops below, which stay as the fallback for matrices beyond wasm32's 4 GiB and
- *   give the same trees bit for bit.
+ *   subtracting from the parent's; rows are partitioned in place in one Uint32Array. These loops
+ *   and the binning run in a WebAssembly kernel (kernels/gb-kernel.ts, AssemblyScript), about
+ *   twice as fast as the JavaScript loops below, which stay as the fallback for matrices beyond
+ *   wasm32's 4 GiB (and `MLCYCLE_GB_KERNEL=js`) and give the same trees bit for bit.
  * - Losses: log loss (binary), softmax log loss with one tree per class per round (multiclass),
  *   squared error (regression). Sample weights scale gradients and hessians (class weights).
  * - `subsample` draws the rows of each round, `maxFeatures` the features each split may use.
@@ -31,7 +31,7 @@ import { formatIssues } from '../config/zod-issues';
 import { MlcycleError } from '../errors';
 import type { FeatureMatrix, TaskType } from './feature-matrix';
 import { softmaxRows } from './linear-model';
-import { createArena, HIST_SLOTS, type GbArena } from './kernels/gb-kernel';
+import { createArena, gbKernelSetting, HIST_SLOTS, type GbArena } from './kernels/gb-kernel';
 import { auc } from './metrics';
 import {
   classCount,
@@ -268,20 +268,12 @@ interface Workspace {
 }
 const workspaces = new WeakMap<FeatureMatrix, Workspace>();
 
-/**
- * `MLCYCLE_GB_KERNEL=js` grows trees with the JavaScript loops instead of the WebAssembly kernel
- * (the same trees, bit for bit; slower): for comparing the two.
- */
-function wantKernel(): boolean {
-  return process.env.MLCYCLE_GB_KERNEL !== 'js';
-}
-
 function workspace(X: FeatureMatrix, width: number): Workspace {
   let ws = workspaces.get(X);
   const n = X.rows;
   const d = X.columns.length;
   if (!ws || ws.g.length !== n * width || ws.bins.length !== n * d) {
-    const kernel = wantKernel() ? createArena(n, d, width) : undefined;
+    const kernel = gbKernelSetting() === 'wasm' ? createArena(n, d, width) : undefined;
     ws = kernel
       ? { g: kernel.g, h: kernel.h, rows: kernel.rows, tmp: kernel.tmp, og: new Float64Array(0), oh: new Float64Array(0), pool: [], bins: kernel.bins, kernel }
       : { g: new Float64Array(n * width), h: new Float64Array(n * width), rows: new Uint32Array(n), tmp: new Uint32Array(n), og: new Float64Array(n), oh: new Float64Array(n), pool: [], bins: new Uint8Array(n * d) };

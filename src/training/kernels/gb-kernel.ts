@@ -9,7 +9,20 @@
  * wasm32 addresses 4 GiB: a matrix whose arena would not fit gets none, and the trainer uses its
  * JavaScript loops instead (the same results, bit for bit).
  */
+import { z } from 'zod';
+import { formatIssues } from '../../config/zod-issues';
+import { MlcycleError } from '../../errors';
 import { GB_KERNEL_WASM_BASE64 } from './gb-kernel-wasm';
+
+/** `MLCYCLE_GB_KERNEL`: `wasm` (default) or `js`, the JavaScript loops (same trees, slower), for comparing. */
+const KernelSettingSchema = z.object({ MLCYCLE_GB_KERNEL: z.enum(['wasm', 'js']).default('wasm') });
+
+/** Which loops the trainer uses, from the worker's environment; a value other than wasm or js is refused. */
+export function gbKernelSetting(env: Record<string, string | undefined> = process.env): 'wasm' | 'js' {
+  const parsed = KernelSettingSchema.safeParse({ MLCYCLE_GB_KERNEL: env.MLCYCLE_GB_KERNEL === '' ? undefined : env.MLCYCLE_GB_KERNEL });
+  if (!parsed.success) throw new MlcycleError('CONFIG_INVALID', `gradient-boosting kernel setting is invalid:\n${formatIssues(parsed.error)}`);
+  return parsed.data.MLCYCLE_GB_KERNEL;
+}
 
 /** Histogram slots per feature and f64 values per slot (gradient, hessian, count). */
 export const HIST_SLOTS = 256;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileGbKernel, EMBEDDED, embeddedModule } from '../../../scripts/build-gb-kernel';
 import { histGradientBoosting } from '../../../src/training/hist-gradient-boosting';
-import { createArena } from '../../../src/training/kernels/gb-kernel';
+import { createArena, gbKernelSetting } from '../../../src/training/kernels/gb-kernel';
 import type { RawParams } from '../../../src/training/trainer-contract';
 import { mulberry32, synthetic } from '../../helpers/synthetic-tasks';
 import { fit, freshCopy } from '../engine-harness';
@@ -60,6 +60,13 @@ describe('gradient-boosting WebAssembly kernel', () => {
     expect(Array.from(arena.bins.subarray(values.length))).toEqual(expected);
     expect(arena.bins.subarray(0, values.length).every((b) => b === 0)).toBe(true);
     expect(() => arena.binColumn(0, values.subarray(1), edges)).toThrow(RangeError);
+  });
+
+  it('MLCYCLE_GB_KERNEL is wasm (default) or js; anything else is refused naming the variable', () => {
+    expect(gbKernelSetting({})).toBe('wasm');
+    expect(gbKernelSetting({ MLCYCLE_GB_KERNEL: '' })).toBe('wasm');
+    expect(gbKernelSetting({ MLCYCLE_GB_KERNEL: 'js' })).toBe('js');
+    expect(() => gbKernelSetting({ MLCYCLE_GB_KERNEL: 'JS' })).toThrow(/MLCYCLE_GB_KERNEL.*(wasm|js)/s);
   });
 
   it('a matrix beyond what wasm32 addresses gets no arena (the trainer falls back to JavaScript)', () => {
