@@ -1,7 +1,7 @@
 /**
- * The gradient-boosting trainer's WebAssembly kernel (assembly/gb-kernel.ts): histogram building
- * and row partitioning, about twice as fast as the same loops in JavaScript (no bounds checks, no
- * deoptimization; bench/trainers-vs-sklearn.ts). The kernel reads and writes one arena, a
+ * The gradient-boosting trainer's WebAssembly kernel (assembly/gb-kernel.ts): histogram building,
+ * row partitioning and binning, about twice as fast as the same loops in JavaScript (no bounds
+ * checks, no deoptimization, selects instead of branches; bench/trainers-vs-sklearn.ts). The kernel reads and writes one arena, a
  * WebAssembly memory laid out once per training matrix, whose regions the trainer uses directly
  * as typed arrays: the bins, the row index, the gradients and hessians of every output, and one
  * histogram the kernel fills (the trainer copies it out into its own pool).
