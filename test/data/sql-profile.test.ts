@@ -4,12 +4,14 @@ import path from 'node:path';
 import seedrandom from 'seedrandom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coerceRow, type DataSchema } from '../../src/data/coerce';
-import { dataSettings } from '../../src/data/engine';
+import { dataSettings, withEngine } from '../../src/data/engine';
 import { convertSource, sourceFile } from '../../src/data/ingest-source';
 import { createProfiler, type NumberColumnProfile, type TextColumnProfile } from '../../src/data/profile';
+import { profileSnapshot } from '../../src/data/sql-profile';
 
 // The engine's profile of a snapshot must say what the row profiler says of the same rows: the
-// batched SQL (one scan for bounds and rules, one for moments and histograms, groups kept once) is
+// batched SQL (one scan for bounds and rules, one for moments and histograms or a GROUP BY per column for
+// the histograms of large snapshots, groups kept once) is
 // checked against the reference implementation on seeded data with missing values, rule
 // violations, a constant column and values large enough to need scaling.
 const schema: DataSchema = {
@@ -93,5 +95,13 @@ describe('the engine profile of a snapshot', () => {
         missing: want.missing,
       });
     }
+    // Large snapshots count histograms by one GROUP BY per column: the same profile, bit for bit.
+    const settings = dataSettings({ MLCYCLE_DATA_THREADS: '2' });
+    const [aggregate, grouped] = await withEngine({ scratchDir: dir, settings }, async (engine) => [
+      await profileSnapshot(engine, path.join(dir, 't.parquet'), schema, { maxCategories: settings.maxProfileCategories, extraColumns: [], histogramMethod: 'aggregate' }),
+      await profileSnapshot(engine, path.join(dir, 't.parquet'), schema, { maxCategories: settings.maxProfileCategories, extraColumns: [], histogramMethod: 'grouped' }),
+    ]);
+    expect(aggregate).toEqual(profile);
+    expect(grouped).toEqual(profile);
   });
 });
