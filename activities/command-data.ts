@@ -12,7 +12,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { tableRows } from '../src/data/columnar-load';
+import { tableRows, type LoadedTable } from '../src/data/columnar-load';
 import type { ColumnRule, PipelineSpec } from '../src/spec/pipeline-spec';
 import { resolveTaskFromColumns } from '../src/training/columnar-encoder';
 import type { TaskType } from '../src/training/feature-matrix';
@@ -36,14 +36,18 @@ export interface FeatureStats {
 /**
  * Mean and (population) standard deviation of each number feature over the training rows, as a
  * built-in model's encoder keeps them (numberMoments): what serving's out-of-range rule measures
- * requests against for an ONNX model. A column with no present value has none.
+ * requests against for an ONNX model. Read from the loaded columns (missing values are NaN and
+ * skipped); a column with no present value has none.
  */
-export function numberFeatureStats(rows: readonly Row[], features: readonly TrainerFeature[]): Record<string, FeatureStats> {
+export function numberFeatureStats(table: LoadedTable, trainRows: Uint32Array, features: readonly TrainerFeature[]): Record<string, FeatureStats> {
+  const loaded = new Map(table.columns.map((c) => [c.name, c.values]));
   const out: Record<string, FeatureStats> = {};
   for (const f of features) {
-    if (f.type !== 'number') continue;
-    const values = rows.map((row) => row[f.name]).filter((v): v is number => typeof v === 'number');
-    const { n, mean, std } = numberMoments(values);
+    const values = loaded.get(f.name);
+    if (f.type !== 'number' || !values) continue;
+    const { n, mean, std } = numberMoments(function* () {
+      for (let k = 0; k < trainRows.length; k++) yield values[trainRows[k]!]!;
+    }());
     if (n > 0) out[f.name] = { mean, std };
   }
   return out;
@@ -127,13 +131,12 @@ export async function writeTrainerData(
     MLCYCLE_TEST_FILE: path.join(dir, 'test.parquet'),
     MLCYCLE_SCHEMA_FILE: path.join(dir, 'schema.json'),
   };
-  const trainRows = tableRows(splits.table, splits.train, target);
-  await fs.writeFile(files.MLCYCLE_TRAIN_FILE, parquetOf(trainRows, data, true));
+  await fs.writeFile(files.MLCYCLE_TRAIN_FILE, parquetOf(tableRows(splits.table, splits.train, target), data, true));
   await fs.writeFile(files.MLCYCLE_VALIDATION_FILE, parquetOf(tableRows(splits.table, splits.validation, target), data, true));
   await fs.writeFile(files.MLCYCLE_TEST_FILE, parquetOf(tableRows(splits.table, splits.test), data, false));
   const description = describeTrainerData(data, task, { train: splits.train.length, validation: splits.validation.length, test: splits.test.length });
   await fs.writeFile(files.MLCYCLE_SCHEMA_FILE, `${JSON.stringify(description, null, 2)}\n`);
-  return { env: { ...files, MLCYCLE_TASK: task }, task, featureStats: numberFeatureStats(trainRows, description.features) };
+  return { env: { ...files, MLCYCLE_TASK: task }, task, featureStats: numberFeatureStats(splits.table, splits.train, description.features) };
 }
 
 /** Written by mlcycle (not the trainer) into the uploaded output folder: what serving validates requests against. */

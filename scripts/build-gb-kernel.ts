@@ -5,8 +5,7 @@
  * beside the code to locate. test/training/kernels/gb-kernel.test.ts compiles it again and fails when the
  * embedded bytes are not what this source compiles to.
  *
- *   npx tsx scripts/build-gb-kernel.ts           write gb-kernel-wasm.ts
- *   npx tsx scripts/build-gb-kernel.ts --check   exit 1 when it is out of date
+ *   npx tsx scripts/build-gb-kernel.ts
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -46,17 +45,7 @@ export function embeddedModule(binary: Uint8Array): string {
 }
 
 async function main(): Promise<void> {
-  const text = embeddedModule(await compileGbKernel());
-  if (process.argv.includes('--check')) {
-    const current = fs.existsSync(EMBEDDED) ? fs.readFileSync(EMBEDDED, 'utf8') : '';
-    if (current !== text) {
-      console.error(`${path.relative(process.cwd(), EMBEDDED)} is out of date: run npx tsx scripts/build-gb-kernel.ts`);
-      process.exit(1);
-    }
-    console.log('gb-kernel-wasm.ts is up to date');
-    return;
-  }
-  fs.writeFileSync(EMBEDDED, text);
+  fs.writeFileSync(EMBEDDED, embeddedModule(await compileGbKernel()));
   console.log(`wrote ${path.relative(process.cwd(), EMBEDDED)}`);
 }
 

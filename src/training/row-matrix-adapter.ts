@@ -100,10 +100,6 @@ export function targetClasses(target: string, rule: ColumnRule, task: TaskType, 
 }
 
 /**
- * The encoder for `schema`, with each number column's training mean and (population) standard
- * deviation from `numberValues(name)` (finite values only; non-finite ones are skipped).
- */
-/**
  * Count, mean and population standard deviation of the finite values, in one pass (Welford: no
  * cancellation for a large mean with a small spread). The training statistics serving checks
  * requests against, for built-in and ONNX models alike.
@@ -122,6 +118,10 @@ export function numberMoments(values: Iterable<number>): { n: number; mean: numb
   return { n, mean, std: n > 0 ? Math.sqrt(m2 / n) : 0 };
 }
 
+/**
+ * The encoder for `schema`, with each number column's training mean and (population) standard
+ * deviation from `numberValues(name)` (finite values only; non-finite ones are skipped).
+ */
 export function buildMatrixEncoder(opts: {
   schema: Readonly<Record<string, ColumnRule>>;
   target: string;
