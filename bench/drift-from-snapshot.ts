@@ -11,7 +11,14 @@
  * Variants, alternating after a warm-up:
  *   - baseline: the engine's read-only pass over the same columns of both files (sum / count of
  *     every column): the floor for anything that reads the data;
- *   - check: load both samples column-wise + the drift report (PSI, KS, JS, chi²).
+ *   - check: load both samples column-wise + the drift report (PSI, KS, JS, chi²);
+ *   - two floors, each a part that any check of this kind needs and nothing more:
+ *     export — the engine hands the 15 numeric columns of both files to JavaScript (chunks
+ *     fetched, nothing copied or computed), the least a check computing in JavaScript reads;
+ *     engine histograms — the engine counts each numeric column of both files into 65,536
+ *     equal-width buckets (one GROUP BY per column, nothing returned but the counts), the least a
+ *     check computing distributions inside the engine does. baseline / floor bounds the ratio
+ *     either design can reach.
  * Prints medians, the ratio check/baseline (the issue's target: ≥ 0.5×), the split between loading
  * and statistics, the peak RSS and the machine's load, then one JSON line. Exits non-zero only on
  * errors or a wrong verdict, never on a missed target.
@@ -80,6 +87,36 @@ async function main(): Promise<void> {
       });
       return sink;
     };
+    const numeric = Object.keys(schema).filter((c) => schema[c]!.type === 'number');
+    const exportOnly = async (): Promise<number> => {
+      let chunks = 0;
+      await withEngine({ scratchDir: dir }, async (engine) => {
+        for (const p of [refPath, curPath]) {
+          const result = await engine.connection.stream(`SELECT ${numeric.join(', ')} FROM read_parquet('${p}')`);
+          for (;;) {
+            const chunk = await result.fetchChunk();
+            if (!chunk || chunk.rowCount === 0) break;
+            chunks++;
+          }
+        }
+      });
+      return chunks;
+    };
+    const engineHistograms = async (): Promise<number> => {
+      let groups = 0;
+      await withEngine({ scratchDir: dir }, async (engine) => {
+        const both = `read_parquet(['${refPath}', '${curPath}'])`;
+        const range = (await engine.all(`SELECT ${numeric.map((c) => `min(${c})::DOUBLE, max(${c})::DOUBLE`).join(', ')} FROM ${both}`)).getRows()[0]!.map(Number);
+        for (const p of [refPath, curPath]) {
+          for (const [j, c] of numeric.entries()) {
+            const lo = range[2 * j]!;
+            const scale = 65535 / (range[2 * j + 1]! - lo || 1);
+            groups += (await engine.all(`SELECT floor((${c} - ${lo}) * ${scale})::INTEGER AS b, count(*) FROM read_parquet('${p}') GROUP BY b`)).currentRowCount;
+          }
+        }
+      });
+      return groups;
+    };
     let peakRss = process.memoryUsage().rss;
     const check = async () => {
       const t = performance.now();
@@ -102,6 +139,13 @@ async function main(): Promise<void> {
     const checkMs: number[] = [];
     const loadMs: number[] = [];
     const statsMs: number[] = [];
+    const exportMs: number[] = [];
+    const histogramMs: number[] = [];
+    const timed = async (f: () => Promise<number>, into: number[]) => {
+      const t = performance.now();
+      if ((await f()) <= 0) throw new Error('a floor variant read nothing');
+      into.push(performance.now() - t);
+    };
     for (let run = 0; run < RUNS; run++) {
       for (const v of run % 2 === 0 ? ['baseline', 'check'] : ['check', 'baseline']) {
         if (v === 'baseline') {
@@ -115,16 +159,26 @@ async function main(): Promise<void> {
           statsMs.push(r.statsMs);
         }
       }
-      console.log(`run ${run + 1}: baseline ${baseMs[run]!.toFixed(0)} ms, check ${checkMs[run]!.toFixed(0)} ms (load ${loadMs[run]!.toFixed(0)}, statistics ${statsMs[run]!.toFixed(0)})`);
+      await timed(exportOnly, exportMs);
+      await timed(engineHistograms, histogramMs);
+      console.log(
+        `run ${run + 1}: baseline ${baseMs[run]!.toFixed(0)} ms, check ${checkMs[run]!.toFixed(0)} ms (load ${loadMs[run]!.toFixed(0)}, statistics ${statsMs[run]!.toFixed(0)}); floors: export ${exportMs[run]!.toFixed(0)} ms, engine histograms ${histogramMs[run]!.toFixed(0)} ms`,
+      );
     }
     const base = median(baseMs);
     const full = median(checkMs);
     const ratio = base / full;
+    const exportFloor = median(exportMs);
+    const histogramFloor = median(histogramMs);
     const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
     console.log('');
     console.log(`baseline (engine read-only pass, both files): ${base.toFixed(0)} ms, ${Math.round(ROWS / (base / 1000)).toLocaleString('en-US')} current rows/s`);
     console.log(`drift check from Parquet (load + statistics): ${full.toFixed(0)} ms (load ${median(loadMs).toFixed(0)}, statistics ${median(statsMs).toFixed(0)}), ${Math.round(ROWS / (full / 1000)).toLocaleString('en-US')} current rows/s`);
     console.log(`ratio check/baseline: ${ratio.toFixed(3)}× (target ≥ ${TARGET_RATIO}×) ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'}; peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; load average ${load}`);
+    console.log(
+      `floors: numeric columns exported to JavaScript ${exportFloor.toFixed(0)} ms (best reachable ${(base / exportFloor).toFixed(3)}×), ` +
+        `engine histograms of the numeric columns ${histogramFloor.toFixed(0)} ms (best reachable ${(base / histogramFloor).toFixed(3)}×)`,
+    );
     console.log(
       JSON.stringify({
         bench: 'drift-from-snapshot',
@@ -135,6 +189,12 @@ async function main(): Promise<void> {
         loadMs: Math.round(median(loadMs)),
         statsMs: Math.round(median(statsMs)),
         ratio: Math.round(ratio * 1000) / 1000,
+        floors: {
+          exportMs: Math.round(exportFloor),
+          exportCeilingRatio: Math.round((base / exportFloor) * 1000) / 1000,
+          engineHistogramsMs: Math.round(histogramFloor),
+          engineHistogramsCeilingRatio: Math.round((base / histogramFloor) * 1000) / 1000,
+        },
         target: TARGET_RATIO,
         met: ratio >= TARGET_RATIO,
         peakRssMiB: Math.round(peakRss / 2 ** 20),

@@ -15,6 +15,7 @@ export interface StepOutcomeLike {
  */
 export class StepRunner<Name extends string> {
   readonly tracker: StepTracker;
+  private stageDuration?: ReturnType<typeof metricMeter.createHistogram>;
 
   /** `metricTags` go on every stage duration this runner records (e.g. the model name). */
   constructor(
@@ -44,9 +45,9 @@ export class StepRunner<Name extends string> {
 
   /** The SDK leaves out values recorded while replaying, so each stage counts once. */
   private recordDuration(stage: Name, started: number, outcome: 'completed' | 'cached' | 'failed'): void {
-    metricMeter
-      .createHistogram(STAGE_DURATION_SECONDS, 'float', 's', 'Pipeline stage duration, retries and queueing included')
-      .record((Date.now() - started) / 1000, { ...this.metricTags, stage, outcome });
+    // Created once per run: creating the instrument per stage went through the SDK's sink each time.
+    this.stageDuration ??= metricMeter.createHistogram(STAGE_DURATION_SECONDS, 'float', 's', 'Pipeline stage duration, retries and queueing included');
+    this.stageDuration.record((Date.now() - started) / 1000, { ...this.metricTags, stage, outcome });
   }
 
   /** A gate (validation, evaluation) said no: the step fails with a non-retryable, readable error. */
