@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { featureDrift, type FeatureValues } from '../../src/monitoring/drift';
+import { countCategories, featureDrift, type FeatureValues } from '../../src/monitoring/drift';
 import { chiSquaredCategorical, jensenShannonCategorical, jensenShannonNumeric, ksTwoSample, labelShift, predictionShift, psi } from '../../src/monitoring/drift-metrics';
 import { analyzeNumeric } from '../../src/monitoring/numeric-analysis';
 import { jensenShannon } from '../../src/stats/jensen-shannon';
@@ -422,6 +422,24 @@ describe('featureDrift', () => {
     expect(r.dof).toBe(2);
     expect(r.statistic).toBe(0);
     expect(() => chiSquaredCategorical({ a: -1 }, { a: 1 })).toThrow(RangeError);
+  });
+
+  it('countCategories: counts in order of first appearance, integer-like and prototype names included', () => {
+    const values = ['b', '10', '__proto__', 2, null, 'constructor', true, 'b', undefined, '2', 'toString', '__proto__', 'hasOwnProperty', '10', 'b'];
+    const counts = countCategories(values);
+    expect([...counts]).toEqual([
+      ['b', 3],
+      ['10', 2],
+      ['__proto__', 2],
+      ['2', 2],
+      ['constructor', 1],
+      ['true', 1],
+      ['toString', 1],
+      ['hasOwnProperty', 1],
+    ]);
+    // More values than the first counts array holds (16), and the same result as a plain Map count.
+    const many = Array.from({ length: 5000 }, (_, i) => `v${(i * 7919) % 300}`);
+    expect(countCategories(many)).toEqual(countOf(many));
   });
 });
 
