@@ -532,6 +532,7 @@ export async function writeSnapshotStrict(engine: Engine, staged: Omit<StagedTab
   const inner: string[] = [];
   const outer: string[] = [];
   const fail = `error(${lit(TYPE_MISFIT)})`;
+  const checkFinite = new Set<string>();
   const typeOf = (name: string) => (Object.hasOwn(schema, name) ? schema[name]!.type : 'string');
   // A CSV's number columns are parsed by the reader itself (as the engine's own scan does), the
   // rest read as text; a value the reader cannot parse fails the read, and so this path.
@@ -548,9 +549,11 @@ export async function writeSnapshotStrict(engine: Engine, staged: Omit<StagedTab
     const type = typeOf(col.name);
     const name = ident(col.name);
     if (csv && type === 'number') {
-      // Parsed as DOUBLE: "nan" and "inf" parse, but are not finite decimals.
+      // Parsed as DOUBLE: "nan" and "inf" parse, but are not finite decimals. They are caught after
+      // the write from the writer's statistics (has_nan, min, max) rather than by a check per value.
       inner.push(`${name} AS v${j}`);
-      outer.push(`(CASE WHEN v${j} IS NULL OR isfinite(v${j}) THEN v${j} ELSE ${fail} END) AS ${name}`);
+      outer.push(`v${j} AS ${name}`);
+      checkFinite.add(col.name);
       return;
     }
     if (type !== 'number' && type !== 'boolean') {
@@ -575,16 +578,21 @@ export async function writeSnapshotStrict(engine: Engine, staged: Omit<StagedTab
   if (!stats) return { rowCount: 0, present: new Map() };
   const rowCount = Number(stats.count);
   const present = new Map<string, number>();
-  const byKey = new Map<string, number>();
+  const byKey = new Map<string, Map<string, string>>();
   for (const entry of (stats.column_statistics ?? []) as Array<{ key: string; value: Array<{ key: string; value: string }> }>) {
-    const nulls = entry.value.find((kv) => kv.key === 'null_count');
-    if (nulls) byKey.set(entry.key, Number(nulls.value));
+    byKey.set(entry.key, new Map(entry.value.map((kv) => [kv.key, kv.value])));
   }
   for (const col of staged.columns) {
     // The writer names columns as SQL identifiers ("a", "we""ird").
-    const nulls = byKey.get(ident(col.name)) ?? byKey.get(col.name);
-    if (nulls === undefined) return undefined;
-    present.set(col.name, rowCount - nulls);
+    const colStats = byKey.get(ident(col.name)) ?? byKey.get(col.name);
+    const nulls = colStats?.get('null_count');
+    if (colStats === undefined || nulls === undefined) return undefined;
+    // A NaN or an infinity does not fit a number column: the counted path names the rows. A writer
+    // that does not say whether it saw NaN gets the same path.
+    if (checkFinite.has(col.name) && (colStats.get('has_nan') !== 'false' || [colStats.get('min'), colStats.get('max')].some((v) => v !== undefined && !Number.isFinite(Number(v))))) {
+      return undefined;
+    }
+    present.set(col.name, rowCount - Number(nulls));
   }
   return { rowCount, present };
 }

@@ -1,8 +1,8 @@
 /**
  * The dataset profile (profile.ts's JSON shape) computed by the engine on the Parquet snapshot,
  * column by column: counts and moments by aggregates, quantiles by `quantile_cont` (exact up to
- * `maxExactValues` rows (100,000); above, from a seeded reservoir sample of that many rows, reported as
- * `sampled`), equal-width histograms by an aggregate or, with many rows, a GROUP BY per column,
+ * `maxExactValues` rows (100,000); above, from a seeded uniform sample of about that many rows,
+ * reported as `sampled`), equal-width histograms by an aggregate or, with many rows, a GROUP BY per column,
  * category frequencies by GROUP BY.
  */
 import type { DataSchema } from './coerce';
@@ -11,8 +11,9 @@ import type { ColumnProfile, DatasetProfile, NumberColumnProfile, NumericStats, 
 
 export interface SqlProfileOptions {
   /**
-   * Rows whose values give exact quantiles; above, a seeded reservoir sample of this many rows
-   * (quantile error about ±0.3 percentage points of rank at 100,000). Default 100,000.
+   * Rows whose values give exact quantiles; above, a seeded uniform sample of about this many rows
+   * (each row kept by a hash of its row number; quantile error about ±0.3 percentage points of rank
+   * at 100,000). Default 100,000.
    */
   maxExactValues?: number;
   histogramBins?: number;
@@ -55,8 +56,9 @@ const COLUMN_BATCH = 100;
 
 /**
  * Profiles of number columns in two scans of the snapshot for all of them (counts, bounds and rule
- * violations; then moments, and histograms, which need the bounds, in the same scan or, with many
- * rows, by one grouped read per column), plus one sort of the quantile sample per column. `plain` reads the snapshot without the
+ * violations; then moments, and histograms, which need the bounds, in the same scan) or, with many
+ * rows, in one scan (counts, bounds, rule violations and moments) and one grouped read per column
+ * for the histograms; plus one sort of the quantile sample per column. `plain` reads the snapshot without the
  * row-number column `src` adds (only rule violations need it).
  */
 async function numberProfiles(
@@ -81,7 +83,21 @@ async function numberProfiles(
       if (rule.integer) a.push(`count(*) FILTER (WHERE ${c} <> round(${c}))::DOUBLE AS ni${j}`, `min(__row) FILTER (WHERE ${c} <> round(${c})) AS nir${j}`);
       return a;
     });
-    const r = (await engine.all(`SELECT ${aggs.join(', ')} FROM ${src}`)).getRowObjectsJson()[0]!;
+    // Many rows: the moments join this scan (only the histograms, counted after it, need the
+    // bounds), one read of the snapshot fewer (1.6 s of 8.6 at 10M × 20). A column whose squares
+    // overflow makes the engine refuse the scan, or shows in its bounds: its batch then takes the
+    // two-scan path below, with scaled moments.
+    let merged: Record<string, unknown> | undefined;
+    if (grouped) {
+      const needsRow = batch.some(({ rule }) => rule.min !== undefined || rule.max !== undefined || rule.integer === true);
+      const moments = batch.flatMap(({ name }, j) => [`avg(${ident(name)}) AS mean${j}`, `coalesce(stddev_samp(${ident(name)}), 0) AS sd${j}`]);
+      try {
+        merged = (await engine.all(`SELECT ${[...aggs, ...moments].join(', ')} FROM ${needsRow ? src : plain}`)).getRowObjectsJson()[0]!;
+      } catch (err) {
+        if ((err as Error).name === 'EngineAborted') throw err;
+      }
+    }
+    const r = merged ?? (await engine.all(`SELECT ${aggs.join(', ')} FROM ${src}`)).getRowObjectsJson()[0]!;
     // Squares of values beyond ~1e154 overflow (the engine refuses them): such a column's moments
     // are computed on values scaled down by a power of two (exact) and scaled back, saturating.
     const bounds = batch.map((_, j) => {
@@ -101,7 +117,8 @@ async function numberProfiles(
       if (!grouped && b.max > b.min) m.push(`histogram(${bin(c, b)}) FILTER (WHERE ${c} IS NOT NULL) AS h${j}`);
       return m;
     });
-    const m = second.length > 0 ? (await engine.all(`SELECT ${second.join(', ')} FROM ${plain}`)).getRowObjectsJson()[0]! : {};
+    const m =
+      merged && bounds.every((b) => b.scale === 1) ? merged : second.length > 0 ? (await engine.all(`SELECT ${second.join(', ')} FROM ${plain}`)).getRowObjectsJson()[0]! : {};
     // Many rows: histograms by one GROUP BY per column (the engine's small-integer grouping), not
     // the `histogram` aggregate in the scan above (2.0 s instead of 3.5 s for 17 columns × 10M
     // rows). Few rows: one query per column would cost more than the aggregate (wide files).
@@ -148,7 +165,10 @@ async function numberStats(
   const back = (x: number) => Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, x * scale));
   // Linear interpolation between order statistics (numpy's default), from one sort: the order
   // statistics each percentile needs are picked by rank (quantile_cont with 101 levels is slower).
-  const k = sample === src ? n : Number((await engine.all(`SELECT count(${c})::DOUBLE AS k FROM ${sample}`)).getRowObjectsJson()[0]!.k);
+  const sampled = sample === src ? n : Number((await engine.all(`SELECT count(${c})::DOUBLE AS k FROM ${sample}`)).getRowObjectsJson()[0]!.k);
+  // A column with so few values that the sample holds none of them: its quantiles are exact.
+  const from = sampled === 0 ? src : sample;
+  const k = sampled === 0 ? n : sampled;
   const ranks = new Set<number>();
   for (const p of LEVELS) {
     const h = (k - 1) * p;
@@ -156,7 +176,7 @@ async function numberStats(
     ranks.add(Math.ceil(h) + 1);
   }
   const picked = await engine.all(
-    `SELECT rn, x FROM (SELECT ${c} AS x, row_number() OVER (ORDER BY ${c}) AS rn FROM ${sample} WHERE ${c} IS NOT NULL) WHERE rn IN (${[...ranks].join(', ')})`,
+    `SELECT rn, x FROM (SELECT ${c} AS x, row_number() OVER (ORDER BY ${c}) AS rn FROM ${from} WHERE ${c} IS NOT NULL) WHERE rn IN (${[...ranks].join(', ')})`,
   );
   const stat = new Map<number, number>();
   for (const row of picked.getRowObjectsJson()) stat.set(Number(row.rn), Number(row.x));
@@ -248,10 +268,16 @@ export async function profileSnapshot(engine: Engine, snapshotPath: string, sche
   const maxExact = Math.max(1, options.maxExactValues ?? 100_000);
   const bins = Math.max(1, options.histogramBins ?? 20);
   const numeric = Object.entries(schema).filter(([n, r]) => r.type === 'number' && inData.has(n)).map(([n]) => n);
-  // Above maxExact rows, quantiles come from one seeded reservoir sample shared by the columns.
+  // Above maxExact rows, quantiles come from one sample shared by the columns: each row is in it
+  // when a hash of its row number falls below maxExact / rows of the hash's range (about maxExact
+  // rows, the same ones on every run and at any thread count). The reader decodes the other
+  // columns only for the rows kept: half the time of a reservoir sample (0.8 vs 1.7 s at 10M × 15).
   let sample = src;
   if (rows > maxExact && numeric.length > 0) {
-    await engine.run(`CREATE OR REPLACE TEMP TABLE __quantile_sample AS SELECT ${numeric.map(ident).join(', ')} FROM ${src} USING SAMPLE reservoir(${maxExact} ROWS) REPEATABLE (1)`);
+    const below = BigInt(Math.floor((maxExact / rows) * 2 ** 53)) << 11n;
+    await engine.run(
+      `CREATE OR REPLACE TEMP TABLE __quantile_sample AS SELECT ${numeric.map(ident).join(', ')} FROM read_parquet(${lit(snapshotPath)}, file_row_number = true) WHERE hash(file_row_number) < ${below}`,
+    );
     sample = '__quantile_sample';
   }
   const numbers = await numberProfiles(

@@ -10,8 +10,8 @@ import { createProfiler, type NumberColumnProfile, type TextColumnProfile } from
 import { profileSnapshot } from '../../src/data/sql-profile';
 
 // The engine's profile of a snapshot must say what the row profiler says of the same rows: the
-// batched SQL (one scan for bounds and rules, one for moments and histograms or a GROUP BY per column for
-// the histograms of large snapshots, groups kept once) is
+// batched SQL (one scan for bounds and rules, one for moments and histograms; for large snapshots one
+// scan for bounds, rules and moments and a GROUP BY per column for the histograms; groups kept once) is
 // checked against the reference implementation on seeded data with missing values, rule
 // violations, a constant column and values large enough to need scaling.
 const schema: DataSchema = {
@@ -103,5 +103,54 @@ describe('the engine profile of a snapshot', () => {
     ]);
     expect(aggregate).toEqual(profile);
     expect(grouped).toEqual(profile);
+
+    // Without the column that needs scaling, the grouped path reads counts, bounds, rules and
+    // moments in one scan (the huge column's batch above fell back to two): the same profile again.
+    const { huge: _huge, ...unscaled } = schema;
+    const statements: string[] = [];
+    const oneScan = await withEngine({ scratchDir: dir, settings }, (engine) =>
+      profileSnapshot(
+        { ...engine, all: (sql: string) => (statements.push(sql), engine.all(sql)) },
+        path.join(dir, 't.parquet'),
+        unscaled,
+        { maxCategories: settings.maxProfileCategories, extraColumns: [], histogramMethod: 'grouped' },
+      ),
+    );
+    for (const name of Object.keys(unscaled)) expect(oneScan.columns[name], name).toEqual(profile.columns[name]);
+    const momentScans = statements.filter((sql) => sql.includes('stddev_samp'));
+    expect(momentScans).toHaveLength(1);
+    expect(momentScans[0]).toContain('min(__row) FILTER');
+  });
+
+  it('past maxExactValues the quantiles come from a seeded uniform sample of about that many rows; everything else stays exact', async () => {
+    const rng = seedrandom.alea('sql-profile-sample');
+    const lines = ['v,sparse,flag'];
+    for (let i = 0; i < 20_000; i++) lines.push(`${(rng() * 1000).toFixed(3)},${i === 7_777 ? '5' : ''},${rng() < 0.5}`);
+    const file = path.join(dir, 'sample.csv');
+    await fs.writeFile(file, lines.join('\n') + '\n');
+    const sampleSchema: DataSchema = { v: { type: 'number', required: true }, sparse: { type: 'number', required: false }, flag: { type: 'boolean', required: true } };
+    const snapshotPath = path.join(dir, 'sample.parquet');
+    await convertSource({ file: sourceFile(file, 'file://sample.csv', 'csv'), schema: sampleSchema, scratchDir: dir, snapshotPath, settings: dataSettings() });
+    const profileWith = (threads: string, maxExactValues: number) => {
+      const settings = dataSettings({ MLCYCLE_DATA_THREADS: threads });
+      return withEngine({ scratchDir: dir, settings }, (engine) => profileSnapshot(engine, snapshotPath, sampleSchema, { maxCategories: 100, extraColumns: [], maxExactValues }));
+    };
+    const exact = (await profileWith('2', 1_000_000)).columns.v as NumberColumnProfile;
+    const sampled = (await profileWith('2', 2_000)).columns.v as NumberColumnProfile;
+    expect(exact.stats!.sampled).toBe(false);
+    expect(sampled.stats!.sampled).toBe(true);
+    expect(sampled.stats!.sampleSize).toBeGreaterThan(1_700);
+    expect(sampled.stats!.sampleSize).toBeLessThan(2_300);
+    // Uniform on [0, 1000): 2,000 sampled values put each quantile within a few ranks' percent.
+    type Quantile = keyof NonNullable<NumberColumnProfile['stats']>['quantiles'];
+    for (const [q, v] of Object.entries(exact.stats!.quantiles)) expect(Math.abs(sampled.stats!.quantiles[q as Quantile] - v), q).toBeLessThan(40);
+    const { quantiles: _q, percentiles: _p, sampled: _s, sampleSize: _k, ...exactRest } = exact.stats!;
+    expect(sampled.stats).toMatchObject(exactRest);
+    // The same rows at any thread count and on every run.
+    expect((await profileWith('1', 2_000)).columns.v).toEqual(sampled);
+    // A column whose few values all miss the sample gets exact quantiles.
+    const sparse = (await profileWith('2', 2)).columns.sparse as NumberColumnProfile;
+    expect(sparse.stats).toMatchObject({ sampled: false, sampleSize: 1, min: 5, max: 5 });
+    expect(sparse.stats!.quantiles.p50).toBe(5);
   });
 });
