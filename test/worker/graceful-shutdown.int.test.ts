@@ -158,14 +158,20 @@ describe('worker graceful shutdown (--shutdown-grace)', () => {
    * Waits for the run's first training attempt on one of `candidates`, SIGTERMs that worker and
    * waits for it to exit: who held the step, how the worker ended and how long after the signal.
    */
-  async function terminateHolder(run: { workflowId: string }, candidates: WorkerProcess[]) {
+  async function terminateHolder(run: { workflowId: string; release: string }, candidates: WorkerProcess[]) {
+    // The program itself running, not only the server's "started": under load a dispatch the
+    // server records can still be on its way to the worker, which then has nothing to drain.
+    await until(`${run.workflowId}: the held program to start`, async () => (await starts(run.release)).length > 0);
     const first = await trainStarted(run.workflowId, 1);
     const holder = candidates.find((w) => identityOf(w).test(first.lastWorkerIdentity ?? ''));
     if (!holder) throw new Error(`attempt 1 held by ${first.lastWorkerIdentity}, none of ${candidates.map((w) => w.pid).join(', ')}`);
     const signalledAt = Date.now();
     process.kill(holder.pid, 'SIGTERM');
     const exit = await holder.exited;
-    return { holder, grace: graceMs.get(holder)!, exit, exitedAfterMs: Date.now() - signalledAt };
+    const exitedAfterMs = Date.now() - signalledAt;
+    // What the worker said, for a failure's report.
+    if (exitedAfterMs < graceMs.get(holder)!) console.error(`worker ${holder.pid} exited ${exitedAfterMs} ms after SIGTERM:\n${holder.tail(40)}`);
+    return { holder, grace: graceMs.get(holder)!, exit, exitedAfterMs };
   }
 
   /** The first attempt's program is gone, attempt 2 runs elsewhere and, released, completes the run. */
