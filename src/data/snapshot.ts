@@ -587,14 +587,20 @@ export async function writeSnapshotStrict(engine: Engine, staged: Omit<StagedTab
     const colStats = byKey.get(ident(col.name)) ?? byKey.get(col.name);
     const nulls = colStats?.get('null_count');
     if (colStats === undefined || nulls === undefined) return undefined;
-    // A NaN or an infinity does not fit a number column: the counted path names the rows. A writer
-    // that does not say whether it saw NaN gets the same path.
-    if (checkFinite.has(col.name) && (colStats.get('has_nan') !== 'false' || [colStats.get('min'), colStats.get('max')].some((v) => v !== undefined && !Number.isFinite(Number(v))))) {
-      return undefined;
-    }
+    // A NaN or an infinity does not fit a number column: the counted path names the rows.
+    if (checkFinite.has(col.name) && !allFinite(colStats)) return undefined;
     present.set(col.name, rowCount - Number(nulls));
   }
   return { rowCount, present };
+}
+
+/**
+ * Whether the writer's statistics of a DOUBLE column rule out NaN and infinities: `has_nan` says
+ * "false" (a writer that does not say counts as having seen one) and min/max, when any, are finite.
+ */
+function allFinite(stats: ReadonlyMap<string, string>): boolean {
+  if (stats.get('has_nan') !== 'false') return false;
+  return [stats.get('min'), stats.get('max')].every((v) => v === undefined || Number.isFinite(Number(v)));
 }
 
 /**

@@ -90,7 +90,10 @@ async function numberProfiles(
     let merged: Record<string, unknown> | undefined;
     if (grouped) {
       const needsRow = batch.some(({ rule }) => rule.min !== undefined || rule.max !== undefined || rule.integer === true);
-      const moments = batch.flatMap(({ name }, j) => [`avg(${ident(name)}) AS mean${j}`, `coalesce(stddev_samp(${ident(name)}), 0) AS sd${j}`]);
+      const moments = batch.flatMap(({ name }, j) => {
+        const c = ident(name);
+        return [`avg(${c}) AS mean${j}`, `coalesce(stddev_samp(${c}), 0) AS sd${j}`];
+      });
       try {
         merged = (await engine.all(`SELECT ${[...aggs, ...moments].join(', ')} FROM ${needsRow ? src : plain}`)).getRowObjectsJson()[0]!;
       } catch (err) {

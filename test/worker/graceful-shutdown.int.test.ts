@@ -169,9 +169,10 @@ describe('worker graceful shutdown (--shutdown-grace)', () => {
     process.kill(holder.pid, 'SIGTERM');
     const exit = await holder.exited;
     const exitedAfterMs = Date.now() - signalledAt;
+    const grace = graceMs.get(holder)!;
     // What the worker said, for a failure's report.
-    if (exitedAfterMs < graceMs.get(holder)!) console.error(`worker ${holder.pid} exited ${exitedAfterMs} ms after SIGTERM:\n${holder.tail(40)}`);
-    return { holder, grace: graceMs.get(holder)!, exit, exitedAfterMs };
+    if (exitedAfterMs < grace) console.error(`worker ${holder.pid} exited ${exitedAfterMs} ms after SIGTERM:\n${holder.tail(40)}`);
+    return { holder, grace, exit, exitedAfterMs };
   }
 
   /** The first attempt's program is gone, attempt 2 runs elsewhere and, released, completes the run. */
